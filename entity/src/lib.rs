@@ -1,0 +1,10 @@
+//! sea-orm entities for authnzd's tables.
+//!
+//! Column names follow authnzerver's schema so operators moving over recognise
+//! them. Every secret token column holds a SHA-256 hex digest, never the token.
+
+pub mod apikeys;
+pub mod apikeys_nosession;
+pub mod roles;
+pub mod sessions;
+pub mod users;

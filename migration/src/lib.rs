@@ -1,0 +1,26 @@
+//! Schema migrations, run by `authnzd` at start-up and by `authnzd migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_catalogue;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_catalogue::Migration)]
+    }
+}
+
+/// A UTC timestamp column with microseconds on every backend (MySQL's plain
+/// `DATETIME` drops them).
+pub(crate) fn timestamp<T: IntoIden>(manager: &SchemaManager, col: T) -> ColumnDef {
+    let mut def = ColumnDef::new(col);
+    if manager.get_database_backend() == sea_orm::DbBackend::MySql {
+        def.custom(Alias::new("DATETIME(6)"));
+    } else {
+        def.date_time();
+    }
+    def
+}

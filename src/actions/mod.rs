@@ -1,0 +1,67 @@
+//! Actions: plain async functions over `App` that return an `Outcome`. They
+//! know nothing of HTTP or Fernet.
+
+use serde_json::{Map, Value};
+
+use crate::security::password::HashError;
+use crate::security::tokens::RandomError;
+
+pub mod session;
+
+/// Per-request facts an action may need besides its parameters.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub reqid: Value,
+    pub client_ipaddr: Option<String>,
+}
+
+/// A handled request: `success` with the request's own response fields,
+/// end-user `messages`, and a machine `failure_reason` when it failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub success: bool,
+    pub fields: Map<String, Value>,
+    pub messages: Vec<String>,
+    pub failure_reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn ok(fields: Value, message: impl Into<String>) -> Outcome {
+        Outcome {
+            success: true,
+            fields: into_map(fields),
+            messages: vec![message.into()],
+            failure_reason: None,
+        }
+    }
+
+    pub fn fail(reason: impl Into<String>, message: impl Into<String>, fields: Value) -> Outcome {
+        Outcome {
+            success: false,
+            fields: into_map(fields),
+            messages: vec![message.into()],
+            failure_reason: Some(reason.into()),
+        }
+    }
+}
+
+fn into_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Faults are not answers: the request could not be handled at all, and the
+/// client gets 503 while the server keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum Fault {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+pub type ActionResult = Result<Outcome, Fault>;

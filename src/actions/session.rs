@@ -1,0 +1,164 @@
+//! `session-new`, `session-exists`, `session-delete`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{ActionResult, Ctx, Outcome};
+use crate::app::App;
+use crate::cache::CachedSession;
+use crate::security::tokens;
+use crate::store::{self, seed::ANONYMOUS_ID};
+use crate::timefmt;
+
+/// authnzerver's column width for user agents.
+const USER_AGENT_MAX: usize = 280;
+
+#[derive(Debug, Deserialize)]
+pub struct NewParams {
+    pub ip_address: String,
+    pub user_agent: String,
+    pub user_id: Option<i64>,
+    pub expires: String,
+    pub extra_info_json: Option<Map<String, Value>>,
+}
+
+pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
+    let fields = json!({"session_token": null, "expires": null});
+    let Ok(ip) = p.ip_address.trim().parse::<IpAddr>() else {
+        return Ok(Outcome::fail(
+            "invalid ip_address",
+            "Could not create a new session.",
+            fields,
+        ));
+    };
+    let Some(expires) = timefmt::parse(&p.expires) else {
+        return Ok(Outcome::fail(
+            "invalid expires datetime",
+            "Could not create a new session.",
+            fields,
+        ));
+    };
+    // authnzerver: a missing or zero user id means the anonymous user.
+    let user_id = p.user_id.filter(|id| *id != 0).unwrap_or(ANONYMOUS_ID);
+    if !store::users::exists(&app.db, user_id).await? {
+        return Ok(Outcome::fail(
+            "no such user",
+            "Could not create a new session.",
+            fields,
+        ));
+    }
+    let token = tokens::new_token()?;
+    store::sessions::insert(
+        &app.db,
+        store::sessions::NewSession {
+            token_hash: tokens::digest(&token),
+            ip_address: ip.to_string(),
+            user_agent: truncate(&p.user_agent, USER_AGENT_MAX),
+            user_id,
+            created: app.now(),
+            expires,
+            extra_info_json: p.extra_info_json.map(Value::Object),
+        },
+    )
+    .await?;
+    tracing::debug!(reqid = %ctx.reqid, user = %app.pii.hash(&user_id.to_string()), "session created");
+    Ok(Outcome::ok(
+        json!({"session_token": token, "expires": timefmt::format(expires)}),
+        "Generated session_token successfully. Session initiated.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenParams {
+    pub session_token: String,
+}
+
+pub async fn exists(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
+    match live_session(&app, &p.session_token).await? {
+        Some(found) => Ok(Outcome::ok(
+            json!({"session_info": session_info(&found, &p.session_token)}),
+            "Session look up successful.",
+        )),
+        None => Ok(Outcome::fail(
+            "session does not exist or expired",
+            "Session look up failed.",
+            json!({"session_info": null}),
+        )),
+    }
+}
+
+pub async fn delete(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
+    let hash = tokens::digest(&p.session_token);
+    let deleted = store::sessions::delete(&app.db, &hash).await?;
+    app.sessions.invalidate(&hash).await;
+    if deleted {
+        Ok(Outcome::ok(
+            json!({}),
+            "Session delete processed, success: True.",
+        ))
+    } else {
+        Ok(Outcome::fail(
+            "session does not exist",
+            "Session delete processed, success: False.",
+            json!({}),
+        ))
+    }
+}
+
+/// The unexpired session for `token`, from the cache or the database.
+pub async fn live_session(
+    app: &App,
+    token: &str,
+) -> Result<Option<Arc<CachedSession>>, sea_orm::DbErr> {
+    let hash = tokens::digest(token);
+    let now = app.now();
+    if let Some(hit) = app.sessions.get(&hash).await {
+        return Ok(is_live(&hit, now).then_some(hit));
+    }
+    let epoch = app.sessions.epoch();
+    let Some((session, user)) = store::sessions::find_live_with_user(&app.db, &hash, now).await?
+    else {
+        return Ok(None);
+    };
+    let found = Arc::new(CachedSession { session, user });
+    app.sessions.insert(hash, found.clone(), epoch).await;
+    Ok(Some(found))
+}
+
+fn is_live(s: &CachedSession, now: NaiveDateTime) -> bool {
+    s.session.expires > now
+}
+
+/// authnzerver's `session_info` fields. The token is echoed from the request:
+/// only its digest is stored.
+fn session_info(found: &CachedSession, token: &str) -> Value {
+    let (s, u) = (&found.session, &found.user);
+    json!({
+        "user_id": u.user_id,
+        "system_id": u.system_id,
+        "full_name": u.full_name,
+        "email": u.email,
+        "extra_info": u.extra_info,
+        "email_verified": u.email_verified,
+        "emailverify_sent_datetime": timefmt::format_opt(u.emailverify_sent_datetime),
+        "is_active": u.is_active,
+        "last_login_try": timefmt::format_opt(u.last_login_try),
+        "last_login_success": timefmt::format_opt(u.last_login_success),
+        "created_on": timefmt::format(u.created_on),
+        "user_role": u.user_role,
+        "session_token": token,
+        "ip_address": s.ip_address,
+        "user_agent": s.user_agent,
+        "created": timefmt::format(s.created),
+        "expires": timefmt::format(s.expires),
+        "extra_info_json": s.extra_info_json,
+    })
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}

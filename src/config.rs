@@ -1,0 +1,366 @@
+//! Configuration: defaults < `authnzd.toml` < `AUTHNZERVER_*` env (authnzerver's
+//! names, for drop-in use) < `AUTHNZD_*` env < command-line flags.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// authnzerver's environment names and the field each one sets.
+const AUTHNZERVER_ENV: &[(&str, &str)] = &[
+    ("authdb", "database_url"),
+    ("secret", "secret"),
+    ("piisalt", "pii_salt"),
+    ("listen", "listen"),
+    ("port", "port"),
+    ("allowedhosts", "allowed_hosts"),
+    ("sessionexpiry", "session_expiry_days"),
+    ("userlocktries", "user_lock_tries"),
+    ("userlocktime", "user_lock_time"),
+    ("passpolicy", "password_policy"),
+    ("ratelimits", "rate_limits"),
+    ("permissions", "permissions"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to bind.
+    pub listen: IpAddr,
+    /// TCP port; 0 picks a free one (tests).
+    pub port: u16,
+    /// sea-orm database URL; SQLAlchemy-style `+driver` suffixes are accepted.
+    pub database_url: String,
+    /// Fernet key ring, comma separated, newest first; or a path to a file
+    /// holding one key per line. When unset, `key_file` is used.
+    pub secret: Option<String>,
+    /// Key file read (or created with mode 0600) when `secret` is unset.
+    pub key_file: PathBuf,
+    /// Salt for hashing personal data (IPs, emails) before logging.
+    pub pii_salt: Option<String>,
+    /// `Host` header values the RPC endpoint answers, separated by `;`.
+    pub allowed_hosts: String,
+    /// Default session lifetime in days (authnzerver's `sessionexpiry`).
+    pub session_expiry_days: u32,
+    /// Oldest request token accepted, in seconds.
+    pub request_ttl: u64,
+    /// Most request tokens remembered for replay detection.
+    pub replay_cache_entries: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: u64,
+    /// Time a client gets to send a request's headers, in seconds.
+    pub header_read_timeout: u64,
+    /// Time in-flight requests get to finish at shutdown, in seconds.
+    pub drain_timeout: u64,
+    /// authnzerver's rate-limit string, or `none`.
+    pub rate_limits: String,
+    /// Failed logins before an account locks.
+    pub user_lock_tries: u32,
+    /// Seconds an account stays locked.
+    pub user_lock_time: u64,
+    /// authnzerver's password-policy string.
+    pub password_policy: String,
+    /// Path to a permissions policy JSON file; the built-in default if unset.
+    pub permissions: Option<PathBuf>,
+    /// Seconds a session lookup stays cached.
+    pub session_cache_ttl: u64,
+    /// Most sessions cached.
+    pub session_cache_entries: u64,
+    /// Database pool size.
+    pub db_max_connections: u32,
+    /// First superuser's email (first start only).
+    pub superuser_email: Option<String>,
+    /// First superuser's password (first start only); generated when unset.
+    pub superuser_password: Option<String>,
+    /// Where generated superuser credentials are written (mode 0600).
+    pub superuser_credentials_file: PathBuf,
+    /// argon2 memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// argon2 iterations.
+    pub argon2_iterations: u32,
+    /// argon2 lanes.
+    pub argon2_parallelism: u32,
+    /// Concurrent password hashes (default: number of cores).
+    pub hash_workers: Option<usize>,
+    /// Password hashes allowed to wait for a worker before 503.
+    pub hash_queue: usize,
+    pub log_format: LogFormat,
+    /// tracing filter directive, e.g. `info` or `authnzd=debug`.
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: IpAddr::from([127, 0, 0, 1]),
+            port: 13431,
+            database_url: "sqlite://./authnzd.sqlite".into(),
+            secret: None,
+            key_file: PathBuf::from("./authnzd.key"),
+            pii_salt: None,
+            allowed_hosts: "localhost;127.0.0.1".into(),
+            session_expiry_days: 30,
+            request_ttl: 300,
+            replay_cache_entries: 1_000_000,
+            max_body_bytes: 1024 * 1024,
+            header_read_timeout: 10,
+            drain_timeout: 10,
+            rate_limits: "ipaddr:720; user:480; session:600; apikey:720; burst:150".into(),
+            user_lock_tries: 10,
+            user_lock_time: 3600,
+            password_policy: "min_pass_length:12; max_unsafe_similarity:50; \
+                              max_char_frequency:0.3; min_pwned_matches:25"
+                .into(),
+            permissions: None,
+            session_cache_ttl: 60,
+            session_cache_entries: 100_000,
+            db_max_connections: 8,
+            superuser_email: None,
+            superuser_password: None,
+            superuser_credentials_file: PathBuf::from("./authnzd-superuser.json"),
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_workers: None,
+            hash_queue: 256,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// A configuration problem, named by its key so the operator can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config: {0}")]
+    Load(String),
+    #[error("config key `{key}`: {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &'static str, problem: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key,
+            problem: problem.into(),
+        }
+    }
+}
+
+impl Config {
+    /// Layers the file (if any) and the environment over the defaults, then
+    /// validates. `file` defaults to `./authnzd.toml` when that exists.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::figment(file)
+            .extract::<Config>()
+            .map_err(|e| ConfigError::Load(one_line(&e)))
+            .and_then(Config::validated)
+    }
+
+    /// The layered sources, for callers (the CLI) that merge more on top.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None => fig = fig.merge(Toml::file("authnzd.toml")),
+        }
+        let authnzerver = Env::prefixed("AUTHNZERVER_").filter_map(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            AUTHNZERVER_ENV
+                .iter()
+                .find(|(old, _)| *old == k)
+                .map(|(_, new)| (*new).into())
+        });
+        fig.merge(authnzerver).merge(Env::prefixed("AUTHNZD_"))
+    }
+
+    /// Checks values serde cannot, and normalises the database URL.
+    pub fn validated(mut self) -> Result<Config, ConfigError> {
+        if self.request_ttl == 0 {
+            return Err(ConfigError::invalid(
+                "request_ttl",
+                "must be at least 1 second",
+            ));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::invalid(
+                "max_body_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if self.header_read_timeout == 0 {
+            return Err(ConfigError::invalid(
+                "header_read_timeout",
+                "must be at least 1 second",
+            ));
+        }
+        if self.session_expiry_days == 0 {
+            return Err(ConfigError::invalid(
+                "session_expiry_days",
+                "must be at least 1 day",
+            ));
+        }
+        if self.replay_cache_entries < 1000 {
+            return Err(ConfigError::invalid(
+                "replay_cache_entries",
+                "must be at least 1000",
+            ));
+        }
+        if self.db_max_connections < 2 {
+            return Err(ConfigError::invalid(
+                "db_max_connections",
+                "must be at least 2",
+            ));
+        }
+        if self.user_lock_tries == 0 {
+            return Err(ConfigError::invalid(
+                "user_lock_tries",
+                "must be at least 1",
+            ));
+        }
+        if self.hash_workers == Some(0) {
+            return Err(ConfigError::invalid("hash_workers", "must be at least 1"));
+        }
+        argon2::Params::new(
+            self.argon2_memory_kib,
+            self.argon2_iterations,
+            self.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| ConfigError::invalid("argon2_memory_kib", e.to_string()))?;
+        if self.allowed_hosts.split(';').all(|h| h.trim().is_empty()) {
+            return Err(ConfigError::invalid("allowed_hosts", "names no host"));
+        }
+        self.database_url = normalise_database_url(&self.database_url).ok_or_else(|| {
+            ConfigError::invalid(
+                "database_url",
+                "must start with sqlite:, postgres://, postgresql:// or mysql://",
+            )
+        })?;
+        Ok(self)
+    }
+
+    /// Host names (without port) the RPC endpoint answers to.
+    pub fn allowed_host_list(&self) -> Vec<String> {
+        self.allowed_hosts
+            .split(';')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+
+    /// Whether per-IP rate limiting is on (and so `client_ipaddr` required).
+    pub fn rate_limiting(&self) -> bool {
+        !self.rate_limits.trim().eq_ignore_ascii_case("none")
+    }
+}
+
+/// Accepts sea-orm URLs and SQLAlchemy ones (`postgresql+psycopg2://`,
+/// `sqlite:///path`), returning the sea-orm form. SQLite files are created
+/// when missing.
+fn normalise_database_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once(':')?;
+    let base = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "sqlite" => {
+            let mut out = format!("sqlite:{rest}");
+            if !rest.contains("mode=") && !rest.contains(":memory:") {
+                out.push_str(if rest.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+            Some(out)
+        }
+        "postgres" | "postgresql" => Some(format!("postgres:{rest}")),
+        "mysql" | "mariadb" => Some(format!("mysql:{rest}")),
+        _ => None,
+    }
+}
+
+/// figment errors span lines; start-up failures must be one.
+fn one_line(e: &figment::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlalchemy_urls_are_accepted() {
+        assert_eq!(
+            normalise_database_url("sqlite:///tmp/a.db").as_deref(),
+            Some("sqlite:///tmp/a.db?mode=rwc")
+        );
+        assert_eq!(
+            normalise_database_url("postgresql+psycopg2://u@h/db").as_deref(),
+            Some("postgres://u@h/db")
+        );
+        assert_eq!(
+            normalise_database_url("mysql+pymysql://root@127.0.0.1/test").as_deref(),
+            Some("mysql://root@127.0.0.1/test")
+        );
+        assert!(normalise_database_url("oracle://x").is_none());
+        assert!(normalise_database_url("no-scheme").is_none());
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cfg = Config {
+            request_ttl: 0,
+            ..Config::default()
+        };
+        let err = cfg.validated().expect_err("ttl 0 is invalid");
+        assert!(err.to_string().contains("`request_ttl`"), "{err}");
+
+        let cfg = Config {
+            database_url: "oracle://db".into(),
+            ..Config::default()
+        };
+        let err = cfg.validated().expect_err("unknown scheme");
+        assert!(err.to_string().contains("`database_url`"), "{err}");
+    }
+
+    #[test]
+    fn env_layers_authnzerver_names_under_authnzd_names() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AUTHNZERVER_PORT", "14000");
+            jail.set_env("AUTHNZERVER_SESSIONEXPIRY", "7");
+            jail.set_env("AUTHNZD_SESSION_EXPIRY_DAYS", "9");
+            let cfg = Config::load(None).expect("loads");
+            assert_eq!(cfg.port, 14000);
+            assert_eq!(cfg.session_expiry_days, 9);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_env_value_is_one_line_naming_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AUTHNZD_PORT", "not-a-port");
+            let err = Config::load(None).expect_err("bad port");
+            let msg = err.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            assert!(msg.contains("port"), "{msg}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,359 @@
+//! The encrypted envelope: `base64_std(fernet_token)` around a JSON object.
+//!
+//! Opening checks, in order: base64, a key of the ring that authenticates the
+//! token, freshness (TTL and future skew, inside `fernet`), then replay. Only
+//! authenticated tokens reach the replay memory, so undecryptable floods cost
+//! nothing there.
+
+use std::collections::{BTreeMap, HashSet};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use fernet::Fernet;
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+
+use crate::clock::SharedClock;
+
+/// Why a request could not be opened. The HTTP layer maps each variant to a
+/// status; `Undecryptable` deliberately does not say which check failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OpenError {
+    #[error("request could not be authenticated")]
+    Undecryptable,
+    #[error("request is not a JSON object")]
+    NotAnObject,
+    #[error("request field `{0}` is missing or has the wrong type")]
+    BadField(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("no Fernet key given")]
+    Empty,
+    #[error("key #{0} is not a Fernet key (32 bytes, URL-safe base64, 44 characters)")]
+    Invalid(usize),
+}
+
+/// Fernet keys, newest first. Every key opens requests; a response is sealed
+/// with the key that opened its request.
+pub struct KeyRing {
+    keys: Vec<Fernet>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyRing({} keys)", self.keys.len())
+    }
+}
+
+impl KeyRing {
+    /// Parses keys separated by commas, whitespace or newlines.
+    pub fn parse(text: &str) -> Result<KeyRing, KeyError> {
+        let keys = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .map(|k| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty())
+            .enumerate()
+            .map(|(i, k)| Fernet::new(k).ok_or(KeyError::Invalid(i + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        Ok(KeyRing { keys })
+    }
+
+    pub fn generate_key() -> String {
+        Fernet::generate_key()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// A request that passed every envelope check.
+#[derive(Debug)]
+pub struct Opened {
+    /// Index of the ring key that opened it; the reply is sealed with it.
+    pub key: usize,
+    pub request: String,
+    pub body: Map<String, Value>,
+    pub reqid: Value,
+    /// From the envelope, or from `body` as authnzerver's client also sends it.
+    pub client_ipaddr: Option<String>,
+}
+
+pub struct Envelope {
+    ring: KeyRing,
+    ttl: u64,
+    replay: ReplayGuard,
+    clock: SharedClock,
+}
+
+impl Envelope {
+    pub fn new(ring: KeyRing, ttl: u64, replay_entries: usize, clock: SharedClock) -> Envelope {
+        Envelope {
+            ring,
+            ttl,
+            replay: ReplayGuard::new(replay_entries, ttl),
+            clock,
+        }
+    }
+
+    pub fn open(&self, body: &[u8]) -> Result<Opened, OpenError> {
+        let body = body.trim_ascii();
+        let token = STANDARD
+            .decode(body)
+            .map_err(|_| OpenError::Undecryptable)?;
+        let token = std::str::from_utf8(&token).map_err(|_| OpenError::Undecryptable)?;
+        let now = self.clock.unix();
+        let (key, plain) = self
+            .ring
+            .keys
+            .iter()
+            .enumerate()
+            .find_map(|(i, k)| {
+                k.decrypt_at_time(token, Some(self.ttl), now)
+                    .ok()
+                    .map(|p| (i, p))
+            })
+            .ok_or(OpenError::Undecryptable)?;
+        let (timestamp, tag) = token_stamp(token).ok_or(OpenError::Undecryptable)?;
+        if !self.replay.first_sight(timestamp, tag, now) {
+            return Err(OpenError::Undecryptable);
+        }
+        parse_request(key, &plain)
+    }
+
+    /// Encrypts a reply with ring key `key` (the one that opened the request).
+    pub fn seal(&self, key: usize, reply: &Value) -> String {
+        let json = reply.to_string();
+        let fernet = self.ring.keys.get(key).unwrap_or(&self.ring.keys[0]);
+        let token = fernet.encrypt_at_time(json.as_bytes(), self.clock.unix());
+        STANDARD.encode(token)
+    }
+}
+
+fn parse_request(key: usize, plain: &[u8]) -> Result<Opened, OpenError> {
+    let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(plain) else {
+        return Err(OpenError::NotAnObject);
+    };
+    let request = match obj.remove("request") {
+        Some(Value::String(s)) => s,
+        _ => return Err(OpenError::BadField("request")),
+    };
+    let body = match obj.remove("body") {
+        Some(Value::Object(b)) => b,
+        _ => return Err(OpenError::BadField("body")),
+    };
+    let reqid = match obj.remove("reqid") {
+        Some(v @ Value::String(_)) => v,
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Value::Number(n),
+        _ => return Err(OpenError::BadField("reqid")),
+    };
+    let client_ipaddr = match obj
+        .remove("client_ipaddr")
+        .or_else(|| body.get("client_ipaddr").cloned())
+    {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+        Some(Value::String(_)) | Some(Value::Null) | None => None,
+        Some(_) => return Err(OpenError::BadField("client_ipaddr")),
+    };
+    Ok(Opened {
+        key,
+        request,
+        body,
+        reqid,
+        client_ipaddr,
+    })
+}
+
+/// The Fernet timestamp and the first 16 bytes of the HMAC tag.
+fn token_stamp(token: &str) -> Option<(u64, u128)> {
+    let raw = URL_SAFE.decode(token.as_bytes()).ok()?;
+    if raw.len() < 1 + 8 + 16 + 32 {
+        return None;
+    }
+    let timestamp = u64::from_be_bytes(raw[1..9].try_into().ok()?);
+    let tag_start = raw.len() - 32;
+    let tag = u128::from_be_bytes(raw[tag_start..tag_start + 16].try_into().ok()?);
+    Some((timestamp, tag))
+}
+
+const REPLAY_SHARDS: usize = 16;
+
+/// Remembers the tags of accepted tokens for as long as their timestamps are
+/// within the TTL. Memory is bounded: when a shard is full its oldest second
+/// is forgotten and a floor is raised, below which tokens are refused — so a
+/// flood shortens the effective TTL instead of letting a replay through.
+pub struct ReplayGuard {
+    shards: Vec<Mutex<ReplayShard>>,
+    per_shard: usize,
+    ttl: u64,
+}
+
+#[derive(Default)]
+struct ReplayShard {
+    by_second: BTreeMap<u64, HashSet<u128>>,
+    len: usize,
+    floor: u64,
+}
+
+impl ReplayShard {
+    fn drop_oldest(&mut self) -> Option<u64> {
+        let (second, tags) = self.by_second.pop_first()?;
+        self.len -= tags.len();
+        Some(second)
+    }
+}
+
+impl ReplayGuard {
+    pub fn new(entries: usize, ttl: u64) -> ReplayGuard {
+        ReplayGuard {
+            shards: (0..REPLAY_SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard: (entries / REPLAY_SHARDS).max(1),
+            ttl,
+        }
+    }
+
+    /// True the first time a (timestamp, tag) is seen; false for a replay or
+    /// for a token older than what the guard still remembers.
+    pub fn first_sight(&self, timestamp: u64, tag: u128, now: u64) -> bool {
+        let mut shard = self.shards[(tag as usize) % REPLAY_SHARDS].lock();
+        let horizon = now.saturating_sub(self.ttl);
+        while shard
+            .by_second
+            .first_key_value()
+            .is_some_and(|(s, _)| *s < horizon)
+        {
+            shard.drop_oldest();
+        }
+        if timestamp < shard.floor {
+            return false;
+        }
+        if !shard.by_second.entry(timestamp).or_default().insert(tag) {
+            return false;
+        }
+        shard.len += 1;
+        while shard.len > self.per_shard {
+            match shard.drop_oldest() {
+                Some(second) => shard.floor = shard.floor.max(second + 1),
+                None => break,
+            }
+        }
+        true
+    }
+
+    /// Tags remembered now (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use std::sync::Arc;
+
+    fn envelope(keys: &str) -> Envelope {
+        Envelope::new(
+            KeyRing::parse(keys).unwrap(),
+            300,
+            10_000,
+            Arc::new(SystemClock),
+        )
+    }
+
+    fn seal_request(key: &str, json: &str) -> Vec<u8> {
+        let token = Fernet::new(key).unwrap().encrypt(json.as_bytes());
+        STANDARD.encode(token).into_bytes()
+    }
+
+    #[test]
+    fn opens_with_any_ring_key_and_remembers_which() {
+        let (a, b) = (KeyRing::generate_key(), KeyRing::generate_key());
+        let env = envelope(&format!("{a},{b}"));
+        let req = seal_request(&b, r#"{"request":"x","body":{},"reqid":7}"#);
+        let opened = env.open(&req).unwrap();
+        assert_eq!(opened.key, 1);
+        assert_eq!(opened.reqid, Value::from(7));
+    }
+
+    #[test]
+    fn replay_is_refused() {
+        let k = KeyRing::generate_key();
+        let env = envelope(&k);
+        let req = seal_request(&k, r#"{"request":"x","body":{},"reqid":"a"}"#);
+        assert!(env.open(&req).is_ok());
+        assert_eq!(env.open(&req).unwrap_err(), OpenError::Undecryptable);
+    }
+
+    #[test]
+    fn envelope_fields_are_checked() {
+        let k = KeyRing::generate_key();
+        let env = envelope(&k);
+        let cases = [
+            (r#"[1,2]"#, OpenError::NotAnObject),
+            (r#"{"body":{},"reqid":1}"#, OpenError::BadField("request")),
+            (
+                r#"{"request":"x","body":[],"reqid":1}"#,
+                OpenError::BadField("body"),
+            ),
+            (r#"{"request":"x","body":{}}"#, OpenError::BadField("reqid")),
+            (
+                r#"{"request":"x","body":{},"reqid":true}"#,
+                OpenError::BadField("reqid"),
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(
+                env.open(&seal_request(&k, json)).unwrap_err(),
+                want,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_ipaddr_is_taken_from_body_too() {
+        let k = KeyRing::generate_key();
+        let env = envelope(&k);
+        let req = r#"{"request":"x","body":{"client_ipaddr":"10.0.0.1"},"reqid":1}"#;
+        let opened = env.open(&seal_request(&k, req)).unwrap();
+        assert_eq!(opened.client_ipaddr.as_deref(), Some("10.0.0.1"));
+    }
+
+    #[test]
+    fn replay_guard_memory_is_bounded_and_never_readmits() {
+        let guard = ReplayGuard::new(REPLAY_SHARDS * 100, 300);
+        let now = 1_000_000;
+        for i in 0..100_000u128 {
+            let ts = now - 200 + (i as u64 / 1000);
+            assert!(guard.first_sight(ts, i, now));
+        }
+        assert!(guard.len() <= REPLAY_SHARDS * 100);
+        // An early token that was forgotten is refused by the floor.
+        assert!(!guard.first_sight(now - 200, 0, now));
+        // The newest ones are still remembered.
+        assert!(!guard.first_sight(now - 101, 99_999, now));
+    }
+
+    #[test]
+    fn replay_guard_forgets_expired_seconds() {
+        let guard = ReplayGuard::new(10_000, 300);
+        assert!(guard.first_sight(1000, 1, 1000));
+        assert_eq!(guard.len(), 1);
+        assert!(guard.first_sight(1400, 2, 1400));
+        assert_eq!(guard.len(), 1);
+    }
+}

@@ -1,0 +1,44 @@
+//! Plain-HTTP operations endpoints: `GET /health`.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use warp::Filter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+/// What `/health` needs: a way to ask whether the database answers. The
+/// transport never holds the database itself.
+pub struct Ops {
+    pub version: &'static str,
+    pub database_ping:
+        Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>,
+}
+
+pub fn health(
+    ops: Arc<Ops>,
+) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
+    warp::any().then(move || {
+        let ops = ops.clone();
+        async move {
+            let database = (ops.database_ping)().await;
+            let status = if database {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            let body = json!({
+                "status": if database { "ok" } else { "degraded" },
+                "version": ops.version,
+                "database": database,
+            });
+            let mut res = Response::new(body.to_string().into());
+            *res.status_mut() = status;
+            res.headers_mut().insert(
+                warp::http::header::CONTENT_TYPE,
+                warp::http::HeaderValue::from_static("application/json"),
+            );
+            res
+        }
+    })
+}

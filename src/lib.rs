@@ -1,0 +1,162 @@
+//! authnzd: an authentication and authorization server speaking
+//! authnzerver's encrypted RPC protocol.
+//!
+//! `Server::start(config)` is what the binary and the integration tests run.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub mod actions;
+pub mod app;
+pub mod cache;
+pub mod catalogue;
+pub mod clock;
+pub mod config;
+pub mod dispatch;
+pub mod envelope;
+pub mod http;
+pub mod keys;
+pub mod logging;
+pub mod params;
+pub mod pii;
+pub mod security;
+pub mod setup;
+pub mod store;
+pub mod timefmt;
+
+use crate::app::App;
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::envelope::Envelope;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeySourceError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Setup(#[from] setup::SetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Facts about a start worth telling the operator.
+#[derive(Debug, Default, Clone)]
+pub struct StartReport {
+    /// A key file this start created.
+    pub created_key_file: Option<PathBuf>,
+    /// Where generated superuser credentials were written.
+    pub superuser_credentials: Option<PathBuf>,
+}
+
+pub struct Server;
+
+/// A running server. Dropping it does not stop it; call `shutdown`.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub report: StartReport,
+    pub app: Arc<App>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(config: Config) -> Result<Running, StartError> {
+        Self::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As `start`, with a clock the caller controls (tests move time).
+    pub async fn start_with_clock(
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<Running, StartError> {
+        let config = Arc::new(config);
+        let (ring, created_key_file) = keys::load(&config)?;
+        let db = store::connect(&config).await?;
+        store::migrate(&db).await?;
+        let hasher = setup::password_hasher(&config);
+        let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
+        let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
+        let app = Arc::new(App::new(config.clone(), db, clock.clone(), hasher, pii));
+
+        let rpc = Arc::new(http::rpc::Rpc {
+            app: app.clone(),
+            envelope: Envelope::new(ring, config.request_ttl, config.replay_cache_entries, clock),
+            dispatcher: dispatch::Dispatcher::default(),
+            max_body_bytes: config.max_body_bytes,
+            require_client_ip: config.rate_limiting(),
+        });
+        let ping_db = app.db.clone();
+        let ops = Arc::new(http::ops::Ops {
+            version: VERSION,
+            database_ping: Box::new(move || {
+                let db = ping_db.clone();
+                Box::pin(async move { store::ping(&db).await })
+            }),
+        });
+        let routes = http::routes(rpc, ops, config.allowed_host_list());
+
+        let addr = SocketAddr::new(config.listen, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let limits = http::Limits {
+            header_read_timeout: Duration::from_secs(config.header_read_timeout),
+            drain_timeout: Duration::from_secs(config.drain_timeout),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(http::serve(listener, routes, limits, async move {
+            let _ = stopped.await;
+        }));
+        tracing::info!(%addr, version = VERSION, "authnzd listening");
+        Ok(Running {
+            addr,
+            report: StartReport {
+                created_key_file,
+                superuser_credentials,
+            },
+            app,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+impl Running {
+    /// `http://addr/`, the URL clients post to.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Stops accepting, drains in-flight requests up to the drain deadline,
+    /// closes the database pool.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        let _ = self.app.db.clone().close().await;
+    }
+
+    /// Resolves when the server stops on its own (it should not).
+    pub async fn wait(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}

@@ -1,0 +1,170 @@
+//! The `authnzd` command: `serve` (default), `keygen`, `migrate`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use authnzd::config::{Config, ConfigError, LogFormat};
+use authnzd::{Server, envelope::KeyRing, logging, store};
+use clap::{Args, Parser, Subcommand};
+use figment::providers::Serialized;
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "authnzd",
+    version,
+    about = "Authentication and authorization server (authnzerver protocol)"
+)]
+struct Cli {
+    /// TOML configuration file (default: ./authnzd.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Flags that override every other configuration source.
+#[derive(Args, Serialize, Default)]
+struct Overrides {
+    /// Address to bind.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<IpAddr>,
+    /// TCP port.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    /// Database URL (sqlite://…, postgres://…, mysql://…).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_url: Option<String>,
+    /// Fernet key file.
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_file: Option<PathBuf>,
+    /// Log format: pretty or json.
+    #[arg(long, global = true, value_parser = ["pretty", "json"])]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_format: Option<String>,
+    /// Log level (e.g. info, debug, or a tracing filter).
+    #[arg(long, global = true)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_level: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Print a new Fernet key.
+    Keygen,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
+    Config::figment(cli.config.as_deref())
+        .merge(Serialized::defaults(&cli.overrides))
+        .extract::<Config>()
+        .map_err(|e| {
+            ConfigError::Load(
+                e.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })
+        .and_then(Config::validated)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Keygen) = cli.command {
+        println!("{}", KeyRing::generate_key());
+        return ExitCode::SUCCESS;
+    }
+    let config = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("authnzd: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    logging::init(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("authnzd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Migrate) => runtime.block_on(migrate(config)),
+        _ => runtime.block_on(serve(config)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authnzd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: Config) -> Result<(), String> {
+    let db = store::connect(&config)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    store::migrate(&db)
+        .await
+        .map_err(|e| format!("migration: {e}"))?;
+    eprintln!("authnzd: migrations applied");
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let json_logs = config.log_format == LogFormat::Json;
+    let mut running = Server::start(config).await.map_err(|e| e.to_string())?;
+    if let Some(path) = &running.report.created_key_file {
+        eprintln!(
+            "authnzd: created a new Fernet key in {} (mode 0600)",
+            path.display()
+        );
+    }
+    if let Some(path) = &running.report.superuser_credentials {
+        eprintln!(
+            "authnzd: generated superuser credentials written to {} (mode 0600)",
+            path.display()
+        );
+    }
+    if !json_logs {
+        eprintln!("authnzd: listening on {}", running.url());
+    }
+    tokio::select! {
+        () = shutdown_signal() => {}
+        () = running.wait() => return Err("server stopped unexpectedly".into()),
+    }
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

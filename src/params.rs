@@ -1,0 +1,164 @@
+//! Body-parameter checking against a request's type list, reporting every
+//! bad parameter at once in authnzerver's `problems` shape. Requests that pass
+//! are then deserialised into the action's typed struct.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// A JSON type a parameter may take (authnzerver's type names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ty {
+    Str,
+    /// An integer; unlike authnzerver, `true`/`false` are not integers.
+    Int,
+    /// Any JSON number.
+    Float,
+    Bool,
+    Dict,
+    List,
+    /// JSON `null` (authnzerver accepted anything where `None` was listed).
+    Null,
+    /// Anything but `null`.
+    Any,
+}
+
+impl Ty {
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Str => "str",
+            Ty::Int => "int",
+            Ty::Float => "float",
+            Ty::Bool => "bool",
+            Ty::Dict => "dict",
+            Ty::List => "list",
+            Ty::Null => "None",
+            Ty::Any => "Any",
+        }
+    }
+
+    fn accepts(self, v: &Value) -> bool {
+        match self {
+            Ty::Str => v.is_string(),
+            Ty::Int => v.is_i64() || v.is_u64(),
+            Ty::Float => v.is_number(),
+            Ty::Bool => v.is_boolean(),
+            Ty::Dict => v.is_object(),
+            Ty::List => v.is_array(),
+            Ty::Null => v.is_null(),
+            Ty::Any => !v.is_null(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub types: &'static [Ty],
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    pub param: &'static str,
+    pub problem: &'static str,
+    /// A type name, or a list of them, as authnzerver reports it.
+    pub required_type: Value,
+    pub required_param: bool,
+}
+
+/// Every missing or mistyped parameter. An optional parameter that is absent
+/// or `null` is not checked (authnzerver skips falsy kwargs likewise).
+pub fn problems(params: &[Param], body: &Map<String, Value>) -> Vec<Problem> {
+    params
+        .iter()
+        .filter_map(|p| {
+            let problem = match body.get(p.name) {
+                None if p.required => "missing",
+                None => return None,
+                Some(Value::Null) if !p.required => return None,
+                Some(v) if p.types.iter().any(|t| t.accepts(v)) => return None,
+                Some(_) => "incorrect type",
+            };
+            Some(Problem {
+                param: p.name,
+                problem,
+                required_type: required_type(p.types),
+                required_param: p.required,
+            })
+        })
+        .collect()
+}
+
+fn required_type(types: &[Ty]) -> Value {
+    match types {
+        [one] => Value::from(one.name()),
+        many => Value::from(many.iter().map(|t| t.name()).collect::<Vec<_>>()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const PARAMS: &[Param] = &[
+        Param {
+            name: "a",
+            types: &[Ty::Int],
+            required: true,
+        },
+        Param {
+            name: "b",
+            types: &[Ty::Str, Ty::Null],
+            required: true,
+        },
+        Param {
+            name: "c",
+            types: &[Ty::Dict],
+            required: false,
+        },
+    ];
+
+    fn check(body: Value) -> Vec<(&'static str, &'static str)> {
+        let Value::Object(map) = body else {
+            panic!("object")
+        };
+        problems(PARAMS, &map)
+            .into_iter()
+            .map(|p| (p.param, p.problem))
+            .collect()
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        assert_eq!(check(json!({})), vec![("a", "missing"), ("b", "missing")]);
+        assert_eq!(
+            check(json!({"a": true, "b": 1, "c": []})),
+            vec![
+                ("a", "incorrect type"),
+                ("b", "incorrect type"),
+                ("c", "incorrect type")
+            ]
+        );
+    }
+
+    #[test]
+    fn accepts_valid_and_null_where_listed() {
+        assert!(check(json!({"a": 3, "b": null})).is_empty());
+        assert!(check(json!({"a": 3, "b": "x", "c": null, "extra": 1})).is_empty());
+        assert_eq!(
+            check(json!({"a": 3.5, "b": "x"})),
+            vec![("a", "incorrect type")]
+        );
+    }
+
+    #[test]
+    fn required_type_is_a_name_or_a_list() {
+        let Value::Object(map) = json!({"a": "x", "b": 2}) else {
+            unreachable!()
+        };
+        let found = problems(PARAMS, &map);
+        assert_eq!(found[0].required_type, json!("int"));
+        assert_eq!(found[1].required_type, json!(["str", "None"]));
+    }
+}

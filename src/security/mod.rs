@@ -1,0 +1,5 @@
+//! Security primitives: password hashing on a bounded pool, and token
+//! generation and digests.
+
+pub mod password;
+pub mod tokens;

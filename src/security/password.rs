@@ -1,0 +1,140 @@
+//! argon2id hashing on a bounded pool: a semaphore of `workers` permits in
+//! front of `spawn_blocking`, and at most `queue` callers waiting for one.
+//! Past that, callers get `Busy` at once, so a login flood cannot pile up
+//! memory or starve the runtime.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
+};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing queue is full")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+pub struct PasswordHasher {
+    argon: Argon2<'static>,
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("workers", &self.permits.available_permits())
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new(params: Params, workers: usize, queue: usize) -> PasswordHasher {
+        PasswordHasher {
+            argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            permits: Arc::new(Semaphore::new(workers.max(1))),
+            waiting: AtomicUsize::new(0),
+            queue,
+        }
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let argon = self.argon.clone();
+        self.run(move || {
+            argon
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| HashError::Failed(e.to_string()))
+        })
+        .await
+    }
+
+    /// Whether `password` matches the PHC string `hash`. A malformed stored
+    /// hash is a mismatch, not an error, but still costs a full hash so that
+    /// timing does not tell it apart.
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool, HashError> {
+        let argon = self.argon.clone();
+        self.run(move || {
+            Ok(match PasswordHash::new(&hash) {
+                Ok(parsed) => argon.verify_password(password.as_bytes(), &parsed).is_ok(),
+                Err(_) => {
+                    let _ = argon.hash_password(password.as_bytes());
+                    false
+                }
+            })
+        })
+        .await
+    }
+
+    async fn run<T, F>(&self, job: F) -> Result<T, HashError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, HashError> + Send + 'static,
+    {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::Busy);
+        }
+        let permit = self.permits.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit.map_err(|e| HashError::Failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let out = job();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() -> PasswordHasher {
+        PasswordHasher::new(Params::new(1024, 1, 1, None).unwrap(), 1, 1)
+    }
+
+    #[tokio::test]
+    async fn hash_then_verify() {
+        let h = fast();
+        let phc = h.hash("correct horse".into()).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
+        assert!(h.verify("correct horse".into(), phc.clone()).await.unwrap());
+        assert!(!h.verify("wrong horse".into(), phc).await.unwrap());
+        assert!(!h.verify("x".into(), "not-a-hash".into()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn refuses_past_the_queue_bound() {
+        let h = Arc::new(PasswordHasher::new(
+            Params::new(64 * 1024, 3, 1, None).unwrap(),
+            1,
+            1,
+        ));
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let h = h.clone();
+            tasks.push(tokio::spawn(async move { h.hash("pw".into()).await }));
+        }
+        let mut busy = 0;
+        for t in tasks {
+            if matches!(t.await.unwrap(), Err(HashError::Busy)) {
+                busy += 1;
+            }
+        }
+        assert!(
+            busy >= 1,
+            "six concurrent hashes on one worker with one queue slot"
+        );
+    }
+}

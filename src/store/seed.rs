@@ -1,0 +1,111 @@
+//! First-start rows: the roles and the reserved users 1 (superuser),
+//! 2 (anonymous) and 3 (locked dummy, whose hash equalises login timing).
+
+use chrono::NaiveDateTime;
+use entity::{roles, users};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set,
+    TransactionTrait,
+};
+use serde_json::json;
+
+pub const ROLES: &[&str] = &["superuser", "staff", "authenticated", "anonymous", "locked"];
+
+pub const SUPERUSER_ID: i64 = 1;
+pub const ANONYMOUS_ID: i64 = 2;
+pub const DUMMY_ID: i64 = 3;
+
+/// The reserved accounts' fields that differ; the rest is shared.
+pub struct Reserved {
+    pub email: String,
+    pub password_hash: String,
+}
+
+pub async fn is_seeded(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    Ok(roles::Entity::find().count(db).await? > 0)
+}
+
+/// Inserts roles and the three reserved users in one transaction. Fails
+/// (and writes nothing) if the database hands out other ids than 1, 2, 3.
+pub async fn insert_reserved(
+    db: &DatabaseConnection,
+    superuser: Reserved,
+    anonymous_hash: String,
+    dummy_hash: String,
+    system_ids: [String; 3],
+    now: NaiveDateTime,
+) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    for role in ROLES {
+        roles::ActiveModel {
+            name: Set((*role).to_owned()),
+            desc: Set(format!("Role with {role} privileges")),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let [su_sid, anon_sid, dummy_sid] = system_ids;
+    let rows = [
+        (
+            SUPERUSER_ID,
+            superuser.email,
+            superuser.password_hash,
+            su_sid,
+            "superuser",
+            true,
+            "Superuser account",
+            "system-user",
+        ),
+        (
+            ANONYMOUS_ID,
+            "anonuser@localhost".to_owned(),
+            anonymous_hash,
+            anon_sid,
+            "anonymous",
+            true,
+            "The systemwide anonymous user",
+            "system-user",
+        ),
+        (
+            DUMMY_ID,
+            "dummyuser@localhost".to_owned(),
+            dummy_hash,
+            dummy_sid,
+            "locked",
+            false,
+            "The systemwide locked user",
+            "locked-user",
+        ),
+    ];
+    for (want_id, email, password, system_id, role, active, name, kind) in rows {
+        let user = users::ActiveModel {
+            system_id: Set(system_id),
+            full_name: Set(Some(name.to_owned())),
+            password: Set(password),
+            email: Set(email),
+            email_verified: Set(true),
+            is_active: Set(active),
+            emailverify_sent_datetime: Set(None),
+            emailforgotpass_sent_datetime: Set(None),
+            emailchangepass_sent_datetime: Set(None),
+            last_login_success: Set(None),
+            last_login_try: Set(None),
+            failed_login_tries: Set(0),
+            lock_expires: Set(None),
+            extra_info: Set(Some(json!({"provenance": "auto-created", "type": kind}))),
+            created_on: Set(now),
+            last_updated: Set(now),
+            user_role: Set(role.to_owned()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if user.user_id != want_id {
+            return Err(DbErr::Custom(format!(
+                "reserved user `{role}` got id {} instead of {want_id}; seed an empty database",
+                user.user_id
+            )));
+        }
+    }
+    txn.commit().await
+}

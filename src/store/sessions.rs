@@ -1,0 +1,57 @@
+//! Sessions, looked up by the SHA-256 digest of their token.
+
+use chrono::NaiveDateTime;
+use entity::{sessions, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::Value;
+
+use sea_orm::DbErr;
+
+pub struct NewSession {
+    pub token_hash: String,
+    pub ip_address: String,
+    pub user_agent: String,
+    pub user_id: i64,
+    pub created: NaiveDateTime,
+    pub expires: NaiveDateTime,
+    pub extra_info_json: Option<Value>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<(), DbErr> {
+    sessions::ActiveModel {
+        token_hash: Set(s.token_hash),
+        ip_address: Set(s.ip_address),
+        user_agent: Set(s.user_agent),
+        user_id: Set(s.user_id),
+        created: Set(s.created),
+        expires: Set(s.expires),
+        extra_info_json: Set(s.extra_info_json),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The unexpired session with this digest, with its user.
+pub async fn find_live_with_user(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<(sessions::Model, users::Model)>, DbErr> {
+    let found = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .filter(sessions::Column::Expires.gt(now))
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(s, u)| u.map(|u| (s, u))))
+}
+
+/// Deletes one session; true if it existed.
+pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<bool, DbErr> {
+    let res = sessions::Entity::delete_many()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}
