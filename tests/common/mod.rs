@@ -1,0 +1,176 @@
+//! Integration harness: the real server in-process on an ephemeral port with a
+//! fresh database, driven over HTTP by the real client.
+//!
+//! Backend: SQLite in a temporary directory, unless
+//! `AUTHNZD_TEST_DATABASE_URL` names a PostgreSQL or MariaDB server
+//! (`postgres://user@host/db`, `mysql://user@host/db`); then every server
+//! gets its own scratch database there, dropped when the server stops.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authnzd::clock::ManualClock;
+use authnzd::config::Config;
+use authnzd::envelope::KeyRing;
+use authnzd::{Running, Server};
+use authnzd_client::Client;
+use sea_orm::{ConnectionTrait, Database};
+
+pub struct TestServer {
+    pub running: Option<Running>,
+    pub key: String,
+    pub client: Client,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    scratch: Option<Scratch>,
+}
+
+/// A database created for one server on a shared PostgreSQL / MariaDB.
+struct Scratch {
+    admin_url: String,
+    name: String,
+}
+
+impl Scratch {
+    async fn create(admin_url: &str) -> (Scratch, String) {
+        let name = format!("authnzd_t_{}", random_suffix());
+        let admin = Database::connect(admin_url).await.expect("connect to the test database server");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create scratch database");
+        admin.close().await.ok();
+        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+        let url = format!("{base}/{name}");
+        (
+            Scratch {
+                admin_url: admin_url.to_owned(),
+                name,
+            },
+            url,
+        )
+    }
+
+    async fn drop_database(self) {
+        if let Ok(admin) = Database::connect(&self.admin_url).await {
+            let force = if self.admin_url.starts_with("postgres") { " WITH (FORCE)" } else { "" };
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {}{force}", self.name))
+                .await
+                .ok();
+            admin.close().await.ok();
+        }
+    }
+}
+
+pub fn random_suffix() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).expect("random");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A config for tests: ephemeral port, files in `dir`, cheap argon2.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        port: 0,
+        database_url: format!("sqlite://{}", dir.join("authnzd.sqlite").display()),
+        key_file: dir.join("authnzd.key"),
+        superuser_credentials_file: dir.join("superuser.json"),
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        drain_timeout: 2,
+        log_level: "warn".into(),
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = test_config(dir.path());
+        let mut scratch = None;
+        if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL") {
+            if !admin_url.trim().is_empty() {
+                let (s, url) = Scratch::create(admin_url.trim()).await;
+                config.database_url = url;
+                scratch = Some(s);
+            }
+        }
+        tweak(&mut config);
+        let key = KeyRing::generate_key();
+        if config.secret.is_none() {
+            config.secret = Some(key.clone());
+        }
+        let config = config.validated().expect("valid test config");
+        let clock = ManualClock::new();
+        let running = Server::start_with_clock(config.clone(), clock.clone())
+            .await
+            .expect("server starts");
+        let client = Client::new(running.url(), &key).expect("client");
+        TestServer {
+            running: Some(running),
+            key,
+            client,
+            clock,
+            dir,
+            config,
+            scratch,
+        }
+    }
+
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("server is running")
+    }
+
+    pub fn url(&self) -> String {
+        self.running().url()
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running().addr
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Stops the server and drops its scratch database.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        if let Some(s) = self.scratch.take() {
+            s.drop_database().await;
+        }
+    }
+}
+
+/// A raw POST / with `body`, for tests that must send what no client would.
+pub async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+    let res = reqwest::Client::new()
+        .post(url)
+        .body(body)
+        .send()
+        .await
+        .expect("POST");
+    let status = res.status().as_u16();
+    (status, res.text().await.expect("body"))
+}
+
+/// A session-new body for `user_id` expiring in `hours`.
+pub fn session_new_body(user_id: Option<i64>, hours: i64) -> serde_json::Value {
+    let expires = chrono::Utc::now() + chrono::Duration::hours(hours);
+    serde_json::json!({
+        "ip_address": "203.0.113.7",
+        "user_agent": "Mozilla/5.0 (integration test)",
+        "user_id": user_id,
+        "expires": expires.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        "extra_info_json": {"purpose": "test"},
+    })
+}
