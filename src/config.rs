@@ -160,8 +160,12 @@ impl Config {
     /// Layers the file (if any) and the environment over the defaults, then
     /// validates. `file` defaults to `./authnzd.toml` when that exists.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        Self::figment(file)
-            .extract::<Config>()
+        Self::from_figment(Self::figment(file))
+    }
+
+    /// Extracts and validates a layered configuration.
+    pub fn from_figment(fig: Figment) -> Result<Config, ConfigError> {
+        fig.extract::<Config>()
             .map_err(|e| ConfigError::Load(one_line(&e)))
             .and_then(Config::validated)
     }
@@ -292,15 +296,25 @@ fn normalise_database_url(url: &str) -> Option<String> {
     }
 }
 
-/// figment errors span lines; start-up failures must be one.
+/// One line naming the key (lower-cased, as the field is spelled), the
+/// problem and the source it came from.
 fn one_line(e: &figment::Error) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let key = e.path.join(".").to_ascii_lowercase();
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    let text = if key.is_empty() {
+        format!("{}{source}", e.kind)
+    } else {
+        format!("key `{key}`: {}{source}", e.kind)
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
 mod tests {
     use super::*;
 

@@ -3,6 +3,8 @@
 //!
 //! `Server::start(config)` is what the binary and the integration tests run.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -66,18 +66,9 @@ enum Command {
 }
 
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
-    Config::figment(cli.config.as_deref())
-        .merge(Serialized::defaults(&cli.overrides))
-        .extract::<Config>()
-        .map_err(|e| {
-            ConfigError::Load(
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        })
-        .and_then(Config::validated)
+    Config::from_figment(
+        Config::figment(cli.config.as_deref()).merge(Serialized::defaults(&cli.overrides)),
+    )
 }
 
 fn main() -> ExitCode {

@@ -13,7 +13,11 @@ fn envelope(request: &str, body: Value) -> Value {
 }
 
 fn seal_at(key: &str, plaintext: &str, at: u64) -> String {
-    STANDARD.encode(Fernet::new(key).unwrap().encrypt_at_time(plaintext.as_bytes(), at))
+    STANDARD.encode(
+        Fernet::new(key)
+            .unwrap()
+            .encrypt_at_time(plaintext.as_bytes(), at),
+    )
 }
 
 fn now() -> u64 {
@@ -39,7 +43,10 @@ async fn handled_requests_answer_200_with_the_reqid_echoed() {
     let reply = s.client.open(&text).unwrap();
     assert_eq!(reply["reqid"], json!(7));
     assert_eq!(reply["success"], json!(false));
-    assert_eq!(reply["failure_reason"], json!("session does not exist or expired"));
+    assert_eq!(
+        reply["failure_reason"],
+        json!("session does not exist or expired")
+    );
     assert_eq!(reply["response"]["success"], json!(false));
     assert_eq!(reply["response"]["failure_reason"], reply["failure_reason"]);
     assert_eq!(reply["response"]["session_info"], Value::Null);
@@ -64,7 +71,10 @@ async fn undecryptable_requests_get_one_401_line() {
         ("wrong key", wrong_key.into_bytes()),
         ("tampered", tampered.into_bytes()),
         ("not base64", b"%%%not base64%%%".to_vec()),
-        ("base64 but not fernet", STANDARD.encode("hello").into_bytes()),
+        (
+            "base64 but not fernet",
+            STANDARD.encode("hello").into_bytes(),
+        ),
         ("not utf-8", vec![0xff, 0xfe, 0x00]),
         ("empty", vec![]),
         ("expired", expired.into_bytes()),
@@ -77,14 +87,20 @@ async fn undecryptable_requests_get_one_401_line() {
         assert_eq!(text.lines().count(), 1, "{what}: {text}");
         texts.insert(text);
     }
-    assert_eq!(texts.len(), 1, "the 401 text must not say which check failed");
+    assert_eq!(
+        texts.len(),
+        1,
+        "the 401 text must not say which check failed"
+    );
     s.stop().await;
 }
 
 #[tokio::test]
 async fn a_replayed_request_is_refused() {
     let s = TestServer::start().await;
-    let body = s.client.seal(&envelope("session-new", session_new_body(None, 1)));
+    let body = s
+        .client
+        .seal(&envelope("session-new", session_new_body(None, 1)));
     let (first, _) = post_raw(&s.url(), body.clone()).await;
     let (second, _) = post_raw(&s.url(), body).await;
     assert_eq!((first, second), (200, 401));
@@ -94,10 +110,17 @@ async fn a_replayed_request_is_refused() {
 #[tokio::test]
 async fn unknown_request_type_is_a_handled_failure() {
     let s = TestServer::start().await;
-    let reply = s.client.request("no-such-request", json!({})).await.unwrap();
+    let reply = s
+        .client
+        .request("no-such-request", json!({}))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200);
     assert!(!reply.success);
-    assert_eq!(reply.failure_reason.as_deref(), Some("unknown request type"));
+    assert_eq!(
+        reply.failure_reason.as_deref(),
+        Some("unknown request type")
+    );
     s.stop().await;
 }
 
@@ -114,8 +137,13 @@ async fn bad_parameters_are_all_reported() {
         .unwrap();
     assert_eq!(reply.status, 200);
     assert!(!reply.success);
-    assert_eq!(reply.failure_reason.as_deref(), Some("invalid request parameters"));
-    let problems = reply.response["problems"].as_array().expect("problems list");
+    assert_eq!(
+        reply.failure_reason.as_deref(),
+        Some("invalid request parameters")
+    );
+    let problems = reply.response["problems"]
+        .as_array()
+        .expect("problems list");
     let found: Vec<(&str, &str)> = problems
         .iter()
         .map(|p| (p["param"].as_str().unwrap(), p["problem"].as_str().unwrap()))
@@ -151,12 +179,30 @@ async fn malformed_envelopes_get_400_naming_the_field() {
     let s = TestServer::start().await;
     let cases = [
         (r#"["not", "an", "object"]"#, "JSON object"),
-        (r#"{"body": {}, "reqid": 1, "client_ipaddr": "::1"}"#, "`request`"),
-        (r#"{"request": "session-exists", "reqid": 1, "client_ipaddr": "::1"}"#, "`body`"),
-        (r#"{"request": "session-exists", "body": "x", "reqid": 1, "client_ipaddr": "::1"}"#, "`body`"),
-        (r#"{"request": "session-exists", "body": {}, "client_ipaddr": "::1"}"#, "`reqid`"),
-        (r#"{"request": "session-exists", "body": {}, "reqid": null, "client_ipaddr": "::1"}"#, "`reqid`"),
-        (r#"{"request": "session-exists", "body": {}, "reqid": 1}"#, "`client_ipaddr`"),
+        (
+            r#"{"body": {}, "reqid": 1, "client_ipaddr": "::1"}"#,
+            "`request`",
+        ),
+        (
+            r#"{"request": "session-exists", "reqid": 1, "client_ipaddr": "::1"}"#,
+            "`body`",
+        ),
+        (
+            r#"{"request": "session-exists", "body": "x", "reqid": 1, "client_ipaddr": "::1"}"#,
+            "`body`",
+        ),
+        (
+            r#"{"request": "session-exists", "body": {}, "client_ipaddr": "::1"}"#,
+            "`reqid`",
+        ),
+        (
+            r#"{"request": "session-exists", "body": {}, "reqid": null, "client_ipaddr": "::1"}"#,
+            "`reqid`",
+        ),
+        (
+            r#"{"request": "session-exists", "body": {}, "reqid": 1}"#,
+            "`client_ipaddr`",
+        ),
     ];
     for (plain, names) in cases {
         let (status, text) = post_raw(&s.url(), seal_at(&s.key, plain, now())).await;
@@ -169,7 +215,8 @@ async fn malformed_envelopes_get_400_naming_the_field() {
 #[tokio::test]
 async fn client_ipaddr_is_optional_when_rate_limits_are_off() {
     let s = TestServer::start_with(|c| c.rate_limits = "none".into()).await;
-    let plain = json!({"request": "session-exists", "body": {"session_token": "x"}, "reqid": 1}).to_string();
+    let plain = json!({"request": "session-exists", "body": {"session_token": "x"}, "reqid": 1})
+        .to_string();
     let (status, _) = post_raw(&s.url(), seal_at(&s.key, &plain, now())).await;
     assert_eq!(status, 200);
     s.stop().await;
@@ -181,12 +228,19 @@ async fn oversized_bodies_get_413() {
     let (status, _) = post_raw(&s.url(), vec![b'A'; 5000]).await;
     assert_eq!(status, 413);
     // Chunked, so no Content-Length up front.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![b'A'; 1000])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..10).map(|_| Ok(vec![b'A'; 1000])).collect();
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
     let (status, _) = post_raw(&s.url(), body).await;
     assert_eq!(status, 413);
     // And the server still serves.
-    assert!(s.client.request("session-new", session_new_body(None, 1)).await.unwrap().success);
+    assert!(
+        s.client
+            .request("session-new", session_new_body(None, 1))
+            .await
+            .unwrap()
+            .success
+    );
     s.stop().await;
 }
 
@@ -198,9 +252,19 @@ async fn other_methods_and_paths() {
     assert_eq!(get.status().as_u16(), 405);
     let put = http.put(s.url()).body("x").send().await.unwrap();
     assert_eq!(put.status().as_u16(), 405);
-    let missing = http.get(format!("{}nowhere", s.url())).send().await.unwrap();
+    let missing = http
+        .get(format!("{}nowhere", s.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
-    let bad_host = http.post(s.url()).header("host", "evil.example").body("x").send().await.unwrap();
+    let bad_host = http
+        .post(s.url())
+        .header("host", "evil.example")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad_host.status().as_u16(), 403);
     s.stop().await;
 }
@@ -221,14 +285,22 @@ async fn health_reports_version_and_database() {
 async fn a_database_fault_is_503_and_the_server_keeps_serving() {
     let s = TestServer::start().await;
     s.running().app.db.clone().close().await.unwrap();
-    let reply = s.client.request("session-new", session_new_body(None, 1)).await.unwrap();
+    let reply = s
+        .client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 503);
     let health = reqwest::get(format!("{}health", s.url())).await.unwrap();
     assert_eq!(health.status().as_u16(), 503);
     let body: Value = health.json().await.unwrap();
     assert_eq!(body["database"], false);
     // Requests that need no database are still answered.
-    let reply = s.client.request("no-such-request", json!({})).await.unwrap();
+    let reply = s
+        .client
+        .request("no-such-request", json!({}))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200);
     s.stop().await;
 }
@@ -239,12 +311,18 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
     let ring = format!("{new},{old}");
     let s = TestServer::start_with(move |c| c.secret = Some(ring)).await;
     let old_client = authnzd_client::Client::new(s.url(), &old).unwrap();
-    let reply = old_client.request("session-new", session_new_body(None, 1)).await.unwrap();
+    let reply = old_client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
     assert!(reply.success, "a frontend still on the old key is served");
     let body = old_client.seal(&envelope("session-exists", json!({"session_token": "x"})));
     let (_, text) = post_raw(&s.url(), body).await;
     let new_client = authnzd_client::Client::new(s.url(), &new).unwrap();
-    assert!(new_client.open(&text).is_err(), "reply sealed with the old key, not the new");
+    assert!(
+        new_client.open(&text).is_err(),
+        "reply sealed with the old key, not the new"
+    );
     assert!(old_client.open(&text).is_ok());
     s.stop().await;
 }

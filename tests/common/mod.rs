@@ -36,7 +36,9 @@ struct Scratch {
 impl Scratch {
     async fn create(admin_url: &str) -> (Scratch, String) {
         let name = format!("authnzd_t_{}", random_suffix());
-        let admin = Database::connect(admin_url).await.expect("connect to the test database server");
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("connect to the test database server");
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
@@ -55,7 +57,11 @@ impl Scratch {
 
     async fn drop_database(self) {
         if let Ok(admin) = Database::connect(&self.admin_url).await {
-            let force = if self.admin_url.starts_with("postgres") { " WITH (FORCE)" } else { "" };
+            let force = if self.admin_url.starts_with("postgres") {
+                " WITH (FORCE)"
+            } else {
+                ""
+            };
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS {}{force}", self.name))
                 .await
@@ -95,12 +101,12 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
         let mut scratch = None;
-        if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL") {
-            if !admin_url.trim().is_empty() {
-                let (s, url) = Scratch::create(admin_url.trim()).await;
-                config.database_url = url;
-                scratch = Some(s);
-            }
+        if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL")
+            && !admin_url.trim().is_empty()
+        {
+            let (s, url) = Scratch::create(admin_url.trim()).await;
+            config.database_url = url;
+            scratch = Some(s);
         }
         tweak(&mut config);
         let key = KeyRing::generate_key();
@@ -173,4 +179,57 @@ pub fn session_new_body(user_id: Option<i64>, hours: i64) -> serde_json::Value {
         "expires": expires.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
         "extra_info_json": {"purpose": "test"},
     })
+}
+
+/// A Python interpreter that has `cryptography` (what authnzerver's client
+/// uses): the system one if it has it, else a venv made once under `target/`.
+pub fn python_with_cryptography() -> PathBuf {
+    use std::process::Command;
+    let has = |py: &std::path::Path| {
+        Command::new(py)
+            .args(["-c", "import cryptography"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let system = PathBuf::from("python3");
+    if has(&system) {
+        return system;
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
+    let py = venv.join("bin/python");
+    if !has(&py) {
+        let made = Command::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status();
+        assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
+        let pip = Command::new(&py)
+            .args(["-m", "pip", "install", "-q", "cryptography"])
+            .status();
+        assert!(
+            pip.is_ok_and(|s| s.success()),
+            "pip install cryptography failed"
+        );
+    }
+    py
+}
+
+/// Runs `tests/python/interop.py` against `url` with `key`; returns its
+/// summary line.
+pub fn run_python_interop(url: &str, key: &str) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/interop.py");
+    let out = std::process::Command::new(python_with_cryptography())
+        .arg(script)
+        .arg(url)
+        .arg(key)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python interop failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("interop prints one JSON line")
 }

@@ -1,0 +1,193 @@
+//! The binary in an empty directory with no configuration: creates its
+//! database, key and superuser credentials, answers /health, and serves the
+//! session lifecycle to the Rust client and to Python.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{run_python_interop, session_new_body};
+use serde_json::{Value, json};
+
+fn authnzd(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authnzd"));
+    cmd.current_dir(dir);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AUTHNZD_") || k.starts_with("AUTHNZERVER_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_healthy(port: u16, child: &mut Child) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await {
+            return res.json().await.unwrap();
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "authnzd exited during start-up"
+        );
+        assert!(Instant::now() < deadline, "authnzd did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn stop(child: Child) -> (std::process::ExitStatus, String) {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn serve_in_an_empty_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = authnzd(dir.path())
+        .args(["serve", "--port", &port.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let health = wait_healthy(port, &mut child).await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], true);
+
+    assert!(dir.path().join("authnzd.sqlite").exists());
+    let key_file = dir.path().join("authnzd.key");
+    assert_eq!(mode(&key_file), 0o600);
+    let creds_file = dir.path().join("authnzd-superuser.json");
+    assert_eq!(mode(&creds_file), 0o600);
+    let creds: Value =
+        serde_json::from_str(&std::fs::read_to_string(&creds_file).unwrap()).unwrap();
+    assert!(creds["password"].as_str().unwrap().len() >= 16);
+
+    let key = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let url = format!("http://127.0.0.1:{port}/");
+    let client = authnzd_client::Client::new(&url, &key).unwrap();
+    let made = client
+        .request("session-new", session_new_body(Some(1), 1))
+        .await
+        .unwrap();
+    assert!(made.success, "{made:?}");
+    let token = made.response["session_token"].as_str().unwrap();
+    let found = client
+        .request("session-exists", json!({"session_token": token}))
+        .await
+        .unwrap();
+    assert_eq!(found.response["session_info"]["email"], creds["email"]);
+    assert!(
+        client
+            .request("session-delete", json!({"session_token": token}))
+            .await
+            .unwrap()
+            .success
+    );
+    let gone = client
+        .request("session-exists", json!({"session_token": token}))
+        .await
+        .unwrap();
+    assert!(!gone.success);
+
+    let summary = run_python_interop(&url, &key);
+    assert_eq!(summary["existed"], true);
+    assert_eq!(summary["user_id"], 2);
+    assert_eq!(summary["exists_after_delete"], false);
+
+    let (status, stderr) = stop(child);
+    assert!(
+        status.success(),
+        "SIGTERM ends authnzd cleanly: {status:?}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("authnzd.key"),
+        "says where the new key is:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("authnzd-superuser.json"),
+        "says where the credentials are:\n{stderr}"
+    );
+    assert!(!stderr.contains(&key), "the key must never be printed");
+    assert!(
+        !stderr.contains(creds["password"].as_str().unwrap()),
+        "nor the password"
+    );
+
+    // A second start reuses everything.
+    let mut child = authnzd(dir.path())
+        .args(["serve", "--port", &port.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(port, &mut child).await;
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), key);
+    let (status, stderr) = stop(child);
+    assert!(status.success());
+    assert!(!stderr.contains("generated"), "{stderr}");
+}
+
+#[test]
+fn a_bad_config_value_fails_with_one_line_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = authnzd(dir.path())
+        .env("AUTHNZD_PORT", "eighty")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("port"), "{stderr}");
+
+    let out = authnzd(dir.path())
+        .env("AUTHNZD_REQUEST_TTL", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`request_ttl`"));
+}
+
+#[test]
+fn a_readable_key_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("authnzd.key");
+    std::fs::write(&key_file, authnzd::envelope::KeyRing::generate_key()).unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = authnzd(dir.path())
+        .args(["serve", "--port", &free_port().to_string()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+}
+
+#[test]
+fn keygen_prints_a_fernet_key() {
+    let out = authnzd(Path::new(".")).arg("keygen").output().unwrap();
+    assert!(out.status.success());
+    let key = String::from_utf8(out.stdout).unwrap();
+    assert!(authnzd::envelope::KeyRing::parse(key.trim()).is_ok());
+}
