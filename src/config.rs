@@ -184,7 +184,11 @@ impl Config {
                 .find(|(old, _)| *old == k)
                 .map(|(_, new)| (*new).into())
         });
-        fig.merge(authnzerver).merge(Env::prefixed("AUTHNZD_"))
+        // Only known keys: other AUTHNZD_* variables (a client's AUTHNZD_URL,
+        // the test harness's settings) are not the server's business.
+        let known = config_keys();
+        let ours = Env::prefixed("AUTHNZD_").filter(move |k| known.iter().any(|f| k.as_str().eq_ignore_ascii_case(f)));
+        fig.merge(authnzerver).merge(ours)
     }
 
     /// Checks values serde cannot, and normalises the database URL.
@@ -265,6 +269,14 @@ impl Config {
     /// Whether per-IP rate limiting is on (and so `client_ipaddr` required).
     pub fn rate_limiting(&self) -> bool {
         !self.rate_limits.trim().eq_ignore_ascii_case("none")
+    }
+}
+
+/// The configuration's field names.
+fn config_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -359,6 +371,7 @@ mod tests {
             jail.set_env("AUTHNZERVER_PORT", "14000");
             jail.set_env("AUTHNZERVER_SESSIONEXPIRY", "7");
             jail.set_env("AUTHNZD_SESSION_EXPIRY_DAYS", "9");
+            jail.set_env("AUTHNZD_URL", "http://not-a-server-setting/");
             let cfg = Config::load(None).expect("loads");
             assert_eq!(cfg.port, 14000);
             assert_eq!(cfg.session_expiry_days, 9);
