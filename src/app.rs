@@ -9,7 +9,9 @@ use crate::cache::SessionCache;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pii::Pii;
+use crate::security::lockout::LockoutPolicy;
 use crate::security::password::PasswordHasher;
+use crate::security::password_rules::PasswordRules;
 
 #[derive(Debug)]
 pub struct App {
@@ -18,6 +20,11 @@ pub struct App {
     pub clock: SharedClock,
     pub sessions: SessionCache,
     pub hasher: PasswordHasher,
+    /// A hash of a random password with the current parameters: unknown
+    /// users are verified against it so every login costs one hash.
+    pub dummy_hash: String,
+    pub lockout: LockoutPolicy,
+    pub passwords: PasswordRules,
     pub pii: Pii,
 }
 
@@ -27,18 +34,29 @@ impl App {
         db: DatabaseConnection,
         clock: SharedClock,
         hasher: PasswordHasher,
+        dummy_hash: String,
+        passwords: PasswordRules,
         pii: Pii,
     ) -> App {
         let sessions = SessionCache::new(
             config.session_cache_entries,
             Duration::from_secs(config.session_cache_ttl),
         );
+        let lockout = LockoutPolicy {
+            tries: config.user_lock_tries,
+            lock_time: chrono::Duration::seconds(
+                i64::try_from(config.user_lock_time).unwrap_or(i64::MAX / 1000),
+            ),
+        };
         App {
             config,
             db,
             clock,
             sessions,
             hasher,
+            dummy_hash,
+            lockout,
+            passwords,
             pii,
         }
     }

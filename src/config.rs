@@ -69,6 +69,15 @@ pub struct Config {
     pub user_lock_time: u64,
     /// authnzerver's password-policy string.
     pub password_policy: String,
+    /// This server's public name; passwords too similar to it are refused.
+    pub server_name: String,
+    /// Look new passwords up in a breached-password range API (k-anonymity:
+    /// only 5 hex digits of the SHA-1 leave the server).
+    pub breached_password_check: bool,
+    /// Range API base URL (`{url}/{5 hex digits}`).
+    pub breached_password_url: String,
+    /// Refuse the password when the lookup fails (else accept it).
+    pub breached_password_fail_closed: bool,
     /// Path to a permissions policy JSON file; the built-in default if unset.
     pub permissions: Option<PathBuf>,
     /// Seconds a session lookup stays cached.
@@ -120,6 +129,10 @@ impl Default for Config {
             password_policy: "min_pass_length:12; max_unsafe_similarity:50; \
                               max_char_frequency:0.3; min_pwned_matches:25"
                 .into(),
+            server_name: "localhost".into(),
+            breached_password_check: false,
+            breached_password_url: "https://api.pwnedpasswords.com/range".into(),
+            breached_password_fail_closed: false,
             permissions: None,
             session_cache_ttl: 60,
             session_cache_entries: 100_000,
@@ -187,7 +200,8 @@ impl Config {
         // Only known keys: other AUTHNZD_* variables (a client's AUTHNZD_URL,
         // the test harness's settings) are not the server's business.
         let known = config_keys();
-        let ours = Env::prefixed("AUTHNZD_").filter(move |k| known.iter().any(|f| k.as_str().eq_ignore_ascii_case(f)));
+        let ours = Env::prefixed("AUTHNZD_")
+            .filter(move |k| known.iter().any(|f| k.as_str().eq_ignore_ascii_case(f)));
         fig.merge(authnzerver).merge(ours)
     }
 

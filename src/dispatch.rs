@@ -10,10 +10,11 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::actions::{ActionResult, Ctx, Outcome, session};
+use crate::actions::{ActionResult, Ctx, Outcome, internal, login, password, session, user};
 use crate::app::App;
 use crate::catalogue::{self, Spec};
 use crate::params;
+use crate::security::rate_limit::{RateLimits, Refused};
 
 type BoxFuture = Pin<Box<dyn Future<Output = ActionResult> + Send>>;
 type Handler = Box<dyn Fn(Arc<App>, Ctx, Map<String, Value>) -> BoxFuture + Send + Sync>;
@@ -44,30 +45,70 @@ fn actions() -> Vec<(&'static str, Handler)> {
         ("session-new", typed(session::new)),
         ("session-exists", typed(session::exists)),
         ("session-delete", typed(session::delete)),
+        ("session-delete-userid", typed(session::delete_userid)),
+        ("user-login", typed(login::login)),
+        ("user-logout", typed(login::logout)),
+        ("user-passcheck", typed(login::passcheck)),
+        (
+            "user-passcheck-nosession",
+            typed(login::passcheck_nosession),
+        ),
+        ("user-new", typed(user::new)),
+        ("user-delete", typed(user::delete)),
+        ("user-list", typed(user::list)),
+        ("user-lookup-email", typed(user::lookup_email)),
+        ("user-lookup-match", typed(user::lookup_match)),
+        ("user-edit", typed(user::edit)),
+        ("user-lock", typed(user::lock)),
+        ("user-set-emailverified", typed(user::set_email_verified)),
+        ("user-set-emailsent", typed(user::set_email_sent)),
+        ("user-changepass", typed(password::changepass)),
+        (
+            "user-changepass-nosession",
+            typed(password::changepass_nosession),
+        ),
+        ("user-resetpass", typed(password::resetpass)),
+        (
+            "user-resetpass-nosession",
+            typed(password::resetpass_nosession),
+        ),
+        ("user-validatepass", typed(password::validatepass)),
+        ("internal-user-lock", typed(internal::user_lock)),
+        ("internal-user-delete", typed(internal::user_delete)),
+        ("internal-user-edit", typed(internal::user_edit)),
+        ("internal-session-edit", typed(internal::session_edit)),
     ]
 }
 
 pub struct Dispatcher {
     table: HashMap<&'static str, (&'static Spec, Option<Handler>)>,
+    limits: Option<Arc<RateLimits>>,
 }
 
-impl Default for Dispatcher {
-    fn default() -> Self {
+impl Dispatcher {
+    /// The table, with rate limits unless they are off.
+    pub fn new(limits: Option<Arc<RateLimits>>) -> Dispatcher {
         let mut handlers: HashMap<_, _> = actions().into_iter().collect();
         let table = catalogue::AUTHNZERVER
             .iter()
             .map(|spec| (spec.name, (spec, handlers.remove(spec.name))))
             .collect();
         debug_assert!(handlers.is_empty(), "action without a catalogue entry");
-        Dispatcher { table }
+        Dispatcher { table, limits }
     }
 }
 
-/// What the dispatcher made of a request: the outcome, and a short label for
-/// the request log.
-pub struct Handled {
-    pub outcome: Outcome,
-    pub known: bool,
+/// Whether `name` is in the catalogue (for configuration checks).
+pub fn is_request(name: &str) -> bool {
+    catalogue::AUTHNZERVER.iter().any(|s| s.name == name)
+}
+
+/// What the dispatcher made of a request.
+pub enum Handled {
+    /// An answer for the envelope.
+    Reply(Outcome),
+    /// Over a rate limit: no answer, HTTP 429.
+    Limited(Refused),
 }
 
 impl Dispatcher {
@@ -83,16 +124,19 @@ impl Dispatcher {
         body: Map<String, Value>,
     ) -> Result<Handled, crate::actions::Fault> {
         let Some((spec, handler)) = self.table.get(request) else {
-            return Ok(Handled {
-                outcome: Outcome::fail(
-                    "unknown request type",
-                    format!("request type '{}' is not supported", printable(request)),
-                    json!({}),
-                ),
-                known: false,
-            });
+            if let Err(refused) = self.limit("unknown", &ctx, &body) {
+                return Ok(Handled::Limited(refused));
+            }
+            return Ok(Handled::Reply(Outcome::fail(
+                "unknown request type",
+                format!("request type '{}' is not supported", printable(request)),
+                json!({}),
+            )));
         };
         let problems = params::problems(spec.params, &body);
+        if let Err(refused) = self.limit(spec.name, &ctx, &body) {
+            return Ok(Handled::Limited(refused));
+        }
         let outcome = if !problems.is_empty() {
             invalid(
                 problems,
@@ -107,10 +151,20 @@ impl Dispatcher {
                 json!({}),
             )
         };
-        Ok(Handled {
-            outcome,
-            known: true,
-        })
+        Ok(Handled::Reply(outcome))
+    }
+
+    /// Counts the request against its limits; email actions also against
+    /// the address they concern.
+    fn limit(&self, request: &str, ctx: &Ctx, body: &Map<String, Value>) -> Result<(), Refused> {
+        let Some(limits) = &self.limits else {
+            return Ok(());
+        };
+        let address = body
+            .get("email")
+            .or_else(|| body.get("email_address"))
+            .and_then(Value::as_str);
+        limits.check(request, ctx.client_ipaddr.as_deref().unwrap_or(""), address)
     }
 }
 

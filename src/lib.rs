@@ -74,6 +74,7 @@ pub struct Running {
     pub app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    sweeper: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -93,12 +94,44 @@ impl Server {
         let hasher = setup::password_hasher(&config);
         let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
         let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
-        let app = Arc::new(App::new(config.clone(), db, clock.clone(), hasher, pii));
+        let dummy_hash = setup::dummy_hash(&hasher).await?;
+        let passwords = setup::password_rules(&config)?;
+        let app = Arc::new(App::new(
+            config.clone(),
+            db,
+            clock.clone(),
+            hasher,
+            dummy_hash,
+            passwords,
+            pii,
+        ));
 
+        let limits = security::rate_limit::Limits::parse(&config.rate_limits, dispatch::is_request)
+            .map_err(|e| config::ConfigError::Invalid {
+                key: "rate_limits",
+                problem: e.to_string(),
+            })?
+            .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
+        let sweeper = limits.clone().map(|l| {
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    l.sweep();
+                }
+            })
+        });
         let rpc = Arc::new(http::rpc::Rpc {
             app: app.clone(),
-            envelope: Envelope::new(ring, config.request_ttl, config.replay_cache_entries, clock),
-            dispatcher: dispatch::Dispatcher::default(),
+            // Wire freshness follows the real clock: a test that moves the
+            // domain clock must not make every request look expired.
+            envelope: Envelope::new(
+                ring,
+                config.request_ttl,
+                config.replay_cache_entries,
+                Arc::new(SystemClock),
+            ),
+            dispatcher: dispatch::Dispatcher::new(limits),
             max_body_bytes: config.max_body_bytes,
             require_client_ip: config.rate_limiting(),
         });
@@ -137,6 +170,7 @@ impl Server {
             app,
             stop: Some(stop),
             task,
+            sweeper,
         })
     }
 }
@@ -154,6 +188,9 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(s) = self.sweeper.take() {
+            s.abort();
+        }
         let _ = self.app.db.clone().close().await;
     }
 

@@ -13,6 +13,8 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pii::Pii;
 use crate::security::password::{HashError, PasswordHasher};
+use crate::security::password_policy::{BreachCheck, PasswordPolicy};
+use crate::security::password_rules::PasswordRules;
 use crate::security::tokens::{self, RandomError};
 use crate::store::seed::{self, Reserved};
 
@@ -24,6 +26,8 @@ pub enum SetupError {
     Hash(#[from] HashError),
     #[error("superuser credentials file {0}: {1}")]
     Credentials(PathBuf, std::io::Error),
+    #[error("{0}")]
+    Config(String),
     #[error("first-start seed: {0}")]
     Seed(sea_orm::DbErr),
 }
@@ -41,6 +45,35 @@ pub fn password_hasher(config: &Config) -> PasswordHasher {
     )
     .unwrap_or_default();
     PasswordHasher::new(params, workers, config.hash_queue)
+}
+
+/// A hash of a random password with the configured parameters, for
+/// unknown users to be verified against.
+pub async fn dummy_hash(hasher: &PasswordHasher) -> Result<String, SetupError> {
+    Ok(hasher.hash(tokens::new_token()?).await?)
+}
+
+/// The password policy and, when configured, the breached-password check.
+pub fn password_rules(config: &Config) -> Result<PasswordRules, SetupError> {
+    let policy = PasswordPolicy::parse(&config.password_policy)
+        .map_err(|e| SetupError::Config(format!("config key `password_policy`: {e}")))?;
+    let breach = if config.breached_password_check {
+        Some(
+            BreachCheck::new(
+                config.breached_password_url.clone(),
+                config.breached_password_fail_closed,
+                std::time::Duration::from_secs(5),
+            )
+            .map_err(|e| SetupError::Config(format!("config key `breached_password_url`: {e}")))?,
+        )
+    } else {
+        None
+    };
+    Ok(PasswordRules {
+        policy,
+        breach,
+        server_name: config.server_name.clone(),
+    })
 }
 
 /// The configured salt, or a random one for this process (log digests then

@@ -166,7 +166,10 @@ async fn catalogue_requests_without_an_action_say_not_implemented() {
     let s = TestServer::start().await;
     let reply = s
         .client
-        .request("user-list", json!({"user_id": null}))
+        .request(
+            "user-check-limit",
+            json!({"user_id": 1, "user_role": "superuser", "limit_name": "x", "value_to_check": 1}),
+        )
         .await
         .unwrap();
     assert!(!reply.success);
@@ -176,7 +179,10 @@ async fn catalogue_requests_without_an_action_say_not_implemented() {
 
 #[tokio::test]
 async fn malformed_envelopes_get_400_naming_the_field() {
-    let s = TestServer::start().await;
+    // Rate limits on, so `client_ipaddr` is required.
+    let s =
+        TestServer::start_with(|c| c.rate_limits = authnzd::config::Config::default().rate_limits)
+            .await;
     let cases = [
         (r#"["not", "an", "object"]"#, "JSON object"),
         (
@@ -214,7 +220,7 @@ async fn malformed_envelopes_get_400_naming_the_field() {
 
 #[tokio::test]
 async fn client_ipaddr_is_optional_when_rate_limits_are_off() {
-    let s = TestServer::start_with(|c| c.rate_limits = "none".into()).await;
+    let s = TestServer::start().await;
     let plain = json!({"request": "session-exists", "body": {"session_token": "x"}, "reqid": 1})
         .to_string();
     let (status, _) = post_raw(&s.url(), seal_at(&s.key, &plain, now())).await;
@@ -324,5 +330,63 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
         "reply sealed with the old key, not the new"
     );
     assert!(old_client.open(&text).is_ok());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn over_the_limit_is_429_with_retry_after_until_the_window_passes() {
+    let s = TestServer::start_with(|c| {
+        c.rate_limits =
+            "ipaddr:720; user:480; session:600; apikey:720; burst:150; session-new:3".into()
+    })
+    .await;
+    for _ in 0..3 {
+        let r = s
+            .client
+            .request("session-new", session_new_body(None, 1))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+    }
+    let limited = s
+        .client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
+    assert_eq!(limited.status, 429);
+    assert!(
+        limited.retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "{limited:?}"
+    );
+    // Another client address is not affected.
+    let other = authnzd_client::Client::new(s.url(), &s.key)
+        .unwrap()
+        .with_client_ipaddr("198.51.100.77");
+    assert_eq!(
+        other
+            .request("session-new", session_new_body(None, 1))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    s.clock.advance(chrono::Duration::seconds(61));
+    let again = s
+        .client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
+    assert_eq!(again.status, 200, "the limit forgets old traffic");
+    // /health is never limited.
+    for _ in 0..5 {
+        assert_eq!(
+            reqwest::get(format!("{}health", s.url()))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            200
+        );
+    }
     s.stop().await;
 }

@@ -6,7 +6,11 @@ use serde_json::{Map, Value};
 use crate::security::password::HashError;
 use crate::security::tokens::RandomError;
 
+pub mod internal;
+pub mod login;
+pub mod password;
 pub mod session;
+pub mod user;
 
 /// Per-request facts an action may need besides its parameters.
 #[derive(Debug, Clone)]

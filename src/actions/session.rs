@@ -162,3 +162,30 @@ fn session_info(found: &CachedSession, token: &str) -> Value {
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteUserSessionsParams {
+    pub session_token: String,
+    pub user_id: i64,
+    pub keep_current_session: bool,
+}
+
+/// Fixed: authnzerver read `keep_current_session` from the token, so it
+/// always kept the current session.
+pub async fn delete_userid(app: Arc<App>, _ctx: Ctx, p: DeleteUserSessionsParams) -> ActionResult {
+    let keep = p
+        .keep_current_session
+        .then(|| tokens::digest(&p.session_token));
+    let deleted = store::sessions::delete_for_user(&app.db, p.user_id, keep.as_deref()).await?;
+    app.sessions.invalidate_user(p.user_id);
+    let ok = deleted > 0;
+    let message = format!(
+        "Sessions delete processed. Success: {}.",
+        if ok { "True" } else { "False" }
+    );
+    Ok(if ok {
+        Outcome::ok(json!({"deleted": deleted}), message)
+    } else {
+        Outcome::fail("no sessions to delete", message, json!({"deleted": 0}))
+    })
+}

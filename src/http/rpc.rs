@@ -15,8 +15,9 @@ use warp::reply::Response;
 use super::text;
 use crate::actions::Ctx;
 use crate::app::App;
-use crate::dispatch::{self, Dispatcher};
+use crate::dispatch::{self, Dispatcher, Handled};
 use crate::envelope::{Envelope, OpenError};
+use crate::security::rate_limit::retry_after_secs;
 
 pub struct Rpc {
     pub app: Arc<App>,
@@ -117,14 +118,25 @@ impl Rpc {
         };
         let latency_us = started.elapsed().as_micros() as u64;
         match handled {
-            Ok(Ok(handled)) => {
-                let outcome = match &handled.outcome.failure_reason {
+            Ok(Ok(Handled::Reply(outcome))) => {
+                let label = match &outcome.failure_reason {
                     None => "success",
                     Some(reason) => reason.as_str(),
                 };
-                tracing::info!(reqid = %opened.reqid, request = logged_name, outcome, latency_us, "request");
-                let reply = dispatch::envelope(handled.outcome, opened.reqid);
+                tracing::info!(reqid = %opened.reqid, request = logged_name, outcome = label, latency_us, "request");
+                let reply = dispatch::envelope(outcome, opened.reqid);
                 text(StatusCode::OK, self.envelope.seal(opened.key, &reply))
+            }
+            Ok(Ok(Handled::Limited(refused))) => {
+                let secs = retry_after_secs(refused.retry_after);
+                tracing::warn!(reqid = %opened.reqid, request = logged_name, outcome = "rate limited", limit = refused.limit, retry_after = secs, "request");
+                let mut res = text(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate limit exceeded; retry later",
+                );
+                res.headers_mut()
+                    .insert(warp::http::header::RETRY_AFTER, secs.into());
+                res
             }
             Ok(Err(fault)) => {
                 tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %fault, latency_us, "request");

@@ -1,5 +1,10 @@
 //! Security primitives: password hashing on a bounded pool, and token
 //! generation and digests.
 
+pub mod email;
+pub mod lockout;
 pub mod password;
+pub mod password_policy;
+pub mod password_rules;
+pub mod rate_limit;
 pub mod tokens;

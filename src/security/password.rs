@@ -74,6 +74,22 @@ impl PasswordHasher {
         .await
     }
 
+    /// Whether `hash` was made with other parameters than the configured
+    /// ones (then it is re-hashed at the next successful login).
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return true;
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return true;
+        };
+        let want = self.argon.params();
+        parsed.algorithm != argon2::ARGON2ID_IDENT
+            || params.m_cost() != want.m_cost()
+            || params.t_cost() != want.t_cost()
+            || params.p_cost() != want.p_cost()
+    }
+
     async fn run<T, F>(&self, job: F) -> Result<T, HashError>
     where
         T: Send + 'static,
@@ -112,6 +128,16 @@ mod tests {
         assert!(h.verify("correct horse".into(), phc.clone()).await.unwrap());
         assert!(!h.verify("wrong horse".into(), phc).await.unwrap());
         assert!(!h.verify("x".into(), "not-a-hash".into()).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn other_parameters_need_a_rehash() {
+        let h = fast();
+        let phc = h.hash("pw".into()).await.unwrap();
+        assert!(!h.needs_rehash(&phc));
+        let stronger = PasswordHasher::new(Params::new(2048, 1, 1, None).unwrap(), 1, 1);
+        assert!(stronger.needs_rehash(&phc));
+        assert!(h.needs_rehash("garbage"));
     }
 
     #[tokio::test]

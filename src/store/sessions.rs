@@ -55,3 +55,34 @@ pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<bool,
         .await?;
     Ok(res.rows_affected > 0)
 }
+
+/// Deletes every session of `user_id` except `keep` (a token digest);
+/// returns how many went.
+pub async fn delete_for_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    keep: Option<&str>,
+) -> Result<u64, DbErr> {
+    let mut q = sessions::Entity::delete_many().filter(sessions::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        q = q.filter(sessions::Column::TokenHash.ne(keep));
+    }
+    Ok(q.exec(db).await?.rows_affected)
+}
+
+/// Replaces a live session's `extra_info_json`; false if there is none.
+pub async fn set_extra_info(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    extra: Option<Value>,
+    now: NaiveDateTime,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let res = sessions::Entity::update_many()
+        .col_expr(sessions::Column::ExtraInfoJson, Expr::value(extra))
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .filter(sessions::Column::Expires.gt(now))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected > 0)
+}

@@ -1,8 +1,255 @@
-//! Users.
+//! Users: lookups, creation, edits, lockout bookkeeping, deletion.
 
-use entity::users;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, PaginatorTrait};
+use chrono::NaiveDateTime;
+use entity::{sessions, users};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
+use serde_json::Value;
 
 pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, DbErr> {
     Ok(users::Entity::find_by_id(user_id).count(db).await? > 0)
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find_by_id(user_id).one(db).await
+}
+
+/// By the normalised address.
+pub async fn by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+/// All users, or one, in id order.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    user_id: Option<i64>,
+) -> Result<Vec<users::Model>, DbErr> {
+    let mut q = users::Entity::find().order_by_asc(users::Column::UserId);
+    if let Some(id) = user_id {
+        q = q.filter(users::Column::UserId.eq(id));
+    }
+    q.all(db).await
+}
+
+/// Users whose `column` equals `value` (columns the caller has whitelisted).
+pub async fn matching(
+    db: &impl ConnectionTrait,
+    column: users::Column,
+    value: sea_orm::Value,
+) -> Result<Vec<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(column.eq(value))
+        .order_by_asc(users::Column::UserId)
+        .all(db)
+        .await
+}
+
+pub struct NewUser {
+    pub system_id: String,
+    pub full_name: String,
+    pub password_hash: String,
+    pub email: String,
+    pub extra_info: Value,
+    pub now: NaiveDateTime,
+}
+
+/// Inserts an unverified, inactive user with role `locked`; `Ok(None)` when
+/// the address is taken.
+pub async fn insert_unverified(
+    db: &impl ConnectionTrait,
+    u: NewUser,
+) -> Result<Option<users::Model>, DbErr> {
+    let model = users::ActiveModel {
+        system_id: Set(u.system_id),
+        full_name: Set(Some(u.full_name)),
+        password: Set(u.password_hash),
+        email: Set(u.email),
+        email_verified: Set(false),
+        is_active: Set(false),
+        emailverify_sent_datetime: Set(Some(u.now)),
+        emailforgotpass_sent_datetime: Set(None),
+        emailchangepass_sent_datetime: Set(None),
+        last_login_success: Set(None),
+        last_login_try: Set(None),
+        failed_login_tries: Set(0),
+        lock_expires: Set(None),
+        extra_info: Set(Some(u.extra_info)),
+        created_on: Set(u.now),
+        last_updated: Set(u.now),
+        user_role: Set("locked".into()),
+        ..Default::default()
+    };
+    match model.insert(db).await {
+        Ok(m) => Ok(Some(m)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces a stale unverified sign-up in place (authnzerver's
+/// `verify_retry_wait` rule), keeping its id and system id.
+pub async fn replace_unverified(
+    db: &impl ConnectionTrait,
+    existing: users::Model,
+    full_name: String,
+    password_hash: String,
+    extra_info: Value,
+    now: NaiveDateTime,
+) -> Result<users::Model, DbErr> {
+    let mut m = existing.into_active_model();
+    m.full_name = Set(Some(full_name));
+    m.password = Set(password_hash);
+    m.extra_info = Set(Some(extra_info));
+    m.emailverify_sent_datetime = Set(Some(now));
+    m.last_updated = Set(now);
+    m.update(db).await
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// The fields an edit may change; `None` leaves a field alone.
+#[derive(Debug, Default, Clone)]
+pub struct UserChanges {
+    pub full_name: Option<Option<String>>,
+    pub email: Option<String>,
+    pub is_active: Option<bool>,
+    pub email_verified: Option<bool>,
+    pub user_role: Option<String>,
+    pub extra_info: Option<Option<Value>>,
+    pub password_hash: Option<String>,
+    pub emailverify_sent_datetime: Option<NaiveDateTime>,
+    pub emailforgotpass_sent_datetime: Option<NaiveDateTime>,
+    pub emailchangepass_sent_datetime: Option<NaiveDateTime>,
+}
+
+/// Applies `changes`; `Ok(None)` if the user is gone, `Err` with a unique
+/// violation if a new email is taken (see `is_taken`).
+pub async fn update(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    changes: UserChanges,
+    now: NaiveDateTime,
+) -> Result<Option<users::Model>, DbErr> {
+    let Some(existing) = by_id(db, user_id).await? else {
+        return Ok(None);
+    };
+    let mut m = existing.into_active_model();
+    if let Some(v) = changes.full_name {
+        m.full_name = Set(v);
+    }
+    if let Some(v) = changes.email {
+        m.email = Set(v);
+    }
+    if let Some(v) = changes.is_active {
+        m.is_active = Set(v);
+    }
+    if let Some(v) = changes.email_verified {
+        m.email_verified = Set(v);
+    }
+    if let Some(v) = changes.user_role {
+        m.user_role = Set(v);
+    }
+    if let Some(v) = changes.extra_info {
+        m.extra_info = Set(v);
+    }
+    if let Some(v) = changes.password_hash {
+        m.password = Set(v);
+    }
+    if let Some(v) = changes.emailverify_sent_datetime {
+        m.emailverify_sent_datetime = Set(Some(v));
+    }
+    if let Some(v) = changes.emailforgotpass_sent_datetime {
+        m.emailforgotpass_sent_datetime = Set(Some(v));
+    }
+    if let Some(v) = changes.emailchangepass_sent_datetime {
+        m.emailchangepass_sent_datetime = Set(Some(v));
+    }
+    m.last_updated = Set(now);
+    m.update(db).await.map(Some)
+}
+
+/// Whether `e` is the unique violation of an email already in use.
+pub fn is_taken(e: &DbErr) -> bool {
+    is_unique_violation(e)
+}
+
+/// Records a failed password check; sets `lock_expires` when this failure
+/// reaches the limit. Returns the new failure count.
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    tries: i32,
+    now: NaiveDateTime,
+    lock_until: Option<NaiveDateTime>,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(users::Column::FailedLoginTries, Expr::value(tries))
+        .col_expr(users::Column::LastLoginTry, Expr::value(now))
+        .col_expr(users::Column::LockExpires, Expr::value(lock_until))
+        .filter(users::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a successful password check: clears failures and any lock.
+pub async fn record_success(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(users::Column::FailedLoginTries, Expr::value(0))
+        .col_expr(users::Column::LastLoginTry, Expr::value(now))
+        .col_expr(users::Column::LastLoginSuccess, Expr::value(now))
+        .col_expr(
+            users::Column::LockExpires,
+            Expr::value(Option::<NaiveDateTime>::None),
+        )
+        .filter(users::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    hash: String,
+    now: NaiveDateTime,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(users::Column::Password, Expr::value(hash))
+        .col_expr(users::Column::LastUpdated, Expr::value(now))
+        .filter(users::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the user and their sessions in one transaction; true if the
+/// user existed.
+pub async fn delete(db: &DatabaseConnection, user_id: i64) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    let res = users::Entity::delete_by_id(user_id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(res.rows_affected > 0)
 }

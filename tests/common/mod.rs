@@ -87,6 +87,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         argon2_memory_kib: 1024,
         argon2_iterations: 1,
         drain_timeout: 2,
+        // Tests drive many requests from one address; limits are tested on
+        // their own.
+        rate_limits: "none".into(),
         log_level: "warn".into(),
         ..Config::default()
     }
@@ -144,6 +147,89 @@ impl TestServer {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Stops the server and starts it again on the same database, key and
+    /// clock (a new port; the client follows).
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.shutdown().await;
+        }
+        let running = Server::start_with_clock(self.config.clone(), self.clock.clone())
+            .await
+            .expect("server restarts");
+        self.client = Client::new(running.url(), &self.key).expect("client");
+        self.running = Some(running);
+    }
+
+    /// Creates a verified, active user and returns its id.
+    pub async fn verified_user(&self, email: &str, password: &str) -> i64 {
+        let made = self
+            .client
+            .request(
+                "user-new",
+                serde_json::json!({"full_name": "Test Person", "email": email, "password": password}),
+            )
+            .await
+            .expect("user-new");
+        assert!(made.success, "user-new: {made:?}");
+        let verified = self
+            .client
+            .request(
+                "user-set-emailverified",
+                serde_json::json!({"email": email}),
+            )
+            .await
+            .expect("verify");
+        assert!(verified.success, "verify: {verified:?}");
+        made.response["user_id"].as_i64().expect("user_id")
+    }
+
+    /// A fresh anonymous session token.
+    pub async fn anon_session(&self) -> String {
+        let r = self
+            .client
+            .request("session-new", session_new_body(None, 1))
+            .await
+            .expect("session-new");
+        r.response["session_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// Logs `email` in from a fresh anonymous session and returns the new
+    /// session token of the user (the frontend's flow).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(i64, String), authnzd_client::Reply> {
+        let anon = self.anon_session().await;
+        let r = self
+            .client
+            .request(
+                "user-login",
+                serde_json::json!({"session_token": anon, "email": email, "password": password}),
+            )
+            .await
+            .expect("user-login");
+        if !r.success {
+            return Err(r);
+        }
+        let user_id = r.response["user_id"].as_i64().expect("user_id");
+        let s = self
+            .client
+            .request("session-new", session_new_body(Some(user_id), 1))
+            .await
+            .expect("session-new");
+        Ok((
+            user_id,
+            s.response["session_token"]
+                .as_str()
+                .expect("token")
+                .to_owned(),
+        ))
     }
 
     /// Stops the server and drops its scratch database.

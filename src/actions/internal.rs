@@ -1,0 +1,226 @@
+//! Requests for the trusted frontend only: `internal-user-lock`,
+//! `internal-user-delete`, `internal-user-edit`, `internal-session-edit`.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::user::{self, toggle_lock, user_info};
+use super::{ActionResult, Ctx, Outcome, session::live_session};
+use crate::app::App;
+use crate::security::tokens;
+use crate::store;
+use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID, SUPERUSER_ID};
+
+/// The value that removes a key from an `extra_info` dict.
+const DELETE: &str = "__delete__";
+
+/// authnzerver's merge: keys are set, `"__delete__"` removes.
+fn merge_extra(current: Option<&Value>, update: &Map<String, Value>) -> Value {
+    let mut merged = current
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in update {
+        if v.as_str() == Some(DELETE) {
+            merged.remove(k);
+        } else {
+            merged.insert(k.clone(), v.clone());
+        }
+    }
+    Value::Object(merged)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LockParams {
+    pub target_userid: i64,
+    pub action: String,
+}
+
+pub async fn user_lock(app: Arc<App>, _ctx: Ctx, p: LockParams) -> ActionResult {
+    toggle_lock(&app, p.target_userid, &p.action).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteParams {
+    pub target_userid: i64,
+}
+
+pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
+    if [SUPERUSER_ID, ANONYMOUS_ID, DUMMY_ID].contains(&p.target_userid) {
+        return Ok(Outcome::fail(
+            "can't delete the reserved users",
+            "Could not delete user from DB.",
+            json!({"user_id": p.target_userid}),
+        ));
+    }
+    let deleted = store::users::delete(&app.db, p.target_userid).await?;
+    app.sessions.invalidate_user(p.target_userid);
+    if !deleted {
+        return Ok(Outcome::fail(
+            "no such user",
+            "Could not delete user from DB.",
+            json!({"user_id": p.target_userid}),
+        ));
+    }
+    Ok(Outcome::ok(
+        json!({"user_id": p.target_userid}),
+        "User successfully deleted from DB.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserEditParams {
+    pub target_userid: i64,
+    pub update_dict: Map<String, Value>,
+}
+
+/// Keys authnzerver refuses here: identity, secrets and bookkeeping.
+const NOT_EDITABLE: &[&str] = &[
+    "user_id",
+    "system_id",
+    "password",
+    "emailverify_sent_datetime",
+    "emailforgotpass_sent_datetime",
+    "emailchangepass_sent_datetime",
+    "last_login_success",
+    "last_login_try",
+    "failed_login_tries",
+    "created_on",
+    "last_updated",
+    "lock_expires",
+];
+
+pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionResult {
+    let invalid = |reason: String| {
+        Outcome::fail(
+            reason,
+            "Invalid edit-user request: invalid update parameters.",
+            json!({"user_info": null}),
+        )
+    };
+    if p.update_dict.is_empty() {
+        return Ok(invalid(
+            "invalid request: missing 'update_dict' in request".into(),
+        ));
+    }
+    let refused: Vec<&str> = p
+        .update_dict
+        .keys()
+        .map(String::as_str)
+        .filter(|k| NOT_EDITABLE.contains(k))
+        .collect();
+    if !refused.is_empty() {
+        return Ok(invalid(format!(
+            "invalid request: disallowed keys in update_dict: {refused:?}"
+        )));
+    }
+    let Some(current) = store::users::by_id(&app.db, p.target_userid).await? else {
+        return Ok(Outcome::fail(
+            "no such user",
+            "User info update failed.",
+            json!({"user_info": null}),
+        ));
+    };
+    let mut plain = p.update_dict.clone();
+    let extra = plain.remove("extra_info");
+    let mut changes = match user::edit_changes(
+        &plain,
+        &[
+            "full_name",
+            "email",
+            "is_active",
+            "email_verified",
+            "user_role",
+        ],
+    ) {
+        Ok(c) => c,
+        Err(why) => return Ok(invalid(why)),
+    };
+    match extra {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(update)) => {
+            changes.extra_info = Some(Some(merge_extra(current.extra_info.as_ref(), &update)));
+        }
+        Some(_) => return Ok(invalid("'extra_info' must be an object".into())),
+    }
+    match store::users::update(&app.db, p.target_userid, changes, app.now()).await {
+        Ok(Some(u)) => {
+            app.sessions.invalidate_user(u.user_id);
+            Ok(Outcome::ok(
+                json!({"user_info": user_info(&u)}),
+                "User-info update successful.",
+            ))
+        }
+        Ok(None) => Ok(Outcome::fail(
+            "no such user",
+            "User info update failed.",
+            json!({"user_info": null}),
+        )),
+        Err(e) if store::users::is_taken(&e) => Ok(invalid("email already in use".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionEditParams {
+    pub target_session_token: String,
+    pub update_dict: Map<String, Value>,
+}
+
+pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: SessionEditParams) -> ActionResult {
+    let failed = |reason: &str| {
+        Outcome::fail(
+            reason,
+            "Session extra_info update failed.",
+            json!({"session_info": null}),
+        )
+    };
+    if p.update_dict.is_empty() {
+        return Ok(failed("invalid request: missing 'update_dict' in request"));
+    }
+    let Some(found) = live_session(&app, &p.target_session_token).await? else {
+        return Ok(failed("no such session"));
+    };
+    let merged = merge_extra(found.session.extra_info_json.as_ref(), &p.update_dict);
+    let hash = tokens::digest(&p.target_session_token);
+    if !store::sessions::set_extra_info(&app.db, &hash, Some(merged), app.now()).await? {
+        return Ok(failed("no such session"));
+    }
+    app.sessions.invalidate(&hash).await;
+    let Some(found) = live_session(&app, &p.target_session_token).await? else {
+        return Ok(failed("no such session"));
+    };
+    let s = &found.session;
+    Ok(Outcome::ok(
+        json!({"session_info": {
+            "user_id": s.user_id,
+            "session_token": p.target_session_token,
+            "ip_address": s.ip_address,
+            "user_agent": s.user_agent,
+            "created": crate::timefmt::format(s.created),
+            "expires": crate::timefmt::format(s.expires),
+            "extra_info_json": s.extra_info_json,
+        }}),
+        "Session extra_info update successful.",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_sets_and_deletes_keys() {
+        let current = json!({"a": 1, "b": 2});
+        let Value::Object(update) = json!({"b": "__delete__", "c": 3, "zz": "__delete__"}) else {
+            unreachable!()
+        };
+        assert_eq!(
+            merge_extra(Some(&current), &update),
+            json!({"a": 1, "c": 3})
+        );
+        assert_eq!(merge_extra(None, &update), json!({"c": 3}));
+    }
+}

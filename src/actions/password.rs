@@ -1,0 +1,251 @@
+//! `user-changepass`, `user-changepass-nosession`, `user-resetpass`,
+//! `user-resetpass-nosession`, `user-validatepass`, and the policy check
+//! they share with `user-new`.
+
+use std::sync::Arc;
+
+use entity::users;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::login::{self, Checked};
+use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
+use crate::app::App;
+use crate::security::email;
+use crate::security::password_policy::PasswordPolicy;
+use crate::security::tokens;
+use crate::store;
+
+/// End-user messages for every policy rule `password` breaks (empty: fine),
+/// including the breached-password lookup when it is configured.
+pub async fn policy_problems(
+    app: &App,
+    password: &str,
+    address: &str,
+    full_name: &str,
+) -> Vec<String> {
+    app.passwords.problems(password, address, full_name).await
+}
+
+const CHANGED: &str = "Password changed successfully.";
+const MISMATCH: &str = "Your current password did not match the stored password.";
+
+/// Checks the current password and the new one, then stores the new hash.
+/// `keep` is the session (digest) that survives; every other session of the
+/// user is logged out.
+async fn change(
+    app: &App,
+    user: Option<users::Model>,
+    current: &str,
+    new: &str,
+    keep: Option<String>,
+) -> ActionResult {
+    let fields = |u: &Option<users::Model>| json!({"user_id": u.as_ref().map(|u| u.user_id), "email": u.as_ref().map(|u| u.email.clone())});
+    let f = fields(&user);
+    let checked = login::check_password(app, user, current).await?;
+    let user = match checked {
+        Checked::Ok(u) => u,
+        Checked::Locked => return Ok(checked.failure()),
+        _ => return Ok(Outcome::fail("user password does not match", MISMATCH, f)),
+    };
+    finish_new_password(app, user, new, keep).await
+}
+
+/// Refuses an unchanged or insecure password, else stores it and logs out
+/// every session but `keep`.
+async fn finish_new_password(
+    app: &App,
+    user: users::Model,
+    new: &str,
+    keep: Option<String>,
+) -> ActionResult {
+    let f = json!({"user_id": user.user_id, "email": user.email});
+    let new = login::truncate_password(new);
+    if app
+        .hasher
+        .verify(new.clone(), user.password.clone())
+        .await?
+    {
+        return Ok(Outcome::fail(
+            "password did not change",
+            "Your new password cannot be the same as your old password.",
+            f,
+        ));
+    }
+    let problems = policy_problems(
+        app,
+        &new,
+        &user.email,
+        user.full_name.as_deref().unwrap_or(""),
+    )
+    .await;
+    if !problems.is_empty() {
+        let mut out = Outcome::fail("new password is insecure", "", f);
+        out.messages = problems;
+        return Ok(out);
+    }
+    let hash = app.hasher.hash(new).await?;
+    store::users::set_password(&app.db, user.user_id, hash, app.now()).await?;
+    store::sessions::delete_for_user(&app.db, user.user_id, keep.as_deref()).await?;
+    app.sessions.invalidate_user(user.user_id);
+    let mut out = Outcome::ok(f, CHANGED);
+    out.messages
+        .push("For security purposes, you have been logged out of all other sessions.".into());
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeParams {
+    pub user_id: i64,
+    pub session_token: String,
+    pub full_name: String,
+    pub email: String,
+    pub current_password: String,
+    pub new_password: String,
+}
+
+pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResult {
+    // Fixed: the session must belong to user_id.
+    let session = live_session(&app, &p.session_token).await?;
+    let owned = session
+        .as_ref()
+        .is_some_and(|s| s.user.user_id == p.user_id);
+    let user = target_user(&app, p.user_id, &p.email, owned).await?;
+    if !owned {
+        // Same work as a real check, then the refusal.
+        let _ = app
+            .hasher
+            .verify(p.current_password.clone(), app.dummy_hash.clone())
+            .await?;
+        return Ok(Outcome::fail(
+            "session does not belong to user_id",
+            MISMATCH,
+            json!({"user_id": p.user_id, "email": p.email}),
+        ));
+    }
+    let keep = Some(tokens::digest(&p.session_token));
+    change(&app, user, &p.current_password, &p.new_password, keep).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeNosessionParams {
+    pub user_id: i64,
+    pub full_name: String,
+    pub email: String,
+    pub current_password: String,
+    pub new_password: String,
+}
+
+pub async fn changepass_nosession(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: ChangeNosessionParams,
+) -> ActionResult {
+    let user = target_user(&app, p.user_id, &p.email, true).await?;
+    change(&app, user, &p.current_password, &p.new_password, None).await
+}
+
+/// The active user with this id and address, if `allowed`.
+async fn target_user(
+    app: &App,
+    user_id: i64,
+    address: &str,
+    allowed: bool,
+) -> Result<Option<users::Model>, Fault> {
+    if !allowed {
+        return Ok(None);
+    }
+    let address = email::normalise(address);
+    Ok(store::users::by_id(&app.db, user_id)
+        .await?
+        .filter(|u| u.email == address && u.is_active))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetParams {
+    pub email_address: String,
+    pub new_password: String,
+    pub session_token: String,
+}
+
+pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: ResetParams) -> ActionResult {
+    if live_session(&app, &p.session_token).await?.is_none() {
+        return Ok(Outcome::fail(
+            "session does not exist",
+            "Invalid session token for password reset request.",
+            json!({}),
+        ));
+    }
+    reset(&app, &p.email_address, &p.new_password, true).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetNosessionParams {
+    pub email_address: String,
+    pub new_password: String,
+    pub required_active: bool,
+}
+
+pub async fn resetpass_nosession(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: ResetNosessionParams,
+) -> ActionResult {
+    reset(&app, &p.email_address, &p.new_password, p.required_active).await
+}
+
+/// A reset (the frontend has verified the user by email): no current
+/// password; every session of the user is logged out.
+async fn reset(app: &App, address: &str, new: &str, required_active: bool) -> ActionResult {
+    let user = store::users::by_email(&app.db, &email::normalise(address))
+        .await?
+        .filter(|u| u.is_active == required_active);
+    let Some(user) = user else {
+        return Ok(Outcome::fail(
+            "user does not exist or is_active was not as required",
+            "Invalid user for password reset request.",
+            json!({}),
+        ));
+    };
+    finish_new_password(app, user, new, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ValidateParams {
+    pub password: String,
+    pub email: String,
+    pub full_name: String,
+    pub min_pass_length: Option<u32>,
+    pub max_unsafe_similarity: Option<u32>,
+    pub max_character_frequency: Option<f64>,
+    pub min_pwned_matches: Option<u32>,
+}
+
+pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: ValidateParams) -> ActionResult {
+    let password = login::truncate_password(&p.password);
+    let base = &app.passwords.policy;
+    // The request may tighten or relax the configured policy, as authnzerver.
+    let policy = PasswordPolicy {
+        min_length: p.min_pass_length.map_or(base.min_length, |v| v as usize),
+        max_unsafe_similarity: p
+            .max_unsafe_similarity
+            .unwrap_or(base.max_unsafe_similarity),
+        max_char_frequency: p.max_character_frequency.unwrap_or(base.max_char_frequency),
+        min_pwned_matches: p.min_pwned_matches.unwrap_or(base.min_pwned_matches),
+    };
+    let problems = app
+        .passwords
+        .problems_with(
+            &policy,
+            &password,
+            &email::normalise(&p.email),
+            &p.full_name,
+        )
+        .await;
+    if problems.is_empty() {
+        return Ok(Outcome::ok(json!({}), "The password is OK to use."));
+    }
+    let mut out = Outcome::fail("invalid password", "", json!({}));
+    out.messages = problems;
+    Ok(out)
+}

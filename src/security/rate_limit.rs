@@ -1,0 +1,332 @@
+//! Request-rate limits with governor (GCRA: a sliding limit that forgets old
+//! traffic), per client IP per request group, tighter per action for the
+//! sensitive ones, and per address for email actions. IPv6 clients are keyed
+//! by their /64. Keyed state is swept by `sweep`, so memory stays bounded
+//! under a flood of distinct keys.
+//!
+//! Configured with authnzerver's string:
+//! `"ipaddr:720; user:480; session:600; apikey:720; burst:150"` (per minute),
+//! plus optional per-action entries (`"user-login:10"`), or `none`.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
+use sha2::{Digest, Sha256};
+
+use crate::clock::SharedClock;
+
+/// authnzerver's limits for sensitive actions, per minute.
+const ACTION_LIMITS: &[(&str, u32)] = &[
+    ("user-new", 5),
+    ("user-login", 10),
+    ("user-logout", 10),
+    ("user-edit", 10),
+    ("user-resetpass", 5),
+    ("user-changepass", 5),
+    ("user-sendemail-signup", 2),
+    ("user-sendemail-forgotpass", 2),
+    ("user-set-emailsent", 2),
+    ("apikey-new", 30),
+    ("apikey-new-nosession", 30),
+    ("apikey-refresh-nosession", 30),
+];
+
+const GROUPS: &[&str] = &["ipaddr", "user", "session", "apikey", "internal", "burst"];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LimitConfigError {
+    #[error("`{0}` is not `name:count`")]
+    Syntax(String),
+    #[error("`{0}` names neither a limit group nor a request type")]
+    UnknownName(String),
+    #[error("the count for `{0}` must be a whole number from 1")]
+    BadCount(String),
+}
+
+/// Parsed limits: per-minute counts by group and by action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    pub groups: HashMap<String, u32>,
+    pub actions: HashMap<String, u32>,
+}
+
+impl Limits {
+    /// `None` when limiting is off (`none`).
+    pub fn parse(
+        spec: &str,
+        is_request: impl Fn(&str) -> bool,
+    ) -> Result<Option<Limits>, LimitConfigError> {
+        if spec.trim().eq_ignore_ascii_case("none") {
+            return Ok(None);
+        }
+        let mut groups: HashMap<String, u32> = [
+            ("ipaddr", 720),
+            ("user", 480),
+            ("session", 600),
+            ("apikey", 720),
+            ("internal", 3000),
+            ("burst", 150),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let mut actions: HashMap<String, u32> = ACTION_LIMITS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
+        for part in spec.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, count) = part
+                .split_once(':')
+                .ok_or_else(|| LimitConfigError::Syntax(part.to_owned()))?;
+            let name = name.trim().to_ascii_lowercase();
+            let count: u32 = count
+                .trim()
+                .parse()
+                .ok()
+                .filter(|c| *c > 0)
+                .ok_or_else(|| LimitConfigError::BadCount(name.clone()))?;
+            if GROUPS.contains(&name.as_str()) {
+                groups.insert(name, count);
+            } else if is_request(&name) {
+                actions.insert(name, count);
+            } else {
+                return Err(LimitConfigError::UnknownName(name));
+            }
+        }
+        Ok(Some(Limits { groups, actions }))
+    }
+}
+
+/// The group a request counts against, by its name's prefix.
+fn group_of(request: &str) -> &'static str {
+    match request.split('-').next() {
+        Some("user") => "user",
+        Some("session") => "session",
+        Some("apikey") => "apikey",
+        Some("internal") => "internal",
+        _ => "ipaddr",
+    }
+}
+
+/// governor's view of our clock, so tests that move time move limits too.
+#[derive(Clone)]
+struct LimiterClock(SharedClock);
+
+impl Clock for LimiterClock {
+    type Instant = Duration;
+    fn now(&self) -> Duration {
+        let now = self.0.now();
+        Duration::new(
+            u64::try_from(now.timestamp()).unwrap_or(0),
+            now.timestamp_subsec_nanos(),
+        )
+    }
+}
+
+/// Key: an IPv4 address, an IPv6 /64, or a digest of an email address.
+type Key = u128;
+type Keyed = RateLimiter<Key, DashMapStateStore<Key>, LimiterClock, NoOpMiddleware<Duration>>;
+
+/// A refused request: how long until it would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub retry_after: Duration,
+    pub limit: &'static str,
+}
+
+pub struct RateLimits {
+    by_group: HashMap<&'static str, Keyed>,
+    by_action: HashMap<String, Keyed>,
+    by_address: HashMap<String, Keyed>,
+    clock: LimiterClock,
+}
+
+impl std::fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RateLimits({} keys)", self.keys())
+    }
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let rate = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(rate).allow_burst(burst)
+}
+
+impl RateLimits {
+    pub fn new(limits: &Limits, clock: SharedClock) -> RateLimits {
+        let clock = LimiterClock(clock);
+        let burst = limits.groups.get("burst").copied().unwrap_or(150);
+        let keyed = |q: Quota| RateLimiter::dashmap_with_clock(q, clock.clone());
+        let by_group = ["ipaddr", "user", "session", "apikey", "internal"]
+            .into_iter()
+            .map(|g| {
+                let n = limits.groups.get(g).copied().unwrap_or(720);
+                (g, keyed(quota(n, burst.max(n.min(burst)))))
+            })
+            .collect();
+        // Sensitive actions get no burst beyond their own rate.
+        let by_action = limits
+            .actions
+            .iter()
+            .map(|(a, n)| (a.clone(), keyed(quota(*n, *n))))
+            .collect();
+        let by_address = limits
+            .actions
+            .iter()
+            .filter(|(a, _)| a.contains("email"))
+            .map(|(a, n)| (a.clone(), keyed(quota(*n, *n))))
+            .collect();
+        RateLimits {
+            by_group,
+            by_action,
+            by_address,
+            clock,
+        }
+    }
+
+    /// Counts the request against every limit it falls under; the first one
+    /// exceeded refuses it.
+    pub fn check(
+        &self,
+        request: &str,
+        client_ip: &str,
+        address: Option<&str>,
+    ) -> Result<(), Refused> {
+        let ip = ip_key(client_ip);
+        let now = self.clock.now();
+        let refused = |limit: &'static str, not_until: governor::NotUntil<Duration>| Refused {
+            retry_after: not_until.wait_time_from(now),
+            limit,
+        };
+        if let Some(l) = self.by_action.get(request) {
+            l.check_key(&ip).map_err(|n| refused("action", n))?;
+        }
+        if let (Some(l), Some(addr)) = (self.by_address.get(request), address) {
+            l.check_key(&address_key(addr))
+                .map_err(|n| refused("address", n))?;
+        }
+        let group = group_of(request);
+        if let Some(l) = self.by_group.get(group) {
+            l.check_key(&ip).map_err(|n| refused(group, n))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets keys whose limits are fully replenished; run on a timer.
+    pub fn sweep(&self) {
+        for l in self.all() {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    /// Keys held now, over all limiters.
+    pub fn keys(&self) -> usize {
+        self.all().map(|l| l.len()).sum()
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Keyed> {
+        self.by_group
+            .values()
+            .chain(self.by_action.values())
+            .chain(self.by_address.values())
+    }
+}
+
+/// IPv4 as is (mapped into v6 space), IPv6 by its /64; unparsable text by
+/// its digest so it still counts.
+fn ip_key(ip: &str) -> Key {
+    match ip.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => u128::from(v4.to_ipv6_mapped()),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => u128::from(v4.to_ipv6_mapped()),
+            None => u128::from(v6) & !((1u128 << 64) - 1),
+        },
+        Err(_) => address_key(ip),
+    }
+}
+
+fn address_key(s: &str) -> Key {
+    let d = Sha256::digest(s.trim().to_lowercase().as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    u128::from_be_bytes(b) | (1u128 << 127)
+}
+
+/// `Retry-After` in whole seconds, at least 1.
+pub fn retry_after_secs(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn limits(spec: &str) -> Limits {
+        Limits::parse(spec, |n| {
+            n.starts_with("user-") || n.starts_with("session-")
+        })
+        .unwrap()
+        .unwrap()
+    }
+
+    #[test]
+    fn parses_authnzerver_strings() {
+        let l = limits("ipaddr:720; user:480; session:600; apikey:720; burst:150; user-login:3");
+        assert_eq!(l.groups["user"], 480);
+        assert_eq!(l.actions["user-login"], 3);
+        assert!(Limits::parse("none", |_| true).unwrap().is_none());
+        assert_eq!(
+            Limits::parse("nonsense:3", |_| false).unwrap_err(),
+            LimitConfigError::UnknownName("nonsense".into())
+        );
+        assert!(Limits::parse("user", |_| false).is_err());
+        assert!(Limits::parse("user:0", |_| false).is_err());
+    }
+
+    #[test]
+    fn the_n_plus_first_is_refused_until_the_window_passes() {
+        let clock = ManualClock::new();
+        let rl = RateLimits::new(&limits("user-login:3"), clock.clone());
+        for _ in 0..3 {
+            assert!(rl.check("user-login", "203.0.113.9", None).is_ok());
+        }
+        let refused = rl.check("user-login", "203.0.113.9", None).unwrap_err();
+        assert!(refused.retry_after > Duration::ZERO);
+        assert!(
+            rl.check("user-login", "203.0.113.10", None).is_ok(),
+            "other IPs unaffected"
+        );
+        clock.advance(chrono::Duration::seconds(61));
+        assert!(rl.check("user-login", "203.0.113.9", None).is_ok());
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        assert_eq!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:2:ffff::9"));
+        assert_ne!(ip_key("2001:db8:1:2::1"), ip_key("2001:db8:1:3::1"));
+        assert_eq!(ip_key("::ffff:192.0.2.1"), ip_key("192.0.2.1"));
+    }
+
+    #[test]
+    fn sweeping_forgets_replenished_keys() {
+        let clock = ManualClock::new();
+        let rl = RateLimits::new(&limits("ipaddr:720"), clock.clone());
+        for i in 0..10_000u32 {
+            let ip = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            let _ = rl.check("echo", &ip, None);
+        }
+        assert_eq!(rl.keys(), 10_000);
+        clock.advance(chrono::Duration::seconds(1));
+        rl.sweep();
+        assert_eq!(rl.keys(), 0);
+    }
+}

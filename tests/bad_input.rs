@@ -1,0 +1,141 @@
+//! Every request type, given missing, mistyped, empty, 1 MB and non-ASCII
+//! values, answers a clear `success:false` and the server keeps serving.
+
+mod common;
+
+use authnzd::catalogue::AUTHNZERVER;
+use authnzd::params::Ty;
+use common::{TestServer, session_new_body};
+use serde_json::{Map, Value, json};
+
+/// A value of the parameter's first accepted type, with `text` for strings.
+fn value_for(types: &[Ty], text: &str) -> Value {
+    match types[0] {
+        Ty::Str | Ty::Any => Value::from(text),
+        Ty::Int => json!(987_654),
+        Ty::Float => json!(1.5),
+        Ty::Bool => json!(false),
+        Ty::Dict => json!({"k": text}),
+        Ty::List => json!([text]),
+        Ty::Null => Value::Null,
+    }
+}
+
+/// A value of a type the parameter does not accept.
+fn wrong_type(types: &[Ty]) -> Value {
+    if types.contains(&Ty::Any) {
+        Value::Null
+    } else if types.contains(&Ty::Dict) {
+        json!([1, 2])
+    } else {
+        json!({"nested": {"deep": [1]}})
+    }
+}
+
+#[tokio::test]
+async fn every_request_type_refuses_bad_values_cleanly() {
+    let s = TestServer::start_with(|c| c.max_body_bytes = 64 * 1024 * 1024).await;
+    let huge = "x".repeat(1024 * 1024);
+    let texts = ["", "ünïcødé ✓ 🚀 \u{202e}RTL\u{0000}", huge.as_str()];
+    for spec in AUTHNZERVER {
+        // Missing everything.
+        let r = s.client.request(spec.name, json!({})).await.unwrap();
+        assert_eq!(r.status, 200, "{}", spec.name);
+        if spec.params.iter().any(|p| p.required) {
+            assert_eq!(
+                r.failure_reason.as_deref(),
+                Some("invalid request parameters"),
+                "{}",
+                spec.name
+            );
+        }
+        // Every parameter of a wrong type.
+        let body: Map<String, Value> = spec
+            .params
+            .iter()
+            .map(|p| (p.name.to_owned(), wrong_type(p.types)))
+            .collect();
+        let r = s
+            .client
+            .request(spec.name, Value::Object(body))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.failure_reason.as_deref(),
+            Some("invalid request parameters"),
+            "{}",
+            spec.name
+        );
+        let problems = r.response["problems"].as_array().unwrap();
+        assert_eq!(
+            problems.len(),
+            spec.params.len(),
+            "{}: every parameter reported",
+            spec.name
+        );
+        // Right types, hostile values.
+        for text in texts {
+            let body: Map<String, Value> = spec
+                .params
+                .iter()
+                .map(|p| (p.name.to_owned(), value_for(p.types, text)))
+                .collect();
+            let r = s
+                .client
+                .request(spec.name, Value::Object(body))
+                .await
+                .unwrap();
+            assert_eq!(
+                r.status,
+                200,
+                "{} with {} chars: {:?}",
+                spec.name,
+                text.len(),
+                r.failure_reason
+            );
+            assert!(
+                !r.success,
+                "{} with a {}-char value succeeded: {r:?}",
+                spec.name,
+                text.len()
+            );
+            assert!(r.failure_reason.is_some(), "{}", spec.name);
+        }
+    }
+    // Still serving.
+    let r = s
+        .client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
+    assert!(r.success);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn deeply_nested_and_huge_envelopes_are_refused_not_fatal() {
+    let s = TestServer::start().await;
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let plain = format!(
+        r#"{{"request":"session-exists","body":{{"session_token":{deep}}},"reqid":1,"client_ipaddr":"::1"}}"#
+    );
+    let body = {
+        use base64::Engine;
+        let token = fernet::Fernet::new(&s.key)
+            .unwrap()
+            .encrypt(plain.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(token)
+    };
+    let (status, _) = common::post_raw(&s.url(), body).await;
+    assert_eq!(
+        status, 400,
+        "JSON nested past the parser's limit is a bad envelope"
+    );
+    let r = s
+        .client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
+    assert!(r.success);
+    s.stop().await;
+}

@@ -1,0 +1,67 @@
+//! Login takes the same time whether the password is right, wrong, or the
+//! account does not exist. Interleaved rounds and medians keep it robust on a
+//! noisy machine; the production argon2 parameters make the hash dominate.
+
+mod common;
+
+use std::time::Instant;
+
+use authnzd::config::Config;
+use common::TestServer;
+use serde_json::json;
+
+const PW: &str = "tangerine-Voyage-8713-quartz";
+const ROUNDS: usize = 200;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_medians_match_within_ten_percent() {
+    let defaults = Config::default();
+    let s = TestServer::start_with(|c| {
+        c.argon2_memory_kib = defaults.argon2_memory_kib;
+        c.argon2_iterations = defaults.argon2_iterations;
+        c.rate_limits = "none".into();
+    })
+    .await;
+    s.verified_user("right@example.org", PW).await;
+    s.verified_user("wrong@example.org", PW).await;
+    let cases = [
+        ("right", "right@example.org", PW),
+        ("wrong", "wrong@example.org", "not-the-password-at-all"),
+        ("unknown", "nobody@example.org", PW),
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); cases.len()];
+    for round in 0..ROUNDS + 10 {
+        for (i, (_, email, password)) in cases.iter().enumerate() {
+            let anon = s.anon_session().await;
+            let body = json!({"session_token": anon, "email": email, "password": password});
+            let started = Instant::now();
+            let r = s.client.request("user-login", body).await.unwrap();
+            let took = started.elapsed().as_secs_f64();
+            assert_eq!(r.success, i == 0, "{r:?}");
+            if round >= 10 {
+                times[i].push(took); // the first rounds warm caches and pools
+            }
+        }
+    }
+    let medians: Vec<f64> = times.into_iter().map(median).collect();
+    let (lo, hi) = medians
+        .iter()
+        .fold((f64::MAX, 0.0_f64), |(lo, hi), m| (lo.min(*m), hi.max(*m)));
+    let report: Vec<String> = cases
+        .iter()
+        .zip(&medians)
+        .map(|((name, _, _), m)| format!("{name}: {:.2} ms", m * 1000.0))
+        .collect();
+    eprintln!("login medians: {}", report.join(", "));
+    assert!(
+        hi / lo <= 1.10,
+        "medians differ by more than 10 %: {}",
+        report.join(", ")
+    );
+    s.stop().await;
+}
