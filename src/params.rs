@@ -76,6 +76,8 @@ pub fn problems(params: &[Param], body: &Map<String, Value>) -> Vec<Problem> {
                 None if p.required => "missing",
                 None => return None,
                 Some(Value::Null) if !p.required => return None,
+                // No database stores U+0000 in text (PostgreSQL refuses it).
+                Some(Value::String(s)) if s.contains('\0') => "contains a NUL character",
                 Some(v) if p.types.iter().any(|t| t.accepts(v)) => return None,
                 Some(_) => "incorrect type",
             };
@@ -150,6 +152,11 @@ mod tests {
             check(json!({"a": 3.5, "b": "x"})),
             vec![("a", "incorrect type")]
         );
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert_eq!(check(json!({"a": 1, "b": "x\u0000y"})), vec![("b", "contains a NUL character")]);
     }
 
     #[test]
