@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn nul_characters_are_refused() {
-        assert_eq!(check(json!({"a": 1, "b": "x\u0000y"})), vec![("b", "contains a NUL character")]);
+        assert_eq!(
+            check(json!({"a": 1, "b": "x\u{0000}y"})),
+            vec![("b", "contains a NUL character")]
+        );
     }
 
     #[test]
