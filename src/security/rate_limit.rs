@@ -316,6 +316,32 @@ mod tests {
         assert_eq!(ip_key("::ffff:192.0.2.1"), ip_key("192.0.2.1"));
     }
 
+    /// A million distinct client addresses within a minute: with the sweep
+    /// running every 5 s, the limiter never holds more than the last few
+    /// seconds' worth of keys.
+    #[test]
+    fn a_flood_of_a_million_addresses_stays_bounded() {
+        let clock = ManualClock::new();
+        let rl = RateLimits::new(&limits("ipaddr:720; burst:150"), clock.clone());
+        let mut peak = 0;
+        // 1,000,000 addresses over 50 s (20,000/s), swept every 5 s.
+        for second in 0..50u32 {
+            for i in 0..20_000u32 {
+                let ip = std::net::Ipv4Addr::from(0x0b00_0000 + second * 20_000 + i).to_string();
+                assert!(rl.check("echo", &ip, None).is_ok());
+            }
+            clock.advance(chrono::Duration::seconds(1));
+            if second % 5 == 4 {
+                peak = peak.max(rl.keys());
+                rl.sweep();
+            }
+        }
+        eprintln!("peak keys held: {peak}");
+        assert!(peak <= 100_000, "peak {peak}");
+        rl.sweep();
+        assert_eq!(rl.keys(), 0);
+    }
+
     #[test]
     fn sweeping_forgets_replenished_keys() {
         let clock = ManualClock::new();
