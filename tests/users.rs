@@ -162,82 +162,50 @@ async fn edits_follow_roles() {
     let bob = s.verified_user("bob@example.org", PW).await;
     let (_, alice_session) = s.login("alice@example.org", PW).await.unwrap();
 
-    let edit = |user_id: i64, role: &str, token: &str, target: i64, update: serde_json::Value| {
-        json!({"user_id": user_id, "user_role": role, "session_token": token,
-               "target_userid": target, "update_dict": update})
-    };
     // Own name: allowed.
-    let r = c
-        .request(
-            "user-edit",
-            edit(
-                alice,
-                "authenticated",
-                &alice_session,
-                alice,
-                json!({"full_name": "Alice A."}),
-            ),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (alice, "authenticated", &alice_session),
+        alice,
+        json!({"full_name": "Alice A."}),
+    )
+    .await;
     assert!(r.success, "{r:?}");
     assert_eq!(r.response["user_info"]["full_name"], "Alice A.");
     // Own role: refused.
-    let r = c
-        .request(
-            "user-edit",
-            edit(
-                alice,
-                "authenticated",
-                &alice_session,
-                alice,
-                json!({"user_role": "superuser"}),
-            ),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (alice, "authenticated", &alice_session),
+        alice,
+        json!({"user_role": "superuser"}),
+    )
+    .await;
     assert!(!r.success);
     // Someone else: refused.
-    let r = c
-        .request(
-            "user-edit",
-            edit(
-                alice,
-                "authenticated",
-                &alice_session,
-                bob,
-                json!({"full_name": "Hacked"}),
-            ),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (alice, "authenticated", &alice_session),
+        bob,
+        json!({"full_name": "Hacked"}),
+    )
+    .await;
     assert!(!r.success);
     // Claiming superuser without a superuser session: refused.
-    let r = c
-        .request(
-            "user-edit",
-            edit(
-                alice,
-                "superuser",
-                &alice_session,
-                bob,
-                json!({"user_role": "staff"}),
-            ),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (alice, "superuser", &alice_session),
+        bob,
+        json!({"user_role": "staff"}),
+    )
+    .await;
     assert!(!r.success);
 
     // The superuser may change roles, and the change is visible at once.
-    let su_session = s
-        .client
+    let su = c
         .request("session-new", session_new_body(Some(1), 1))
         .await
-        .unwrap()
-        .response["session_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .unwrap();
+    let su_session = su.response["session_token"].as_str().unwrap().to_owned();
     let (_, bob_session) = s.login("bob@example.org", PW).await.unwrap();
     let before = c
         .request("session-exists", json!({"session_token": bob_session}))
@@ -247,19 +215,13 @@ async fn edits_follow_roles() {
         before.response["session_info"]["user_role"],
         "authenticated"
     );
-    let r = c
-        .request(
-            "user-edit",
-            edit(
-                1,
-                "superuser",
-                &su_session,
-                bob,
-                json!({"user_role": "staff"}),
-            ),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (1, "superuser", &su_session),
+        bob,
+        json!({"user_role": "staff"}),
+    )
+    .await;
     assert!(r.success, "{r:?}");
     let after = c
         .request("session-exists", json!({"session_token": bob_session}))
@@ -269,29 +231,41 @@ async fn edits_follow_roles() {
         after.response["session_info"]["user_role"], "staff",
         "cache saw the edit"
     );
-    let r = c
-        .request(
-            "user-edit",
-            edit(
-                1,
-                "superuser",
-                &su_session,
-                bob,
-                json!({"user_role": "emperor"}),
-            ),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (1, "superuser", &su_session),
+        bob,
+        json!({"user_role": "emperor"}),
+    )
+    .await;
     assert!(!r.success, "unknown roles are refused");
-    let r = c
-        .request(
-            "user-edit",
-            edit(1, "superuser", &su_session, 2, json!({"full_name": "x"})),
-        )
-        .await
-        .unwrap();
+    let r = edit(
+        &s,
+        (1, "superuser", &su_session),
+        2,
+        json!({"full_name": "x"}),
+    )
+    .await;
     assert!(!r.success, "the anonymous user cannot be edited");
     s.stop().await;
+}
+
+/// `user-edit` by `(user_id, user_role, session_token)` of `target`.
+async fn edit(
+    s: &TestServer,
+    by: (i64, &str, &str),
+    target: i64,
+    update: serde_json::Value,
+) -> authnzd_client::Reply {
+    let (user_id, role, token) = by;
+    s.client
+        .request(
+            "user-edit",
+            json!({"user_id": user_id, "user_role": role, "session_token": token,
+                   "target_userid": target, "update_dict": update}),
+        )
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

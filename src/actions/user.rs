@@ -129,13 +129,17 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
         .system_id
         .filter(|s| !s.trim().is_empty() && s.len() <= 50)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let inserted = store::users::insert_unverified(
+    // Unverified, inactive and `locked` until `user-set-emailverified`.
+    let inserted = store::users::insert_unless_taken(
         &app.db,
         store::users::NewUser {
             system_id,
             full_name: full_name.clone(),
             password_hash: hash.clone(),
             email: address.clone(),
+            email_verified: false,
+            is_active: false,
+            user_role: "locked".into(),
             extra_info: Value::Object(extra.clone()),
             now,
         },

@@ -2,7 +2,9 @@
 //! 2 (anonymous) and 3 (locked dummy, whose hash equalises login timing).
 
 use chrono::NaiveDateTime;
-use entity::{roles, users};
+use entity::roles;
+
+use super::users::NewUser;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set,
     TransactionTrait,
@@ -78,27 +80,20 @@ pub async fn insert_reserved(
         ),
     ];
     for (want_id, email, password, system_id, role, active, name, kind) in rows {
-        let user = users::ActiveModel {
-            system_id: Set(system_id),
-            full_name: Set(Some(name.to_owned())),
-            password: Set(password),
-            email: Set(email),
-            email_verified: Set(true),
-            is_active: Set(active),
-            emailverify_sent_datetime: Set(None),
-            emailforgotpass_sent_datetime: Set(None),
-            emailchangepass_sent_datetime: Set(None),
-            last_login_success: Set(None),
-            last_login_try: Set(None),
-            failed_login_tries: Set(0),
-            lock_expires: Set(None),
-            extra_info: Set(Some(json!({"provenance": "auto-created", "type": kind}))),
-            created_on: Set(now),
-            last_updated: Set(now),
-            user_role: Set(role.to_owned()),
-            ..Default::default()
-        }
-        .insert(&txn)
+        let user = super::users::insert(
+            &txn,
+            NewUser {
+                system_id,
+                full_name: name.to_owned(),
+                password_hash: password,
+                email,
+                email_verified: true,
+                is_active: active,
+                user_role: role.to_owned(),
+                extra_info: json!({"provenance": "auto-created", "type": kind}),
+                now,
+            },
+        )
         .await?;
         if user.user_id != want_id {
             return Err(DbErr::Custom(format!(

@@ -58,24 +58,23 @@ pub struct NewUser {
     pub full_name: String,
     pub password_hash: String,
     pub email: String,
+    pub email_verified: bool,
+    pub is_active: bool,
+    pub user_role: String,
     pub extra_info: Value,
     pub now: NaiveDateTime,
 }
 
-/// Inserts an unverified, inactive user with role `locked`; `Ok(None)` when
-/// the address is taken.
-pub async fn insert_unverified(
-    db: &impl ConnectionTrait,
-    u: NewUser,
-) -> Result<Option<users::Model>, DbErr> {
-    let model = users::ActiveModel {
+pub async fn insert(db: &impl ConnectionTrait, u: NewUser) -> Result<users::Model, DbErr> {
+    users::ActiveModel {
         system_id: Set(u.system_id),
         full_name: Set(Some(u.full_name)),
         password: Set(u.password_hash),
         email: Set(u.email),
-        email_verified: Set(false),
-        is_active: Set(false),
-        emailverify_sent_datetime: Set(Some(u.now)),
+        email_verified: Set(u.email_verified),
+        is_active: Set(u.is_active),
+        // A sign-up's verification email goes out as it is created.
+        emailverify_sent_datetime: Set((!u.email_verified).then_some(u.now)),
         emailforgotpass_sent_datetime: Set(None),
         emailchangepass_sent_datetime: Set(None),
         last_login_success: Set(None),
@@ -85,10 +84,19 @@ pub async fn insert_unverified(
         extra_info: Set(Some(u.extra_info)),
         created_on: Set(u.now),
         last_updated: Set(u.now),
-        user_role: Set("locked".into()),
+        user_role: Set(u.user_role),
         ..Default::default()
-    };
-    match model.insert(db).await {
+    }
+    .insert(db)
+    .await
+}
+
+/// Inserts a sign-up; `Ok(None)` when the address is taken.
+pub async fn insert_unless_taken(
+    db: &impl ConnectionTrait,
+    u: NewUser,
+) -> Result<Option<users::Model>, DbErr> {
+    match insert(db, u).await {
         Ok(m) => Ok(Some(m)),
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e),
