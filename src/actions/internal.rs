@@ -56,7 +56,7 @@ pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionRes
         ));
     }
     let deleted = store::users::delete(&app.db, p.target_userid).await?;
-    app.sessions.invalidate_user(p.target_userid);
+    app.sessions.revoke_user_sessions(p.target_userid).await;
     if !deleted {
         return Ok(Outcome::fail(
             "no such user",
@@ -147,7 +147,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
     }
     match store::users::update(&app.db, p.target_userid, changes, app.now()).await {
         Ok(Some(u)) => {
-            app.sessions.invalidate_user(u.user_id);
+            app.sessions.invalidate_user(u.user_id).await;
             Ok(Outcome::ok(
                 json!({"user_info": user_info(&u)}),
                 "User-info update successful.",
@@ -188,7 +188,7 @@ pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: SessionEditParams) -> Act
     if !store::sessions::set_extra_info(&app.db, &hash, Some(merged), app.now()).await? {
         return Ok(failed("no such session"));
     }
-    app.sessions.invalidate(&hash).await;
+    app.sessions.invalidate_session(&hash).await;
     let Some(found) = live_session(&app, &p.target_session_token).await? else {
         return Ok(failed("no such session"));
     };

@@ -82,7 +82,7 @@ pub async fn check_password(
             .await?;
         if after.lock_until.is_some() {
             store::sessions::delete_for_user(&app.db, user.user_id, None).await?;
-            app.sessions.invalidate_user(user.user_id);
+            app.sessions.revoke_user_sessions(user.user_id).await;
             tracing::warn!(user = %app.pii.hash(&user.user_id.to_string()), "account locked after repeated login failures");
             return Ok(Checked::Locked);
         }
@@ -96,7 +96,8 @@ pub async fn check_password(
         let rehashed = app.hasher.hash(password).await?;
         store::users::set_password(&app.db, user.user_id, rehashed, now).await?;
     }
-    app.sessions.invalidate_user(user.user_id);
+    // last_login_success shows in session_info.
+    app.sessions.invalidate_user(user.user_id).await;
     Ok(Checked::Ok(user))
 }
 
@@ -124,7 +125,7 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
     // The frontend replaces the pre-login session whatever the outcome.
     let hash = tokens::digest(&p.session_token);
     store::sessions::delete(&app.db, &hash).await?;
-    app.sessions.invalidate(&hash).await;
+    app.sessions.invalidate_session(&hash).await;
     Ok(match checked {
         Checked::Ok(u) => Outcome::ok(
             json!({"user_id": u.user_id, "user_role": u.user_role}),
@@ -156,7 +157,7 @@ pub async fn logout(app: Arc<App>, _ctx: Ctx, p: LogoutParams) -> ActionResult {
     }
     let hash = tokens::digest(&p.session_token);
     let deleted = store::sessions::delete(&app.db, &hash).await?;
-    app.sessions.invalidate(&hash).await;
+    app.sessions.invalidate_session(&hash).await;
     if !deleted {
         return Ok(failed("delete session failed"));
     }

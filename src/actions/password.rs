@@ -87,7 +87,7 @@ async fn finish_new_password(
     let hash = app.hasher.hash(new).await?;
     store::users::set_password(&app.db, user.user_id, hash, app.now()).await?;
     store::sessions::delete_for_user(&app.db, user.user_id, keep.as_deref()).await?;
-    app.sessions.invalidate_user(user.user_id);
+    app.sessions.revoke_user_sessions(user.user_id).await;
     let mut out = Outcome::ok(f, CHANGED);
     out.messages
         .push("For security purposes, you have been logged out of all other sessions.".into());

@@ -3,7 +3,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -94,7 +93,7 @@ pub async fn exists(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
 pub async fn delete(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
     let hash = tokens::digest(&p.session_token);
     let deleted = store::sessions::delete(&app.db, &hash).await?;
-    app.sessions.invalidate(&hash).await;
+    app.sessions.invalidate_session(&hash).await;
     if deleted {
         Ok(Outcome::ok(
             json!({}),
@@ -109,28 +108,39 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
     }
 }
 
-/// The unexpired session for `token`, from the cache or the database.
-pub async fn live_session(
-    app: &App,
-    token: &str,
-) -> Result<Option<Arc<CachedSession>>, sea_orm::DbErr> {
+/// The unexpired session for `token` with its user, from the caches or the
+/// database.
+pub async fn live_session(app: &App, token: &str) -> Result<Option<CachedSession>, sea_orm::DbErr> {
     let hash = tokens::digest(token);
     let now = app.now();
-    if let Some(hit) = app.sessions.get(&hash).await {
-        return Ok(is_live(&hit, now).then_some(hit));
-    }
-    let epoch = app.sessions.epoch();
-    let Some((session, user)) = store::sessions::find_live_with_user(&app.db, &hash, now).await?
-    else {
-        return Ok(None);
+    let session = match app.sessions.session(&hash).await {
+        Some(s) => s,
+        None => {
+            let epoch = app.sessions.epoch();
+            let Some(s) = store::sessions::find_live(&app.db, &hash, now).await? else {
+                return Ok(None);
+            };
+            let s = Arc::new(s);
+            app.sessions.put_session(hash, s.clone(), epoch).await;
+            s
+        }
     };
-    let found = Arc::new(CachedSession { session, user });
-    app.sessions.insert(hash, found.clone(), epoch).await;
-    Ok(Some(found))
-}
-
-fn is_live(s: &CachedSession, now: NaiveDateTime) -> bool {
-    s.session.expires > now
+    if session.expires <= now {
+        return Ok(None);
+    }
+    let user = match app.sessions.user(session.user_id).await {
+        Some(u) => u,
+        None => {
+            let epoch = app.sessions.epoch();
+            let Some(u) = store::users::by_id(&app.db, session.user_id).await? else {
+                return Ok(None);
+            };
+            let u = Arc::new(u);
+            app.sessions.put_user(u.clone(), epoch).await;
+            u
+        }
+    };
+    Ok(Some(CachedSession { session, user }))
 }
 
 /// authnzerver's `session_info` fields. The token is echoed from the request:
@@ -177,7 +187,7 @@ pub async fn delete_userid(app: Arc<App>, _ctx: Ctx, p: DeleteUserSessionsParams
         .keep_current_session
         .then(|| tokens::digest(&p.session_token));
     let deleted = store::sessions::delete_for_user(&app.db, p.user_id, keep.as_deref()).await?;
-    app.sessions.invalidate_user(p.user_id);
+    app.sessions.revoke_user_sessions(p.user_id).await;
     let ok = deleted > 0;
     let message = format!(
         "Sessions delete processed. Success: {}.",

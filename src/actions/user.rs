@@ -216,7 +216,7 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
         ));
     }
     store::users::delete(&app.db, user.user_id).await?;
-    app.sessions.invalidate_user(user.user_id);
+    app.sessions.revoke_user_sessions(user.user_id).await;
     Ok(Outcome::ok(fields, "User successfully deleted from DB."))
 }
 
@@ -418,7 +418,7 @@ pub async fn edit(app: Arc<App>, _ctx: Ctx, p: EditParams) -> ActionResult {
 async fn apply_edit(app: &App, target: i64, changes: UserChanges, message: &str) -> ActionResult {
     match store::users::update(&app.db, target, changes, app.now()).await {
         Ok(Some(u)) => {
-            app.sessions.invalidate_user(target);
+            app.sessions.invalidate_user(target).await;
             Ok(Outcome::ok(json!({"user_info": user_info(&u)}), message))
         }
         Ok(None) => Ok(Outcome::fail(
@@ -532,10 +532,12 @@ pub async fn toggle_lock(app: &App, target: i64, action: &str) -> ActionResult {
             ..Default::default()
         }
     };
+    let answer = apply_edit(app, target, changes, "User lock toggle successful.").await?;
     if action == "lock" {
         store::sessions::delete_for_user(&app.db, target, None).await?;
+        app.sessions.revoke_user_sessions(target).await;
     }
-    apply_edit(app, target, changes, "User lock toggle successful.").await
+    Ok(answer)
 }
 
 #[derive(Debug, Deserialize)]
@@ -570,7 +572,7 @@ pub async fn set_email_verified(app: Arc<App>, _ctx: Ctx, p: EmailParams) -> Act
             ..Default::default()
         };
         let updated = store::users::update(&app.db, user.user_id, changes, app.now()).await?;
-        app.sessions.invalidate_user(user.user_id);
+        app.sessions.invalidate_user(user.user_id).await;
         match updated {
             Some(u) => u,
             None => return Ok(failed()),

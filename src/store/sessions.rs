@@ -1,7 +1,7 @@
 //! Sessions, looked up by the SHA-256 digest of their token.
 
 use chrono::NaiveDateTime;
-use entity::{sessions, users};
+use entity::sessions;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
@@ -32,19 +32,17 @@ pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<(), DbEr
     Ok(())
 }
 
-/// The unexpired session with this digest, with its user.
-pub async fn find_live_with_user(
+/// The unexpired session with this digest.
+pub async fn find_live(
     db: &impl ConnectionTrait,
     token_hash: &str,
     now: NaiveDateTime,
-) -> Result<Option<(sessions::Model, users::Model)>, DbErr> {
-    let found = sessions::Entity::find()
+) -> Result<Option<sessions::Model>, DbErr> {
+    sessions::Entity::find()
         .filter(sessions::Column::TokenHash.eq(token_hash))
         .filter(sessions::Column::Expires.gt(now))
-        .find_also_related(users::Entity)
         .one(db)
-        .await?;
-    Ok(found.and_then(|(s, u)| u.map(|u| (s, u))))
+        .await
 }
 
 /// Deletes one session; true if it existed.
