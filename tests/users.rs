@@ -63,6 +63,12 @@ async fn full_lifecycle() {
 
     let (_, first) = s.login(email, PW).await.unwrap();
     let (_, second) = s.login(email, PW).await.unwrap();
+    // Both sessions looked up (so cached) before the password changes.
+    let cached = c
+        .request("session-exists", json!({"session_token": second}))
+        .await
+        .unwrap();
+    assert!(cached.success);
     let info = c
         .request("session-exists", json!({"session_token": first}))
         .await
