@@ -394,6 +394,25 @@ mod tests {
     }
 
     #[test]
+    fn a_toml_file_sits_under_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "authnzd.toml",
+                "port = 15000\nsession_expiry_days = 3\nlog_format = \"json\"\n",
+            )?;
+            jail.set_env("AUTHNZD_SESSION_EXPIRY_DAYS", "4");
+            let cfg = Config::load(None).expect("loads");
+            assert_eq!(cfg.port, 15000);
+            assert_eq!(cfg.session_expiry_days, 4);
+            assert_eq!(cfg.log_format, LogFormat::Json);
+            jail.create_file("bad.toml", "no_such_key = 1\n")?;
+            let err = Config::load(Some(Path::new("bad.toml"))).expect_err("unknown key");
+            assert!(err.to_string().contains("no_such_key"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_env_value_is_one_line_naming_the_key() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("AUTHNZD_PORT", "not-a-port");

@@ -489,3 +489,30 @@ async fn signup_refusals() {
     assert_eq!(retry.response["user_id"], first.response["user_id"]);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_login_rehashes_a_password_made_with_old_parameters() {
+    let mut s = TestServer::start().await;
+    let uid = s.verified_user("hal@example.org", PW).await;
+    let stored = |s: &TestServer| {
+        let db = s.running().app.db.clone();
+        async move {
+            use sea_orm::EntityTrait;
+            entity::users::Entity::find_by_id(uid)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .password
+        }
+    };
+    let before = stored(&s).await;
+    assert!(before.contains("m=1024,t=1,p=1"), "{before}");
+    s.config.argon2_memory_kib = 2048;
+    s.config.argon2_iterations = 2;
+    s.restart().await;
+    assert!(s.login("hal@example.org", PW).await.is_ok());
+    let after = stored(&s).await;
+    assert!(after.contains("m=2048,t=2,p=1"), "{after}");
+    s.stop().await;
+}
