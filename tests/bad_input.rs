@@ -3,8 +3,8 @@
 
 mod common;
 
-use authnzd::catalogue::AUTHNZERVER;
-use authnzd::params::Ty;
+use authnzd::catalogue::{AUTHNZERVER, Spec};
+use authnzd::params::{Param, Ty};
 use common::{TestServer, session_new_body};
 use serde_json::{Map, Value, json};
 
@@ -19,6 +19,16 @@ fn value_for(types: &[Ty], text: &str) -> Value {
         Ty::List => json!([text]),
         Ty::Null => Value::Null,
     }
+}
+
+/// A body with every parameter of `spec` set to `value(param)`.
+fn body_with(spec: &Spec, value: impl Fn(&Param) -> Value) -> Value {
+    Value::Object(
+        spec.params
+            .iter()
+            .map(|p| (p.name.to_owned(), value(p)))
+            .collect::<Map<String, Value>>(),
+    )
 }
 
 /// A value of a type the parameter does not accept.
@@ -50,14 +60,9 @@ async fn every_request_type_refuses_bad_values_cleanly() {
             );
         }
         // Every parameter of a wrong type.
-        let body: Map<String, Value> = spec
-            .params
-            .iter()
-            .map(|p| (p.name.to_owned(), wrong_type(p.types)))
-            .collect();
         let r = s
             .client
-            .request(spec.name, Value::Object(body))
+            .request(spec.name, body_with(spec, |p| wrong_type(p.types)))
             .await
             .unwrap();
         assert_eq!(
@@ -75,14 +80,9 @@ async fn every_request_type_refuses_bad_values_cleanly() {
         );
         // Right types, hostile values.
         for text in texts {
-            let body: Map<String, Value> = spec
-                .params
-                .iter()
-                .map(|p| (p.name.to_owned(), value_for(p.types, text)))
-                .collect();
             let r = s
                 .client
-                .request(spec.name, Value::Object(body))
+                .request(spec.name, body_with(spec, |p| value_for(p.types, text)))
                 .await
                 .unwrap();
             assert_eq!(
