@@ -12,9 +12,20 @@ use std::time::{Duration, Instant};
 use common::{run_python_interop, session_new_body};
 use serde_json::{Value, json};
 
+/// Kills the server if a test fails before stopping it, so no orphan keeps
+/// the test's output pipe open.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn authnzd(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_authnzd"));
-    cmd.current_dir(dir);
+    cmd.current_dir(dir).stdout(Stdio::null());
     for (k, _) in std::env::vars() {
         if k.starts_with("AUTHNZD_") || k.starts_with("AUTHNZERVER_") {
             cmd.env_remove(k);
@@ -186,8 +197,101 @@ fn a_readable_key_file_is_refused() {
 
 #[test]
 fn keygen_prints_a_fernet_key() {
-    let out = authnzd(Path::new(".")).arg("keygen").output().unwrap();
+    let out = authnzd(Path::new("."))
+        .arg("keygen")
+        .stdout(Stdio::piped())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let key = String::from_utf8(out.stdout).unwrap();
     assert!(authnzd::envelope::KeyRing::parse(key.trim()).is_ok());
+}
+
+/// Kill -9 under write load, restart: every acknowledged session is there
+/// and SQLite's integrity check passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Guard(
+        authnzd(dir.path())
+            .args(["serve", "--port", &port.to_string()])
+            .env("AUTHNZD_RATE_LIMITS", "none")
+            .env("AUTHNZD_LOG_LEVEL", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_healthy(port, &mut child.0).await;
+    let key = std::fs::read_to_string(dir.path().join("authnzd.key")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/");
+    let client = authnzd_client::Client::new(&url, key.trim()).unwrap();
+
+    // Writers run flat out; the kill lands mid-stream.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut writers = Vec::new();
+    for _ in 0..4 {
+        let (client, acknowledged) = (client.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            while let Ok(r) = client
+                .request("session-new", session_new_body(None, 1))
+                .await
+            {
+                if r.success {
+                    let token = r.response["session_token"].as_str().unwrap().to_owned();
+                    acknowledged.lock().unwrap().push(token);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    child.0.kill().unwrap(); // SIGKILL
+    child.0.wait().unwrap();
+    for w in writers {
+        let _ = w.await;
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() > 50,
+        "only {} writes before the kill",
+        acknowledged.len()
+    );
+
+    let db = Database::connect(format!(
+        "sqlite://{}",
+        dir.path().join("authnzd.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA integrity_check",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "ok");
+    db.close().await.unwrap();
+
+    let mut child = Guard(
+        authnzd(dir.path())
+            .args(["serve", "--port", &port.to_string()])
+            .env("AUTHNZD_RATE_LIMITS", "none")
+            .env("AUTHNZD_LOG_LEVEL", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_healthy(port, &mut child.0).await;
+    let client = authnzd_client::Client::new(&url, key.trim()).unwrap();
+    for token in &acknowledged {
+        let r = client
+            .request("session-exists", json!({"session_token": token}))
+            .await
+            .unwrap();
+        assert!(r.success, "acknowledged session lost after kill -9: {r:?}");
+    }
 }
