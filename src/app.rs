@@ -9,6 +9,7 @@ use crate::cache::SessionCache;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pii::Pii;
+use crate::policy::Policy;
 use crate::security::lockout::LockoutPolicy;
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
@@ -26,6 +27,7 @@ pub struct App {
     pub lockout: LockoutPolicy,
     pub passwords: PasswordRules,
     pub pii: Pii,
+    pub policy: Policy,
 }
 
 impl App {
@@ -37,6 +39,7 @@ impl App {
         dummy_hash: String,
         passwords: PasswordRules,
         pii: Pii,
+        policy: Policy,
     ) -> App {
         let sessions = SessionCache::new(
             config.session_cache_entries,
@@ -58,6 +61,7 @@ impl App {
             lockout,
             passwords,
             pii,
+            policy,
         }
     }
 

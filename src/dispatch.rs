@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::actions::{ActionResult, Ctx, Outcome, internal, login, password, session, user};
+use crate::actions::{ActionResult, Ctx, Outcome, access, internal, login, password, session, user};
 use crate::app::App;
 use crate::catalogue::{self, Spec};
 use crate::params;
@@ -73,6 +73,8 @@ fn actions() -> Vec<(&'static str, Handler)> {
             typed(password::resetpass_nosession),
         ),
         ("user-validatepass", typed(password::validatepass)),
+        ("user-check-access", typed(access::check_access)),
+        ("user-check-limit", typed(access::check_limit)),
         ("internal-user-lock", typed(internal::user_lock)),
         ("internal-user-delete", typed(internal::user_delete)),
         ("internal-user-edit", typed(internal::user_edit)),

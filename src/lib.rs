@@ -27,6 +27,7 @@ pub mod keys;
 pub mod logging;
 pub mod params;
 pub mod pii;
+pub mod policy;
 pub mod security;
 pub mod setup;
 pub mod store;
@@ -88,6 +89,7 @@ impl Server {
         clock: SharedClock,
     ) -> Result<Running, StartError> {
         let config = Arc::new(config);
+        let policy = setup::permissions(&config)?;
         let (ring, created_key_file) = keys::load(&config)?;
         let db = store::connect(&config).await?;
         store::migrate(&db).await?;
@@ -104,6 +106,7 @@ impl Server {
             dummy_hash,
             passwords,
             pii,
+            policy,
         ));
 
         let limits = security::rate_limit::Limits::parse(&config.rate_limits, dispatch::is_request)

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::pii::Pii;
+use crate::policy::Policy;
 use crate::security::password::{HashError, PasswordHasher};
 use crate::security::password_policy::{BreachCheck, PasswordPolicy};
 use crate::security::password_rules::PasswordRules;
@@ -74,6 +75,16 @@ pub fn password_rules(config: &Config) -> Result<PasswordRules, SetupError> {
         breach,
         server_name: config.server_name.clone(),
     })
+}
+
+/// The permissions policy every access and limit check uses: the configured
+/// file, checked now so a bad one stops start-up, or the built-in default.
+pub fn permissions(config: &Config) -> Result<Policy, SetupError> {
+    match &config.permissions {
+        Some(path) => Policy::load(path)
+            .map_err(|e| SetupError::Config(format!("config key `permissions`: {e}"))),
+        None => Ok(Policy::builtin()),
+    }
 }
 
 /// The configured salt, or a random one for this process (log digests then

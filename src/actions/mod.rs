@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::security::password::HashError;
 use crate::security::tokens::RandomError;
 
+pub mod access;
 pub mod internal;
 pub mod login;
 pub mod password;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
 use crate::cache::CachedSession;
+use entity::users;
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
 use crate::timefmt;
@@ -128,19 +129,24 @@ pub async fn live_session(app: &App, token: &str) -> Result<Option<CachedSession
     if session.expires <= now {
         return Ok(None);
     }
-    let user = match app.sessions.user(session.user_id).await {
-        Some(u) => u,
-        None => {
-            let epoch = app.sessions.epoch();
-            let Some(u) = store::users::by_id(&app.db, session.user_id).await? else {
-                return Ok(None);
-            };
-            let u = Arc::new(u);
-            app.sessions.put_user(u.clone(), epoch).await;
-            u
-        }
+    let Some(user) = cached_user(app, session.user_id).await? else {
+        return Ok(None);
     };
     Ok(Some(CachedSession { session, user }))
+}
+
+/// The user's row from the cache or the database.
+pub async fn cached_user(app: &App, user_id: i64) -> Result<Option<Arc<users::Model>>, sea_orm::DbErr> {
+    if let Some(u) = app.sessions.user(user_id).await {
+        return Ok(Some(u));
+    }
+    let epoch = app.sessions.epoch();
+    let Some(u) = store::users::by_id(&app.db, user_id).await? else {
+        return Ok(None);
+    };
+    let u = Arc::new(u);
+    app.sessions.put_user(u.clone(), epoch).await;
+    Ok(Some(u))
 }
 
 /// authnzerver's `session_info` fields. The token is echoed from the request:

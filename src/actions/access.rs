@@ -1,0 +1,155 @@
+//! `user-check-access` and `user-check-limit`: the permissions policy's
+//! decisions, given only for users that exist, are active and hold the role
+//! the caller names (as authnzerver does).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::session::cached_user;
+use super::{ActionResult, Ctx, Outcome};
+use crate::app::App;
+use crate::policy::AccessQuery;
+
+/// Most user IDs a `target_sharedwith` list may name.
+const SHAREDWITH_MAX: usize = 1000;
+
+#[derive(Debug, Deserialize)]
+pub struct AccessParams {
+    pub user_id: i64,
+    pub user_role: String,
+    pub action: String,
+    pub target_name: String,
+    pub target_owner: i64,
+    pub target_visibility: String,
+    pub target_sharedwith: String,
+}
+
+/// An access decision with the reason behind a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Granted,
+    /// The policy does not allow it.
+    NotPermitted,
+    /// The caller is unknown, inactive or does not hold the role it claims.
+    InvalidCaller,
+    /// The owner or someone it is shared with is unknown or inactive.
+    UnknownUsers,
+}
+
+/// Decides `q` against the policy and the users table.
+pub async fn decide(app: &App, q: &AccessQuery<'_>) -> Result<Verdict, sea_orm::DbErr> {
+    let granted = app.policy.check_access(q);
+    if !caller_is_valid(app, q.user_id, q.role).await? {
+        return Ok(Verdict::InvalidCaller);
+    }
+    let others = std::iter::once(q.target_owner).chain(q.target_sharedwith.iter().copied());
+    for id in others {
+        if id == q.user_id {
+            continue;
+        }
+        match cached_user(app, id).await? {
+            Some(u) if u.is_active => {}
+            _ => return Ok(Verdict::UnknownUsers),
+        }
+    }
+    Ok(if granted {
+        Verdict::Granted
+    } else {
+        Verdict::NotPermitted
+    })
+}
+
+async fn caller_is_valid(app: &App, user_id: i64, role: &str) -> Result<bool, sea_orm::DbErr> {
+    Ok(cached_user(app, user_id)
+        .await?
+        .is_some_and(|u| u.is_active && u.user_role == role))
+}
+
+/// authnzerver's `target_sharedwith`: comma-separated user IDs, or empty or
+/// `"none"` for nobody.
+pub fn parse_sharedwith(s: &str) -> Result<Vec<i64>, String> {
+    let s = s.trim();
+    if s.is_empty() || s.eq_ignore_ascii_case("none") {
+        return Ok(vec![]);
+    }
+    let mut ids = Vec::new();
+    for part in s.split(',') {
+        let id = part
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("{:?} is not a user ID", part.trim()))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() > SHAREDWITH_MAX {
+            return Err(format!("more than {SHAREDWITH_MAX} user IDs"));
+        }
+    }
+    Ok(ids)
+}
+
+fn granted_message(granted: bool) -> String {
+    format!(
+        "Access request check successful. Access granted: {}.",
+        if granted { "True" } else { "False" }
+    )
+}
+
+pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: AccessParams) -> ActionResult {
+    let shared = match parse_sharedwith(&p.target_sharedwith) {
+        Ok(ids) => ids,
+        Err(problem) => {
+            return Ok(Outcome::fail(
+                format!("invalid request: target_sharedwith: {problem}"),
+                "Invalid access grant request.",
+                json!({}),
+            ));
+        }
+    };
+    let q = AccessQuery {
+        user_id: p.user_id,
+        role: &p.user_role,
+        action: &p.action,
+        target_name: &p.target_name,
+        target_owner: p.target_owner,
+        target_visibility: &p.target_visibility,
+        target_sharedwith: &shared,
+    };
+    let reason = match decide(&app, &q).await? {
+        Verdict::Granted => return Ok(Outcome::ok(json!({}), granted_message(true))),
+        Verdict::NotPermitted => "action not permitted",
+        Verdict::InvalidCaller => "user initiating request is not valid",
+        Verdict::UnknownUsers => "users specified as owner or shared-with not found",
+    };
+    Ok(Outcome::fail(reason, granted_message(false), json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LimitParams {
+    pub user_id: i64,
+    pub user_role: String,
+    pub limit_name: String,
+    pub value_to_check: Value,
+}
+
+pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: LimitParams) -> ActionResult {
+    let passed = app.policy.check_limit(&p.user_role, &p.limit_name, &p.value_to_check);
+    let message = format!(
+        "Limit check successful. Limit check passed: {}.",
+        if passed { "True" } else { "False" }
+    );
+    if !caller_is_valid(&app, p.user_id, &p.user_role).await? {
+        return Ok(Outcome::fail(
+            "user attempting access not found",
+            "Limit check successful. Limit check passed: False.",
+            json!({}),
+        ));
+    }
+    if passed {
+        Ok(Outcome::ok(json!({}), message))
+    } else {
+        Ok(Outcome::fail("user is over limit", message, json!({})))
+    }
+}
