@@ -10,7 +10,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::actions::{ActionResult, Ctx, Outcome, access, internal, login, password, session, user};
+use crate::actions::{
+    ActionResult, Ctx, Outcome, access, internal, login, password, session, user,
+};
 use crate::app::App;
 use crate::catalogue::{self, Spec};
 use crate::params;

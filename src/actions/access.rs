@@ -135,7 +135,9 @@ pub struct LimitParams {
 }
 
 pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: LimitParams) -> ActionResult {
-    let passed = app.policy.check_limit(&p.user_role, &p.limit_name, &p.value_to_check);
+    let passed = app
+        .policy
+        .check_limit(&p.user_role, &p.limit_name, &p.value_to_check);
     let message = format!(
         "Limit check successful. Limit check passed: {}.",
         if passed { "True" } else { "False" }

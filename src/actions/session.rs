@@ -9,10 +9,10 @@ use serde_json::{Map, Value, json};
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
 use crate::cache::CachedSession;
-use entity::users;
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
 use crate::timefmt;
+use entity::users;
 
 /// authnzerver's column width for user agents.
 const USER_AGENT_MAX: usize = 280;
@@ -136,7 +136,10 @@ pub async fn live_session(app: &App, token: &str) -> Result<Option<CachedSession
 }
 
 /// The user's row from the cache or the database.
-pub async fn cached_user(app: &App, user_id: i64) -> Result<Option<Arc<users::Model>>, sea_orm::DbErr> {
+pub async fn cached_user(
+    app: &App,
+    user_id: i64,
+) -> Result<Option<Arc<users::Model>>, sea_orm::DbErr> {
     if let Some(u) = app.sessions.user(user_id).await {
         return Ok(Some(u));
     }

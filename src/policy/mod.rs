@@ -260,7 +260,9 @@ fn number_as_int(n: &serde_json::Number) -> Option<i128> {
         return Some(i128::from(u));
     }
     // Saturating cast; NaN cannot come out of JSON.
-    n.as_f64().filter(|f| f.is_finite()).map(|f| f.trunc() as i128)
+    n.as_f64()
+        .filter(|f| f.is_finite())
+        .map(|f| f.trunc() as i128)
 }
 
 /// As Python's `float()`.
@@ -282,7 +284,10 @@ impl RawPolicy {
         // Accounts carry these roles, so the policy must say what they may do.
         for builtin in ROLES {
             if !roles.contains(*builtin) {
-                return Err(invalid("roles", format!("missing the built-in role {builtin:?}")));
+                return Err(invalid(
+                    "roles",
+                    format!("missing the built-in role {builtin:?}"),
+                ));
             }
         }
 
@@ -293,14 +298,35 @@ impl RawPolicy {
                 return Err(invalid(at, "not one of `items`"));
             }
             let p = ItemPolicy {
-                valid_role_actions: subset(&format!("{at}.valid_role_actions"), raw.valid_role_actions, &actions, "action")?,
-                valid_visibilities: subset(&format!("{at}.valid_visibilities"), raw.valid_visibilities, &visibilities, "visibility")?,
-                invalid_roles: subset(&format!("{at}.invalid_roles"), raw.invalid_roles, &roles, "role")?,
+                valid_role_actions: subset(
+                    &format!("{at}.valid_role_actions"),
+                    raw.valid_role_actions,
+                    &actions,
+                    "action",
+                )?,
+                valid_visibilities: subset(
+                    &format!("{at}.valid_visibilities"),
+                    raw.valid_visibilities,
+                    &visibilities,
+                    "visibility",
+                )?,
+                invalid_roles: subset(
+                    &format!("{at}.invalid_roles"),
+                    raw.invalid_roles,
+                    &roles,
+                    "role",
+                )?,
             };
             item_policy.insert(name, p);
         }
-        if let Some(missing) = sorted(&items).into_iter().find(|i| !item_policy.contains_key(*i)) {
-            return Err(invalid(format!("item_policy.{missing}"), "missing: every item needs a policy"));
+        if let Some(missing) = sorted(&items)
+            .into_iter()
+            .find(|i| !item_policy.contains_key(*i))
+        {
+            return Err(invalid(
+                format!("item_policy.{missing}"),
+                "missing: every item needs a policy",
+            ));
         }
 
         let mut role_policy = HashMap::new();
@@ -334,14 +360,30 @@ impl RawPolicy {
             }
             let p = RolePolicy {
                 limits,
-                can_own_items: subset(&format!("{at}.can_own_items"), raw.can_own_items, &items, "item")?,
-                allowed_actions_for_owned: subset(&format!("{at}.allowed_actions_for_owned"), raw.allowed_actions_for_owned, &actions, "action")?,
+                can_own_items: subset(
+                    &format!("{at}.can_own_items"),
+                    raw.can_own_items,
+                    &items,
+                    "item",
+                )?,
+                allowed_actions_for_owned: subset(
+                    &format!("{at}.allowed_actions_for_owned"),
+                    raw.allowed_actions_for_owned,
+                    &actions,
+                    "action",
+                )?,
                 allowed_actions_for_other: for_other,
             };
             role_policy.insert(name, p);
         }
-        if let Some(missing) = sorted(&roles).into_iter().find(|r| !role_policy.contains_key(*r)) {
-            return Err(invalid(format!("role_policy.{missing}"), "missing: every role needs a policy"));
+        if let Some(missing) = sorted(&roles)
+            .into_iter()
+            .find(|r| !role_policy.contains_key(*r))
+        {
+            return Err(invalid(
+                format!("role_policy.{missing}"),
+                "missing: every role needs a policy",
+            ));
         }
         Ok(Policy {
             item_policy,
@@ -385,7 +427,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn q<'a>(user_id: i64, role: &'a str, action: &'a str, item: &'a str, owner: i64, vis: &'a str, shared: &'a [i64]) -> AccessQuery<'a> {
+    fn q<'a>(
+        user_id: i64,
+        role: &'a str,
+        action: &'a str,
+        item: &'a str,
+        owner: i64,
+        vis: &'a str,
+        shared: &'a [i64],
+    ) -> AccessQuery<'a> {
         AccessQuery {
             user_id,
             role,
@@ -409,17 +459,57 @@ mod tests {
         let p = Policy::builtin();
         let everyone = [ANONYMOUS_ID, 9];
         let only_nine = [9];
-        assert!(p.check_access(&q(5, "authenticated", "view", "dataset", 4, "shared", &everyone)));
-        assert!(!p.check_access(&q(5, "authenticated", "view", "dataset", 4, "shared", &only_nine)));
-        assert!(p.check_access(&q(9, "authenticated", "edit", "dataset", 4, "shared", &only_nine)));
-        assert!(!p.check_access(&q(9, "authenticated", "delete", "dataset", 4, "shared", &only_nine)));
+        assert!(p.check_access(&q(
+            5,
+            "authenticated",
+            "view",
+            "dataset",
+            4,
+            "shared",
+            &everyone
+        )));
+        assert!(!p.check_access(&q(
+            5,
+            "authenticated",
+            "view",
+            "dataset",
+            4,
+            "shared",
+            &only_nine
+        )));
+        assert!(p.check_access(&q(
+            9,
+            "authenticated",
+            "edit",
+            "dataset",
+            4,
+            "shared",
+            &only_nine
+        )));
+        assert!(!p.check_access(&q(
+            9,
+            "authenticated",
+            "delete",
+            "dataset",
+            4,
+            "shared",
+            &only_nine
+        )));
     }
 
     #[test]
     fn owning_requires_a_role_that_may_own_the_item() {
         let p = Policy::builtin();
         assert!(p.check_access(&q(5, "authenticated", "edit", "dataset", 5, "private", &[])));
-        assert!(!p.check_access(&q(5, "authenticated", "edit", "collection", 5, "private", &[])));
+        assert!(!p.check_access(&q(
+            5,
+            "authenticated",
+            "edit",
+            "collection",
+            5,
+            "private",
+            &[]
+        )));
         assert!(!p.check_access(&q(5, "nobody", "view", "dataset", 5, "public", &[])));
         assert!(!p.check_access(&q(5, "superuser", "view", "spaceship", 5, "public", &[])));
         assert!(!p.check_access(&q(5, "superuser", "view", "dataset", 4, "secret", &[])));
@@ -456,15 +546,21 @@ mod tests {
     #[test]
     fn a_bad_policy_names_the_bad_key() {
         assert_eq!(
-            bad_key(edited(|v| v["role_policy"]["staff"]["allowed_actions_for_owned"] = json!(["fly"]))),
+            bad_key(edited(
+                |v| v["role_policy"]["staff"]["allowed_actions_for_owned"] = json!(["fly"])
+            )),
             "role_policy.staff.allowed_actions_for_owned"
         );
         assert_eq!(
-            bad_key(edited(|v| v["role_policy"]["staff"]["allowed_actions_for_other"]["secret"] = json!([]))),
+            bad_key(edited(
+                |v| v["role_policy"]["staff"]["allowed_actions_for_other"]["secret"] = json!([])
+            )),
             "role_policy.staff.allowed_actions_for_other.secret"
         );
         assert_eq!(
-            bad_key(edited(|v| v["item_policy"]["dataset"]["valid_visibilities"] = json!("public"))),
+            bad_key(edited(
+                |v| v["item_policy"]["dataset"]["valid_visibilities"] = json!("public")
+            )),
             "item_policy.dataset.valid_visibilities"
         );
         assert_eq!(
@@ -472,12 +568,17 @@ mod tests {
             "limits.max.operator"
         );
         assert_eq!(
-            bad_key(edited(|v| v["role_policy"]["anonymous"]["limits"]["max_requests"]["type"] = json!("most"))),
+            bad_key(edited(
+                |v| v["role_policy"]["anonymous"]["limits"]["max_requests"]["type"] = json!("most")
+            )),
             "role_policy.anonymous.limits.max_requests.type"
         );
         assert_eq!(
             bad_key(edited(|v| {
-                v["role_policy"].as_object_mut().expect("object").remove("locked");
+                v["role_policy"]
+                    .as_object_mut()
+                    .expect("object")
+                    .remove("locked");
             })),
             "role_policy.locked"
         );
