@@ -30,17 +30,21 @@ pub struct App {
     pub policy: Policy,
 }
 
+/// What start-up builds; `App::new` derives the rest from the config.
+pub struct Parts {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub hasher: PasswordHasher,
+    pub dummy_hash: String,
+    pub passwords: PasswordRules,
+    pub pii: Pii,
+    pub policy: Policy,
+}
+
 impl App {
-    pub fn new(
-        config: Arc<Config>,
-        db: DatabaseConnection,
-        clock: SharedClock,
-        hasher: PasswordHasher,
-        dummy_hash: String,
-        passwords: PasswordRules,
-        pii: Pii,
-        policy: Policy,
-    ) -> App {
+    pub fn new(p: Parts) -> App {
+        let config = p.config;
         let sessions = SessionCache::new(
             config.session_cache_entries,
             Duration::from_secs(config.session_cache_ttl),
@@ -53,15 +57,15 @@ impl App {
         };
         App {
             config,
-            db,
-            clock,
+            db: p.db,
+            clock: p.clock,
             sessions,
-            hasher,
-            dummy_hash,
+            hasher: p.hasher,
+            dummy_hash: p.dummy_hash,
             lockout,
-            passwords,
-            pii,
-            policy,
+            passwords: p.passwords,
+            pii: p.pii,
+            policy: p.policy,
         }
     }
 

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{
-    ActionResult, Ctx, Outcome, access, internal, login, password, session, user,
+    ActionResult, Ctx, Outcome, access, apikey, apikey_nosession, internal, login, password,
+    session, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -75,6 +76,17 @@ fn actions() -> Vec<(&'static str, Handler)> {
             typed(password::resetpass_nosession),
         ),
         ("user-validatepass", typed(password::validatepass)),
+        ("apikey-new", typed(apikey::new)),
+        ("apikey-verify", typed(apikey::verify)),
+        ("apikey-revoke", typed(apikey::revoke)),
+        ("apikey-new-nosession", typed(apikey_nosession::new)),
+        ("apikey-verify-nosession", typed(apikey_nosession::verify)),
+        ("apikey-revoke-nosession", typed(apikey_nosession::revoke)),
+        (
+            "apikey-revokeall-nosession",
+            typed(apikey_nosession::revoke_all),
+        ),
+        ("apikey-refresh-nosession", typed(apikey_nosession::refresh)),
         ("user-check-access", typed(access::check_access)),
         ("user-check-limit", typed(access::check_limit)),
         ("internal-user-lock", typed(internal::user_lock)),

@@ -98,16 +98,16 @@ impl Server {
         let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
         let dummy_hash = setup::dummy_hash(&hasher).await?;
         let passwords = setup::password_rules(&config)?;
-        let app = Arc::new(App::new(
-            config.clone(),
+        let app = Arc::new(App::new(app::Parts {
+            config: config.clone(),
             db,
-            clock.clone(),
+            clock: clock.clone(),
             hasher,
             dummy_hash,
             passwords,
             pii,
             policy,
-        ));
+        }));
 
         let limits = security::rate_limit::Limits::parse(&config.rate_limits, dispatch::is_request)
             .map_err(|e| config::ConfigError::Invalid {

@@ -68,8 +68,7 @@ impl Cast {
 
 async fn check(
     s: &TestServer,
-    user_id: i64,
-    role: &str,
+    (user_id, role): (i64, &str),
     action: &str,
     target: &str,
     owner: i64,
@@ -110,8 +109,7 @@ async fn authnzerver_permission_matrix_holds_over_the_wire() {
         };
         let r = check(
             &s,
-            cast.requester[role],
-            role,
+            (cast.requester[role], role),
             action,
             target,
             owner,
@@ -217,8 +215,7 @@ async fn decisions_only_for_real_active_users() {
 
     let ok = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "view",
         "dataset",
         friend,
@@ -230,8 +227,7 @@ async fn decisions_only_for_real_active_users() {
     // A caller that does not exist, or does not hold the role it names.
     let r = check(
         &s,
-        9999,
-        "authenticated",
+        (9999, "authenticated"),
         "view",
         "dataset",
         friend,
@@ -242,8 +238,7 @@ async fn decisions_only_for_real_active_users() {
     assert_eq!(reason(&r), "user initiating request is not valid");
     let r = check(
         &s,
-        member,
-        "superuser",
+        (member, "superuser"),
         "view",
         "dataset",
         friend,
@@ -255,8 +250,7 @@ async fn decisions_only_for_real_active_users() {
     // An owner or shared-with user that does not exist or is inactive.
     let r = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "view",
         "dataset",
         9999,
@@ -271,8 +265,7 @@ async fn decisions_only_for_real_active_users() {
     let shared = format!("{member},9998");
     let r = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "view",
         "dataset",
         friend,
@@ -295,8 +288,7 @@ async fn decisions_only_for_real_active_users() {
     assert!(locked.success, "{locked:?}");
     let r = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "view",
         "dataset",
         friend,
@@ -311,8 +303,7 @@ async fn decisions_only_for_real_active_users() {
     // A shared-with list that is not a list of ids is a clear error.
     let r = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "view",
         "dataset",
         member,
@@ -353,7 +344,7 @@ async fn a_custom_policy_file_is_what_decides() {
         (member, "authenticated", member, "private"),
         (2, "anonymous", member, "public"),
     ] {
-        let r = check(&s, user, role, "view", "dataset", owner, visibility, "").await;
+        let r = check(&s, (user, role), "view", "dataset", owner, visibility, "").await;
         assert!(!r.success, "{role} viewing a {visibility} dataset: {r:?}");
         assert_eq!(r.failure_reason.as_deref(), Some("action not permitted"));
     }
@@ -370,8 +361,7 @@ async fn a_custom_policy_file_is_what_decides() {
     let other = with_role(&s, "other@example.com", "authenticated").await;
     let r = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "delete",
         "dataset",
         other,
@@ -387,8 +377,7 @@ async fn a_custom_policy_file_is_what_decides() {
     let other = with_role(&s, "other@example.com", "authenticated").await;
     let r = check(
         &s,
-        member,
-        "authenticated",
+        (member, "authenticated"),
         "delete",
         "dataset",
         other,

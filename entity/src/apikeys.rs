@@ -12,6 +12,8 @@ pub struct Model {
     pub not_valid_before: DateTime,
     pub user_id: i64,
     pub user_role: String,
+    /// SHA-256 hex of the claims the key was issued with.
+    pub claims_sha256: String,
     pub session_token_hash: String,
 }
 

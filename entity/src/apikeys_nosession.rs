@@ -16,6 +16,8 @@ pub struct Model {
     pub refresh_nbf: DateTime,
     pub user_id: i64,
     pub user_role: String,
+    /// SHA-256 hex of the claims the key was issued with.
+    pub claims_sha256: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

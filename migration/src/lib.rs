@@ -3,13 +3,17 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_catalogue;
+mod m20261122_000002_apikey_claims;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_catalogue::Migration)]
+        vec![
+            Box::new(m20261122_000001_catalogue::Migration),
+            Box::new(m20261122_000002_apikey_claims::Migration),
+        ]
     }
 }
 

@@ -7,6 +7,8 @@ use crate::security::password::HashError;
 use crate::security::tokens::RandomError;
 
 pub mod access;
+pub mod apikey;
+pub mod apikey_nosession;
 pub mod internal;
 pub mod login;
 pub mod password;

@@ -112,7 +112,14 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
 /// The unexpired session for `token` with its user, from the caches or the
 /// database.
 pub async fn live_session(app: &App, token: &str) -> Result<Option<CachedSession>, sea_orm::DbErr> {
-    let hash = tokens::digest(token);
+    live_session_by_digest(app, tokens::digest(token)).await
+}
+
+/// As `live_session`, for a token known only by its digest.
+pub async fn live_session_by_digest(
+    app: &App,
+    hash: String,
+) -> Result<Option<CachedSession>, sea_orm::DbErr> {
     let now = app.now();
     let session = match app.sessions.session(&hash).await {
         Some(s) => s,

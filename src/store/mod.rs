@@ -8,6 +8,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 use crate::config::Config;
 
+pub mod apikeys;
 pub mod seed;
 pub mod sessions;
 pub mod users;

@@ -1,0 +1,330 @@
+//! Session-less API keys with refresh tokens: `apikey-new-nosession`,
+//! `-verify-nosession`, `-revoke-nosession`, `-revokeall-nosession`,
+//! `-refresh-nosession`. The refresh token is stored as a SHA-256 digest
+//! (authnzerver: argon2, which cost a hash per refresh for a 256-bit secret)
+//! and is spent by the refresh that uses it.
+
+use std::sync::Arc;
+
+use entity::apikeys_nosession;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use subtle::ConstantTimeEq;
+
+use super::apikey::{
+    FREE_CLAIMS, KeyParams, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed,
+    lifetime, mint, presented, verifies,
+};
+use super::{ActionResult, Ctx, Fault, Outcome};
+use crate::app::App;
+use crate::security::tokens;
+use crate::store;
+use crate::timefmt;
+
+const TEN_YEARS: f64 = 10.0 * 366.0 * 86_400.0;
+
+#[derive(Debug, Deserialize)]
+pub struct NewParams {
+    pub issuer: String,
+    pub audience: String,
+    pub subject: String,
+    pub apiversion: Value,
+    pub expires_seconds: i64,
+    pub not_valid_before: f64,
+    pub user_id: i64,
+    pub user_role: String,
+    pub ip_address: String,
+    pub refresh_expires: i64,
+    pub refresh_nbf: f64,
+}
+
+/// Lifetimes of a new key and its refresh token, all in seconds from now.
+struct Lifetimes {
+    expires_seconds: i64,
+    not_valid_before: f64,
+    refresh_expires: i64,
+    refresh_nbf: f64,
+}
+
+/// Issues a key for `owner` with these claims; the answer authnzerver gives.
+async fn issue(
+    app: &App,
+    claims: Map<String, Value>,
+    owner: (i64, String),
+    life: Lifetimes,
+    replacing: Option<(&str, &str)>,
+) -> ActionResult {
+    let expires = match lifetime(
+        "expires_seconds",
+        life.expires_seconds as f64,
+        1.0,
+        TEN_YEARS,
+    ) {
+        Ok(d) => d,
+        Err(outcome) => return Ok(outcome),
+    };
+    let refresh_life = match lifetime(
+        "refresh_expires",
+        life.refresh_expires as f64,
+        1.0,
+        TEN_YEARS,
+    ) {
+        Ok(d) => d,
+        Err(outcome) => return Ok(outcome),
+    };
+    let refresh_nbf = match lifetime("refresh_nbf", life.refresh_nbf, 0.0, TEN_YEARS) {
+        Ok(d) => d,
+        Err(outcome) => return Ok(outcome),
+    };
+    let w = match Window::new(app, life.not_valid_before, expires) {
+        Ok(w) => w,
+        Err(outcome) => return Ok(outcome),
+    };
+    let minted = mint(claims, &w, FREE_CLAIMS)?;
+    let refresh_token = tokens::new_token()?;
+    let refresh_expires = w.issued + refresh_life;
+    let row = apikeys_nosession::Model {
+        apikey_hash: tokens::digest(&minted.token),
+        issued: w.issued,
+        expires: w.expires,
+        not_valid_before: w.not_valid_before,
+        refresh_token_hash: tokens::digest(&refresh_token),
+        refresh_issued: w.issued,
+        refresh_expires,
+        refresh_nbf: w.issued + refresh_nbf,
+        user_id: owner.0,
+        user_role: owner.1,
+        claims_sha256: minted.claims_sha256,
+    };
+    match replacing {
+        None => store::apikeys::insert_free_key(&app.db, row).await?,
+        Some((old_hash, refresh_hash)) => {
+            if !store::apikeys::rotate_free_key(&app.db, old_hash, refresh_hash, row).await? {
+                return Ok(refresh_refused(
+                    "provided API key has no stored refresh token, probably invalid",
+                ));
+            }
+        }
+    }
+    let expires = timefmt::format(w.expires);
+    Ok(Outcome::ok(
+        json!({
+            "apikey": minted.json,
+            "expires": expires,
+            "refresh_token": refresh_token,
+            "refresh_token_expires": timefmt::format(refresh_expires),
+        }),
+        format!("API key generated successfully, expires: {expires}."),
+    ))
+}
+
+pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
+    if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
+        return Ok(Outcome::fail(
+            "originating user is not allowed to issue an API key",
+            "API key issuance failed. You are not allowed to issue an API key.",
+            json!({"apikey": null, "expires": null}),
+        ));
+    }
+    let claims = Map::from_iter([
+        ("iss".to_owned(), p.issuer.into()),
+        ("ver".to_owned(), p.apiversion),
+        ("uid".to_owned(), p.user_id.into()),
+        ("rol".to_owned(), p.user_role.clone().into()),
+        ("aud".to_owned(), p.audience.into()),
+        ("sub".to_owned(), p.subject.into()),
+        ("ipa".to_owned(), p.ip_address.into()),
+    ]);
+    let life = Lifetimes {
+        expires_seconds: p.expires_seconds,
+        not_valid_before: p.not_valid_before,
+        refresh_expires: p.refresh_expires,
+        refresh_nbf: p.refresh_nbf,
+    };
+    issue(&app, claims, (p.user_id, p.user_role), life, None).await
+}
+
+/// Verifies a presented session-less key against its row.
+async fn check(app: &App, key: &Presented) -> Result<Option<apikeys_nosession::Model>, Fault> {
+    let Some(row) = store::apikeys::free_key(&app.db, &key.token_hash).await? else {
+        return Ok(None);
+    };
+    let stored = Stored {
+        user_id: row.user_id,
+        user_role: &row.user_role,
+        claims_sha256: &row.claims_sha256,
+        issued: row.issued,
+        not_valid_before: row.not_valid_before,
+        expires: row.expires,
+    };
+    Ok(verifies(app, key, &stored).await?.then_some(row))
+}
+
+fn not_verified() -> Outcome {
+    Outcome::fail(NOT_VERIFIED, "API key could not be verified.", json!({}))
+}
+
+pub async fn verify(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+    let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
+        return Ok(not_verified());
+    };
+    if !allowed(&app, p.user_id, &p.user_role, "view", key.uid).await? {
+        return Ok(Outcome::fail(
+            NOT_ALLOWED,
+            "API key verification failed. You are not allowed to operate on this API key.",
+            json!({}),
+        ));
+    }
+    match check(&app, &key).await? {
+        Some(row) => Ok(Outcome::ok(
+            json!({}),
+            format!(
+                "No-session API key verified successfully. Expires: {}.",
+                timefmt::format(row.expires)
+            ),
+        )),
+        None => Ok(not_verified()),
+    }
+}
+
+fn revoke_refused() -> Outcome {
+    Outcome::fail(
+        NOT_ALLOWED,
+        "API key revocation failed. You are not allowed to operate on this API key.",
+        json!({}),
+    )
+}
+
+pub async fn revoke(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+    let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
+        return Ok(Outcome::fail(
+            "API key not found",
+            "API key revocation processed.",
+            json!({}),
+        ));
+    };
+    if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
+        return Ok(revoke_refused());
+    }
+    if store::apikeys::delete_free_key(&app.db, &key.token_hash, key.uid).await? {
+        Ok(Outcome::ok(json!({}), "API key revocation processed."))
+    } else {
+        Ok(Outcome::fail(
+            "API key not found",
+            "API key revocation processed.",
+            json!({}),
+        ))
+    }
+}
+
+/// Revokes every session-less key of the presented key's owner; needs a
+/// valid key to start with.
+pub async fn revoke_all(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+    let invalid = || {
+        Outcome::fail(
+            "provided API key is invalid, revoke-all operation requires a valid key to start with",
+            "All API keys revocation failed. The API key presented is invalid.",
+            json!({}),
+        )
+    };
+    let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
+        return Ok(invalid());
+    };
+    if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
+        return Ok(Outcome::fail(
+            "originating user is not allowed to delete API keys",
+            "All API keys revocation failed. You are not allowed to delete API keys.",
+            json!({}),
+        ));
+    }
+    if check(&app, &key).await?.is_none() {
+        return Ok(invalid());
+    }
+    let revoked = store::apikeys::delete_free_keys_of(&app.db, key.uid).await?;
+    Ok(Outcome::ok(
+        json!({"revoked_keys": revoked}),
+        "All API keys revocation processed.",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefreshParams {
+    pub apikey_dict: Map<String, Value>,
+    pub user_id: i64,
+    pub user_role: String,
+    pub refresh_token: String,
+    pub ip_address: String,
+    pub expires_seconds: i64,
+    pub not_valid_before: f64,
+    pub refresh_expires: i64,
+    pub refresh_nbf: f64,
+}
+
+fn refresh_refused(reason: &str) -> Outcome {
+    Outcome::fail(
+        reason,
+        "API key refresh failed. The API key presented does not have a valid refresh token. \
+         You may need to login again to generate a new API key.",
+        json!({}),
+    )
+}
+
+/// Swaps a key and its refresh token for new ones. The old key may have
+/// expired; its refresh token must be within its own window, and is spent.
+/// The new key keeps the old key's owner and claims, with the caller's IP.
+pub async fn refresh(app: Arc<App>, _ctx: Ctx, p: RefreshParams) -> ActionResult {
+    let no_token = "provided API key has no stored refresh token, probably invalid";
+    let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
+        return Ok(refresh_refused(no_token));
+    };
+    if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
+        return Ok(refresh_refused(
+            "user from provided API key not allowed to revoke old key",
+        ));
+    }
+    let Some(row) = store::apikeys::free_key(&app.db, &key.token_hash).await? else {
+        return Ok(refresh_refused(no_token));
+    };
+    let now = app.now();
+    let same_key = row.user_id == key.uid
+        && row.user_role == key.rol
+        && bool::from(row.claims_sha256.as_bytes().ct_eq(key.claims.as_bytes()));
+    let in_window =
+        row.refresh_issued <= now && row.refresh_nbf <= now && now < row.refresh_expires;
+    if !same_key || !in_window {
+        return Ok(refresh_refused(no_token));
+    }
+    let offered = tokens::digest(&p.refresh_token);
+    if !bool::from(row.refresh_token_hash.as_bytes().ct_eq(offered.as_bytes())) {
+        return Ok(refresh_refused(
+            "provided refresh token does not match stored refresh token",
+        ));
+    }
+    if !allowed(&app, row.user_id, &row.user_role, "create", row.user_id).await? {
+        return Ok(refresh_refused(
+            "user from provided API key not allowed to issue new key",
+        ));
+    }
+    let mut claims = Map::new();
+    for name in ["iss", "ver", "uid", "rol", "aud", "sub"] {
+        claims.insert(
+            name.to_owned(),
+            p.apikey_dict.get(name).cloned().unwrap_or(Value::Null),
+        );
+    }
+    claims.insert("ipa".to_owned(), p.ip_address.into());
+    let life = Lifetimes {
+        expires_seconds: p.expires_seconds,
+        not_valid_before: p.not_valid_before,
+        refresh_expires: p.refresh_expires,
+        refresh_nbf: p.refresh_nbf,
+    };
+    issue(
+        &app,
+        claims,
+        (row.user_id, row.user_role.clone()),
+        life,
+        Some((&row.apikey_hash, &row.refresh_token_hash)),
+    )
+    .await
+}
