@@ -162,22 +162,6 @@ async fn bad_parameters_are_all_reported() {
 }
 
 #[tokio::test]
-async fn catalogue_requests_without_an_action_say_not_implemented() {
-    let s = TestServer::start().await;
-    let reply = s
-        .client
-        .request(
-            "user-check-limit",
-            json!({"user_id": 1, "user_role": "superuser", "limit_name": "x", "value_to_check": 1}),
-        )
-        .await
-        .unwrap();
-    assert!(!reply.success);
-    assert_eq!(reply.failure_reason.as_deref(), Some("not implemented"));
-    s.stop().await;
-}
-
-#[tokio::test]
 async fn malformed_envelopes_get_400_naming_the_field() {
     // Rate limits on, so `client_ipaddr` is required.
     let s =
