@@ -73,15 +73,7 @@ async fn counted_runs_report_throughput_latency_and_errors() {
             );
         }
         let errors = report["errors"].as_object().unwrap();
-        if scenario == "mix" {
-            // user-check-access is not implemented yet: counted as an error kind.
-            assert!(
-                errors.keys().any(|k| k.starts_with("user-check-access")),
-                "{report}"
-            );
-        } else {
-            assert!(errors.is_empty(), "{scenario}: {report}");
-        }
+        assert!(errors.is_empty(), "{scenario}: {report}");
     }
     server.shutdown().await;
 }
