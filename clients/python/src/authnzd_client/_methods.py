@@ -1,0 +1,523 @@
+"""One method per request type of the catalogue, shared by `Client` (which
+returns `Response`) and `AsyncClient` (which returns an awaitable of it).
+
+Parameters and their types follow authnzd's request table (authnzerver's
+`apischema.py` with authnzd's fixes). Optional parameters left as `None` are
+not sent.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+R = TypeVar("R")
+
+
+class RequestMethods(Generic[R]):
+    """The typed request methods; subclasses supply `_call`."""
+
+    @abstractmethod
+    def _call(self, request_type: str, body: dict[str, Any]) -> R: ...
+
+    def session_new(
+        self,
+        *,
+        ip_address: str,
+        user_agent: str,
+        user_id: int | None,
+        expires: str,
+        extra_info_json: Mapping[str, Any] | None,
+    ) -> R:
+        """``session-new``."""
+        return self._call(
+            "session-new",
+            {
+                "ip_address": ip_address,
+                "user_agent": user_agent,
+                "user_id": user_id,
+                "expires": expires,
+                "extra_info_json": extra_info_json,
+            },
+        )
+
+    def session_exists(self, *, session_token: str) -> R:
+        """``session-exists``."""
+        return self._call("session-exists", {"session_token": session_token})
+
+    def session_delete(self, *, session_token: str) -> R:
+        """``session-delete``."""
+        return self._call("session-delete", {"session_token": session_token})
+
+    def session_delete_userid(
+        self, *, session_token: str, user_id: int, keep_current_session: bool
+    ) -> R:
+        """``session-delete-userid``."""
+        return self._call(
+            "session-delete-userid",
+            {
+                "session_token": session_token,
+                "user_id": user_id,
+                "keep_current_session": keep_current_session,
+            },
+        )
+
+    def user_login(self, *, session_token: str, email: str, password: str) -> R:
+        """``user-login``."""
+        return self._call(
+            "user-login", {"session_token": session_token, "email": email, "password": password}
+        )
+
+    def user_logout(self, *, session_token: str, user_id: int) -> R:
+        """``user-logout``."""
+        return self._call("user-logout", {"session_token": session_token, "user_id": user_id})
+
+    def user_passcheck(self, *, session_token: str, password: str) -> R:
+        """``user-passcheck``."""
+        return self._call("user-passcheck", {"session_token": session_token, "password": password})
+
+    def user_passcheck_nosession(self, *, email: str, password: str) -> R:
+        """``user-passcheck-nosession``."""
+        return self._call("user-passcheck-nosession", {"email": email, "password": password})
+
+    def user_new(
+        self,
+        *,
+        full_name: str,
+        email: str,
+        password: str,
+        extra_info: Mapping[str, Any] | None = None,
+        verify_retry_wait: int | None = None,
+        system_id: str | None = None,
+    ) -> R:
+        """``user-new``."""
+        body: dict[str, Any] = {"full_name": full_name, "email": email, "password": password}
+        if extra_info is not None:
+            body["extra_info"] = extra_info
+        if verify_retry_wait is not None:
+            body["verify_retry_wait"] = verify_retry_wait
+        if system_id is not None:
+            body["system_id"] = system_id
+        return self._call("user-new", body)
+
+    def user_changepass(
+        self,
+        *,
+        user_id: int,
+        session_token: str,
+        full_name: str,
+        email: str,
+        current_password: str,
+        new_password: str,
+    ) -> R:
+        """``user-changepass``."""
+        return self._call(
+            "user-changepass",
+            {
+                "user_id": user_id,
+                "session_token": session_token,
+                "full_name": full_name,
+                "email": email,
+                "current_password": current_password,
+                "new_password": new_password,
+            },
+        )
+
+    def user_changepass_nosession(
+        self, *, user_id: int, full_name: str, email: str, current_password: str, new_password: str
+    ) -> R:
+        """``user-changepass-nosession``."""
+        return self._call(
+            "user-changepass-nosession",
+            {
+                "user_id": user_id,
+                "full_name": full_name,
+                "email": email,
+                "current_password": current_password,
+                "new_password": new_password,
+            },
+        )
+
+    def user_delete(self, *, email: str, user_id: int, password: str) -> R:
+        """``user-delete``."""
+        return self._call("user-delete", {"email": email, "user_id": user_id, "password": password})
+
+    def user_list(self, *, user_id: int | None) -> R:
+        """``user-list``."""
+        return self._call("user-list", {"user_id": user_id})
+
+    def user_lookup_email(self, *, email: str) -> R:
+        """``user-lookup-email``."""
+        return self._call("user-lookup-email", {"email": email})
+
+    def user_lookup_match(self, *, by: str, match: Any) -> R:
+        """``user-lookup-match``."""
+        return self._call("user-lookup-match", {"by": by, "match": match})
+
+    def user_edit(
+        self,
+        *,
+        user_id: int,
+        user_role: str,
+        session_token: str,
+        target_userid: int,
+        update_dict: Mapping[str, Any],
+    ) -> R:
+        """``user-edit``."""
+        return self._call(
+            "user-edit",
+            {
+                "user_id": user_id,
+                "user_role": user_role,
+                "session_token": session_token,
+                "target_userid": target_userid,
+                "update_dict": update_dict,
+            },
+        )
+
+    def user_resetpass(self, *, email_address: str, new_password: str, session_token: str) -> R:
+        """``user-resetpass``."""
+        return self._call(
+            "user-resetpass",
+            {
+                "email_address": email_address,
+                "new_password": new_password,
+                "session_token": session_token,
+            },
+        )
+
+    def user_resetpass_nosession(
+        self, *, email_address: str, new_password: str, required_active: bool
+    ) -> R:
+        """``user-resetpass-nosession``."""
+        return self._call(
+            "user-resetpass-nosession",
+            {
+                "email_address": email_address,
+                "new_password": new_password,
+                "required_active": required_active,
+            },
+        )
+
+    def user_lock(
+        self, *, user_id: int, user_role: str, session_token: str, target_userid: int, action: str
+    ) -> R:
+        """``user-lock``."""
+        return self._call(
+            "user-lock",
+            {
+                "user_id": user_id,
+                "user_role": user_role,
+                "session_token": session_token,
+                "target_userid": target_userid,
+                "action": action,
+            },
+        )
+
+    def user_validatepass(
+        self,
+        *,
+        password: str,
+        email: str,
+        full_name: str,
+        min_pass_length: int | None = None,
+        max_unsafe_similarity: int | None = None,
+        max_character_frequency: float | None = None,
+        min_pwned_matches: int | None = None,
+    ) -> R:
+        """``user-validatepass``."""
+        body: dict[str, Any] = {"password": password, "email": email, "full_name": full_name}
+        if min_pass_length is not None:
+            body["min_pass_length"] = min_pass_length
+        if max_unsafe_similarity is not None:
+            body["max_unsafe_similarity"] = max_unsafe_similarity
+        if max_character_frequency is not None:
+            body["max_character_frequency"] = max_character_frequency
+        if min_pwned_matches is not None:
+            body["min_pwned_matches"] = min_pwned_matches
+        return self._call("user-validatepass", body)
+
+    def user_sendemail_signup(
+        self,
+        *,
+        email_address: str,
+        session_token: str,
+        created_info: Mapping[str, Any],
+        server_name: str,
+        server_baseurl: str,
+        server_verify_url: str,
+        verification_token: str,
+        verification_expiry: int,
+        emailuser: str | None = None,
+        emailpass: str | None = None,
+        emailserver: str | None = None,
+        emailport: int | None = None,
+        emailsender: str | None = None,
+    ) -> R:
+        """``user-sendemail-signup``."""
+        body: dict[str, Any] = {
+            "email_address": email_address,
+            "session_token": session_token,
+            "created_info": created_info,
+            "server_name": server_name,
+            "server_baseurl": server_baseurl,
+            "server_verify_url": server_verify_url,
+            "verification_token": verification_token,
+            "verification_expiry": verification_expiry,
+        }
+        if emailuser is not None:
+            body["emailuser"] = emailuser
+        if emailpass is not None:
+            body["emailpass"] = emailpass
+        if emailserver is not None:
+            body["emailserver"] = emailserver
+        if emailport is not None:
+            body["emailport"] = emailport
+        if emailsender is not None:
+            body["emailsender"] = emailsender
+        return self._call("user-sendemail-signup", body)
+
+    def user_sendemail_forgotpass(
+        self,
+        *,
+        email_address: str,
+        session_token: str,
+        server_name: str,
+        server_baseurl: str,
+        password_forgot_url: str,
+        verification_token: str,
+        verification_expiry: int,
+        emailuser: str | None = None,
+        emailpass: str | None = None,
+        emailserver: str | None = None,
+        emailport: int | None = None,
+        emailsender: str | None = None,
+    ) -> R:
+        """``user-sendemail-forgotpass``."""
+        body: dict[str, Any] = {
+            "email_address": email_address,
+            "session_token": session_token,
+            "server_name": server_name,
+            "server_baseurl": server_baseurl,
+            "password_forgot_url": password_forgot_url,
+            "verification_token": verification_token,
+            "verification_expiry": verification_expiry,
+        }
+        if emailuser is not None:
+            body["emailuser"] = emailuser
+        if emailpass is not None:
+            body["emailpass"] = emailpass
+        if emailserver is not None:
+            body["emailserver"] = emailserver
+        if emailport is not None:
+            body["emailport"] = emailport
+        if emailsender is not None:
+            body["emailsender"] = emailsender
+        return self._call("user-sendemail-forgotpass", body)
+
+    def user_set_emailverified(self, *, email: str) -> R:
+        """``user-set-emailverified``."""
+        return self._call("user-set-emailverified", {"email": email})
+
+    def user_set_emailsent(self, *, email: str, email_type: str) -> R:
+        """``user-set-emailsent``."""
+        return self._call("user-set-emailsent", {"email": email, "email_type": email_type})
+
+    def apikey_new(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        subject: str,
+        apiversion: str | int,
+        expires_days: int,
+        not_valid_before: float,
+        user_id: int,
+        user_role: str,
+        ip_address: str,
+        user_agent: str,
+        session_token: str,
+    ) -> R:
+        """``apikey-new``."""
+        return self._call(
+            "apikey-new",
+            {
+                "issuer": issuer,
+                "audience": audience,
+                "subject": subject,
+                "apiversion": apiversion,
+                "expires_days": expires_days,
+                "not_valid_before": not_valid_before,
+                "user_id": user_id,
+                "user_role": user_role,
+                "ip_address": ip_address,
+                "user_agent": user_agent,
+                "session_token": session_token,
+            },
+        )
+
+    def apikey_verify(self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str) -> R:
+        """``apikey-verify``."""
+        return self._call(
+            "apikey-verify",
+            {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+        )
+
+    def apikey_revoke(self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str) -> R:
+        """``apikey-revoke``."""
+        return self._call(
+            "apikey-revoke",
+            {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+        )
+
+    def apikey_new_nosession(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        subject: str,
+        apiversion: str | int,
+        expires_seconds: int,
+        not_valid_before: float,
+        user_id: int,
+        user_role: str,
+        ip_address: str,
+        refresh_expires: int,
+        refresh_nbf: float,
+    ) -> R:
+        """``apikey-new-nosession``."""
+        return self._call(
+            "apikey-new-nosession",
+            {
+                "issuer": issuer,
+                "audience": audience,
+                "subject": subject,
+                "apiversion": apiversion,
+                "expires_seconds": expires_seconds,
+                "not_valid_before": not_valid_before,
+                "user_id": user_id,
+                "user_role": user_role,
+                "ip_address": ip_address,
+                "refresh_expires": refresh_expires,
+                "refresh_nbf": refresh_nbf,
+            },
+        )
+
+    def apikey_verify_nosession(
+        self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str
+    ) -> R:
+        """``apikey-verify-nosession``."""
+        return self._call(
+            "apikey-verify-nosession",
+            {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+        )
+
+    def apikey_revoke_nosession(
+        self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str
+    ) -> R:
+        """``apikey-revoke-nosession``."""
+        return self._call(
+            "apikey-revoke-nosession",
+            {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+        )
+
+    def apikey_revokeall_nosession(
+        self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str
+    ) -> R:
+        """``apikey-revokeall-nosession``."""
+        return self._call(
+            "apikey-revokeall-nosession",
+            {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+        )
+
+    def apikey_refresh_nosession(
+        self,
+        *,
+        apikey_dict: Mapping[str, Any],
+        user_id: int,
+        user_role: str,
+        refresh_token: str,
+        ip_address: str,
+        expires_seconds: int,
+        not_valid_before: float,
+        refresh_expires: int,
+        refresh_nbf: float,
+    ) -> R:
+        """``apikey-refresh-nosession``."""
+        return self._call(
+            "apikey-refresh-nosession",
+            {
+                "apikey_dict": apikey_dict,
+                "user_id": user_id,
+                "user_role": user_role,
+                "refresh_token": refresh_token,
+                "ip_address": ip_address,
+                "expires_seconds": expires_seconds,
+                "not_valid_before": not_valid_before,
+                "refresh_expires": refresh_expires,
+                "refresh_nbf": refresh_nbf,
+            },
+        )
+
+    def user_check_access(
+        self,
+        *,
+        user_id: int,
+        user_role: str,
+        action: str,
+        target_name: str,
+        target_owner: int,
+        target_visibility: str,
+        target_sharedwith: str,
+    ) -> R:
+        """``user-check-access``."""
+        return self._call(
+            "user-check-access",
+            {
+                "user_id": user_id,
+                "user_role": user_role,
+                "action": action,
+                "target_name": target_name,
+                "target_owner": target_owner,
+                "target_visibility": target_visibility,
+                "target_sharedwith": target_sharedwith,
+            },
+        )
+
+    def user_check_limit(
+        self, *, user_id: int, user_role: str, limit_name: str, value_to_check: Any
+    ) -> R:
+        """``user-check-limit``."""
+        return self._call(
+            "user-check-limit",
+            {
+                "user_id": user_id,
+                "user_role": user_role,
+                "limit_name": limit_name,
+                "value_to_check": value_to_check,
+            },
+        )
+
+    def internal_user_lock(self, *, target_userid: int, action: str) -> R:
+        """``internal-user-lock``."""
+        return self._call("internal-user-lock", {"target_userid": target_userid, "action": action})
+
+    def internal_user_delete(self, *, target_userid: int) -> R:
+        """``internal-user-delete``."""
+        return self._call("internal-user-delete", {"target_userid": target_userid})
+
+    def internal_user_edit(self, *, target_userid: int, update_dict: Mapping[str, Any]) -> R:
+        """``internal-user-edit``."""
+        return self._call(
+            "internal-user-edit", {"target_userid": target_userid, "update_dict": update_dict}
+        )
+
+    def internal_session_edit(
+        self, *, target_session_token: str, update_dict: Mapping[str, Any]
+    ) -> R:
+        """``internal-session-edit``."""
+        return self._call(
+            "internal-session-edit",
+            {"target_session_token": target_session_token, "update_dict": update_dict},
+        )
