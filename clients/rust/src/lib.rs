@@ -1,6 +1,40 @@
 //! Client for authnzd (and authnzerver): encrypts a request envelope with the
 //! shared Fernet key, posts it, decrypts and checks the reply.
 //!
+//! Typed: a method per request type, parameters from [`params`], answers
+//! from [`responses`], and an [`Error`] that tells the network, the protocol
+//! and the server's "no" apart.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), authnzd_client::Error> {
+//! use authnzd_client::{Client, Error, params};
+//! let client = Client::new("http://127.0.0.1:13431/", "<fernet key>")?;
+//! let session = client
+//!     .session_new(&params::SessionNew {
+//!         ip_address: "203.0.113.7".into(),
+//!         user_agent: "Mozilla/5.0".into(),
+//!         expires: "2030-01-01T00:00:00Z".into(),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! let login = client
+//!     .user_login(&params::UserLogin {
+//!         session_token: session.session_token,
+//!         email: "ada@example.com".into(),
+//!         password: "correct horse battery staple".into(),
+//!     })
+//!     .await;
+//! match login {
+//!     Ok(user) => println!("user {} ({})", user.user_id, user.user_role),
+//!     Err(Error::Refused { failure_reason, .. }) => println!("no: {failure_reason}"),
+//!     Err(Error::Status { status: 429, retry_after, .. }) => println!("wait {retry_after:?} s"),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The untyped [`Client::request`] sends any request name with a JSON body:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), authnzd_client::ClientError> {
 //! use serde_json::json;
@@ -18,11 +52,20 @@
 
 use std::time::Duration;
 
+mod error;
+pub mod params;
+pub mod responses;
+mod typed;
+
+pub use error::Error;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use fernet::Fernet;
 use serde_json::{Map, Value, json};
 
+/// Failures of the untyped [`Client::request`] (which reports HTTP statuses
+/// and refusals in its [`Reply`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("not a Fernet key (32 bytes, URL-safe base64)")]
@@ -71,21 +114,78 @@ impl std::fmt::Debug for Client {
     }
 }
 
-impl Client {
-    /// `url` is the server's RPC URL (`http://host:port/`); `key` its Fernet key.
-    pub fn new(url: impl Into<String>, key: &str) -> Result<Client, ClientError> {
-        let fernet = Fernet::new(key.trim()).ok_or(ClientError::BadKey)?;
+/// Sets up a [`Client`]: timeouts and the end user's address.
+///
+/// ```
+/// # fn demo() -> Result<(), authnzd_client::ClientError> {
+/// use std::time::Duration;
+/// let key = "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=";
+/// let client = authnzd_client::Client::builder("http://127.0.0.1:13431/", key)
+///     .timeout(Duration::from_secs(2))
+///     .client_ipaddr("203.0.113.7")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    url: String,
+    key: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    client_ipaddr: String,
+}
+
+impl Builder {
+    /// Time to set up a connection (default 5 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Builder {
+        self.connect_timeout = t;
+        self
+    }
+
+    /// Time for a whole request (default 30 s).
+    pub fn timeout(mut self, t: Duration) -> Builder {
+        self.timeout = t;
+        self
+    }
+
+    /// The end user's IP address, sent with each request unless the body
+    /// carries its own `client_ipaddr` (default `127.0.0.1`).
+    pub fn client_ipaddr(mut self, ip: impl Into<String>) -> Builder {
+        self.client_ipaddr = ip.into();
+        self
+    }
+
+    pub fn build(self) -> Result<Client, ClientError> {
+        let fernet = Fernet::new(self.key.trim()).ok_or(ClientError::BadKey)?;
+        // One pooled HTTP client: connections are reused across requests.
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
         Ok(Client {
-            url: url.into(),
+            url: self.url,
             fernet: std::sync::Arc::new(fernet),
             http,
-            client_ipaddr: "127.0.0.1".into(),
+            client_ipaddr: self.client_ipaddr,
         })
+    }
+}
+
+impl Client {
+    /// `url` is the server's RPC URL (`http://host:port/`); `key` its Fernet key.
+    pub fn new(url: impl Into<String>, key: &str) -> Result<Client, ClientError> {
+        Client::builder(url, key).build()
+    }
+
+    pub fn builder(url: impl Into<String>, key: &str) -> Builder {
+        Builder {
+            url: url.into(),
+            key: key.to_owned(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            client_ipaddr: "127.0.0.1".into(),
+        }
     }
 
     /// The end user's IP address sent with each request unless the body
