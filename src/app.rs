@@ -8,6 +8,8 @@ use sea_orm::DatabaseConnection;
 use crate::cache::SessionCache;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::notify::mail::Mailer;
+use crate::notify::sms::Sms;
 use crate::pii::Pii;
 use crate::policy::Policy;
 use crate::security::lockout::LockoutPolicy;
@@ -28,6 +30,11 @@ pub struct App {
     pub passwords: PasswordRules,
     pub pii: Pii,
     pub policy: Policy,
+    pub mailer: Mailer,
+    pub sms: Sms,
+    /// Keys one-time codes and client-IP digests stored in the database;
+    /// derived from the newest Fernet key, so shared by every instance.
+    pub code_key: [u8; 32],
 }
 
 /// What start-up builds; `App::new` derives the rest from the config.
@@ -40,6 +47,9 @@ pub struct Parts {
     pub passwords: PasswordRules,
     pub pii: Pii,
     pub policy: Policy,
+    pub mailer: Mailer,
+    pub sms: Sms,
+    pub code_key: [u8; 32],
 }
 
 impl App {
@@ -66,6 +76,9 @@ impl App {
             passwords: p.passwords,
             pii: p.pii,
             policy: p.policy,
+            mailer: p.mailer,
+            sms: p.sms,
+            code_key: p.code_key,
         }
     }
 

@@ -181,7 +181,10 @@ pub static AUTHNZERVER: &[Spec] = &[
             req("created_info", &[Dict]),
             req("server_name", &[Str]),
             req("server_baseurl", &[Str]),
-            req("server_verify_url", &[Str]),
+            // Fixed: authnzerver's schema said `server_verify_url`, its action
+            // read `account_verify_url`; either is accepted.
+            opt("server_verify_url", &[Str]),
+            opt("account_verify_url", &[Str]),
             req("verification_token", &[Str]),
             req("verification_expiry", &[Int]),
             opt("emailuser", &[Str, Null]),
@@ -343,3 +346,30 @@ pub static AUTHNZERVER: &[Spec] = &[
         ],
     },
 ];
+
+/// authnzd's own requests (`requests.md`, section 2).
+pub static AUTHNZD: &[Spec] = &[
+    Spec {
+        name: "passwordless-start",
+        params: &[
+            req("channel", &[Str]),
+            req("address", &[Str]),
+            opt("create_user", &[Bool]),
+            opt("redirect_url", &[Str, Null]),
+        ],
+    },
+    Spec {
+        name: "passwordless-finish",
+        params: &[
+            opt("attempt_id", &[Str]),
+            opt("code", &[Str]),
+            opt("link_token", &[Str]),
+            opt("session_token", &[Str]),
+        ],
+    },
+];
+
+/// Every request this server knows.
+pub fn all() -> impl Iterator<Item = &'static Spec> {
+    AUTHNZERVER.iter().chain(AUTHNZD.iter())
+}

@@ -22,6 +22,11 @@ const AUTHNZERVER_ENV: &[(&str, &str)] = &[
     ("passpolicy", "password_policy"),
     ("ratelimits", "rate_limits"),
     ("permissions", "permissions"),
+    ("emailserver", "smtp_host"),
+    ("emailport", "smtp_port"),
+    ("emailuser", "smtp_username"),
+    ("emailpass", "smtp_password"),
+    ("emailsender", "mail_from"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +110,73 @@ pub struct Config {
     pub log_format: LogFormat,
     /// tracing filter directive, e.g. `info` or `authnzd=debug`.
     pub log_level: String,
+    /// How mail leaves: `smtp`, `file` (one `.eml` per message in
+    /// `mail_dir`) or `log` (logged, not sent; the default).
+    pub mail_transport: MailTransport,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none`, `starttls` (required) or `tls` (implicit, port 465).
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// `From:` of every message, `Name <address>` or a bare address.
+    pub mail_from: String,
+    /// Most seconds a send may take before the request fails.
+    pub mail_timeout: u64,
+    /// Where the `file` transport writes.
+    pub mail_dir: PathBuf,
+    /// A directory of template overrides (`magic_link.subject`,
+    /// `magic_link.txt`, `magic_link.html`, `signup.*`, `forgotpass.*`).
+    pub mail_templates: Option<PathBuf>,
+    /// How SMS leave: `twilio`, `webhook`, `file` or `log` (the default).
+    pub sms_sender: SmsSender,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    /// The sending number, E.164.
+    pub twilio_from: Option<String>,
+    /// Twilio's API base, overridable to point at a test server.
+    pub twilio_base_url: String,
+    /// The generic JSON webhook (`{"to", "body"}` POSTed).
+    pub sms_webhook_url: Option<String>,
+    /// Where the `file` SMS sender writes.
+    pub sms_dir: PathBuf,
+    /// Region for phone numbers written without `+country` (ISO 3166, e.g. `US`).
+    pub sms_default_region: String,
+    /// The page a magic link opens; `?token=…` is appended.
+    pub passwordless_link_base_url: String,
+    /// Seconds a one-time code and link stay valid.
+    pub passwordless_ttl: u64,
+    /// Sends allowed per address per `passwordless_address_window` seconds.
+    pub passwordless_per_address: u32,
+    pub passwordless_address_window: u64,
+    /// Sends allowed per client IP per `passwordless_ip_window` seconds.
+    pub passwordless_per_ip: u32,
+    pub passwordless_ip_window: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Smtp,
+    File,
+    Log,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsSender {
+    Twilio,
+    Webhook,
+    File,
+    Log,
 }
 
 impl Default for Config {
@@ -147,6 +219,30 @@ impl Default for Config {
             hash_queue: 256,
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
+            mail_transport: MailTransport::Log,
+            smtp_host: "localhost".into(),
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "authnzd <noreply@localhost>".into(),
+            mail_timeout: 10,
+            mail_dir: PathBuf::from("./mail"),
+            mail_templates: None,
+            sms_sender: SmsSender::Log,
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_base_url: "https://api.twilio.com".into(),
+            sms_webhook_url: None,
+            sms_dir: PathBuf::from("./sms"),
+            sms_default_region: "US".into(),
+            passwordless_link_base_url: "http://localhost/login/magic".into(),
+            passwordless_ttl: 900,
+            passwordless_per_address: 3,
+            passwordless_address_window: 12 * 3600,
+            passwordless_per_ip: 10,
+            passwordless_ip_window: 24 * 3600,
         }
     }
 }
@@ -259,6 +355,38 @@ impl Config {
             None,
         )
         .map_err(|e| ConfigError::invalid("argon2_memory_kib", e.to_string()))?;
+        if self.mail_timeout == 0 {
+            return Err(ConfigError::invalid(
+                "mail_timeout",
+                "must be at least 1 second",
+            ));
+        }
+        if self.passwordless_ttl < 60 {
+            return Err(ConfigError::invalid(
+                "passwordless_ttl",
+                "must be at least 60 seconds",
+            ));
+        }
+        if self.sms_sender == SmsSender::Twilio {
+            for (key, value) in [
+                ("twilio_account_sid", &self.twilio_account_sid),
+                ("twilio_auth_token", &self.twilio_auth_token),
+                ("twilio_from", &self.twilio_from),
+            ] {
+                if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                    return Err(ConfigError::invalid(
+                        key,
+                        "required when sms_sender is twilio",
+                    ));
+                }
+            }
+        }
+        if self.sms_sender == SmsSender::Webhook && self.sms_webhook_url.is_none() {
+            return Err(ConfigError::invalid(
+                "sms_webhook_url",
+                "required when sms_sender is webhook",
+            ));
+        }
         if self.allowed_hosts.split(';').all(|h| h.trim().is_empty()) {
             return Err(ConfigError::invalid("allowed_hosts", "names no host"));
         }

@@ -105,8 +105,7 @@ impl Dispatcher {
     /// The table, with rate limits unless they are off.
     pub fn new(limits: Option<Arc<RateLimits>>) -> Dispatcher {
         let mut handlers: HashMap<_, _> = actions().into_iter().collect();
-        let table = catalogue::AUTHNZERVER
-            .iter()
+        let table = catalogue::all()
             .map(|spec| (spec.name, (spec, handlers.remove(spec.name))))
             .collect();
         debug_assert!(handlers.is_empty(), "action without a catalogue entry");
@@ -116,7 +115,7 @@ impl Dispatcher {
 
 /// Whether `name` is in the catalogue (for configuration checks).
 pub fn is_request(name: &str) -> bool {
-    catalogue::AUTHNZERVER.iter().any(|s| s.name == name)
+    catalogue::all().any(|s| s.name == name)
 }
 
 /// What the dispatcher made of a request.

@@ -39,6 +39,8 @@ pub enum KeyError {
 /// with the key that opened its request.
 pub struct KeyRing {
     keys: Vec<Fernet>,
+    /// The newest key's text, for `derive`.
+    newest: Vec<u8>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -50,17 +52,36 @@ impl std::fmt::Debug for KeyRing {
 impl KeyRing {
     /// Parses keys separated by commas, whitespace or newlines.
     pub fn parse(text: &str) -> Result<KeyRing, KeyError> {
-        let keys = text
+        let texts: Vec<&str> = text
             .split(|c: char| c == ',' || c.is_whitespace())
             .map(|k| k.trim().trim_matches('"'))
             .filter(|k| !k.is_empty())
+            .collect();
+        let keys = texts
+            .iter()
             .enumerate()
             .map(|(i, k)| Fernet::new(k).ok_or(KeyError::Invalid(i + 1)))
             .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
+        let Some(newest) = texts.first() else {
             return Err(KeyError::Empty);
-        }
-        Ok(KeyRing { keys })
+        };
+        Ok(KeyRing {
+            keys,
+            newest: newest.as_bytes().to_vec(),
+        })
+    }
+
+    /// A 256-bit secret for `purpose`, derived from the newest key (HMAC-SHA256),
+    /// so it is stable across restarts and shared by every instance.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, KeyInit, Mac};
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.newest) else {
+            // HMAC takes keys of any length.
+            return [0; 32];
+        };
+        mac.update(b"authnzd derived secret v1\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     pub fn generate_key() -> String {

@@ -25,6 +25,7 @@ pub mod envelope;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod notify;
 pub mod params;
 pub mod pii;
 pub mod policy;
@@ -88,8 +89,12 @@ impl Server {
         config: Config,
         clock: SharedClock,
     ) -> Result<Running, StartError> {
+        // rustls is built with ring only; make that the process default so
+        // every TLS client (SMTP, HTTP, database) agrees.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let config = Arc::new(config);
         let policy = setup::permissions(&config)?;
+        let (mailer, sms) = setup::notifiers(&config)?;
         let (ring, created_key_file) = keys::load(&config)?;
         let db = store::connect(&config).await?;
         store::migrate(&db).await?;
@@ -107,6 +112,9 @@ impl Server {
             passwords,
             pii,
             policy,
+            mailer,
+            sms,
+            code_key: ring.derive("one-time codes"),
         }));
 
         let limits = security::rate_limit::Limits::parse(&config.rate_limits, dispatch::is_request)

@@ -11,6 +11,8 @@ use serde_json::json;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::notify::mail::Mailer;
+use crate::notify::sms::Sms;
 use crate::pii::Pii;
 use crate::policy::Policy;
 use crate::security::password::{HashError, PasswordHasher};
@@ -75,6 +77,13 @@ pub fn password_rules(config: &Config) -> Result<PasswordRules, SetupError> {
         breach,
         server_name: config.server_name.clone(),
     })
+}
+
+/// The mail and SMS senders as configured.
+pub fn notifiers(config: &Config) -> Result<(Mailer, Sms), SetupError> {
+    let mailer = Mailer::new(config).map_err(|e| SetupError::Config(e.to_string()))?;
+    let sms = Sms::new(config).map_err(|e| SetupError::Config(e.to_string()))?;
+    Ok((mailer, sms))
 }
 
 /// The permissions policy every access and limit check uses: the configured

@@ -5,6 +5,8 @@
 
 pub mod apikeys;
 pub mod apikeys_nosession;
+pub mod audit_events;
+pub mod passwordless_attempts;
 pub mod roles;
 pub mod sessions;
 pub mod users;

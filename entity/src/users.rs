@@ -29,6 +29,8 @@ pub struct Model {
     pub created_on: DateTime,
     pub last_updated: DateTime,
     pub user_role: String,
+    /// E.164 phone number, for sign-in by SMS.
+    pub phone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

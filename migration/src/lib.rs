@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_catalogue;
 mod m20261122_000002_apikey_claims;
+mod m20261122_000003_passwordless;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_catalogue::Migration),
             Box::new(m20261122_000002_apikey_claims::Migration),
+            Box::new(m20261122_000003_passwordless::Migration),
         ]
     }
 }

@@ -97,6 +97,7 @@ mod tests {
             created_on: t,
             last_updated: t,
             user_role: "authenticated".into(),
+            phone: None,
         }
     }
 

@@ -35,6 +35,8 @@ const ACTION_LIMITS: &[(&str, u32)] = &[
     ("apikey-new", 30),
     ("apikey-new-nosession", 30),
     ("apikey-refresh-nosession", 30),
+    ("passwordless-start", 10),
+    ("passwordless-finish", 20),
 ];
 
 const GROUPS: &[&str] = &["ipaddr", "user", "session", "apikey", "internal", "burst"];

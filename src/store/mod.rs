@@ -9,6 +9,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use crate::config::Config;
 
 pub mod apikeys;
+pub mod audit;
+pub mod passwordless;
 pub mod seed;
 pub mod sessions;
 pub mod users;

@@ -1,0 +1,22 @@
+//! Outgoing messages: mail (lettre: SMTP, file or log) and SMS (Twilio,
+//! a JSON webhook, file or log), with the message texts from templates.
+
+pub mod mail;
+pub mod sms;
+pub mod templates;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Sends and failures, for logs and metrics.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+impl Counters {
+    pub fn record(&self, ok: bool) {
+        let c = if ok { &self.sent } else { &self.failed };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,94 @@
+//! Passwordless sign-in attempts. The send windows count these rows, so
+//! they hold across restarts and across instances sharing the database.
+
+use chrono::NaiveDateTime;
+use entity::passwordless_attempts as attempts;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter,
+};
+
+pub async fn insert(db: &impl ConnectionTrait, a: attempts::Model) -> Result<(), DbErr> {
+    a.into_active_model().reset_all().insert(db).await?;
+    Ok(())
+}
+
+/// Attempts for `address` created after `since`.
+pub async fn sent_to(
+    db: &impl ConnectionTrait,
+    address: &str,
+    since: NaiveDateTime,
+) -> Result<u64, DbErr> {
+    attempts::Entity::find()
+        .filter(attempts::Column::Address.eq(address))
+        .filter(attempts::Column::Created.gt(since))
+        .count(db)
+        .await
+}
+
+/// Attempts started from the client IP digest `ip_hash` after `since`.
+pub async fn sent_from(
+    db: &impl ConnectionTrait,
+    ip_hash: &str,
+    since: NaiveDateTime,
+) -> Result<u64, DbErr> {
+    attempts::Entity::find()
+        .filter(attempts::Column::IpHash.eq(ip_hash))
+        .filter(attempts::Column::Created.gt(since))
+        .count(db)
+        .await
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<Option<attempts::Model>, DbErr> {
+    attempts::Entity::find_by_id(id.to_owned()).one(db).await
+}
+
+pub async fn by_link(
+    db: &impl ConnectionTrait,
+    link_hash: &str,
+) -> Result<Option<attempts::Model>, DbErr> {
+    attempts::Entity::find()
+        .filter(attempts::Column::LinkHash.eq(link_hash))
+        .one(db)
+        .await
+}
+
+/// Counts a wrong code; the `limit`-th kills the attempt. Returns the count.
+pub async fn wrong_code(
+    db: &impl ConnectionTrait,
+    id: &str,
+    limit: i32,
+    now: NaiveDateTime,
+) -> Result<i32, DbErr> {
+    attempts::Entity::update_many()
+        .col_expr(
+            attempts::Column::WrongCodes,
+            Expr::col(attempts::Column::WrongCodes).add(1),
+        )
+        .filter(attempts::Column::AttemptId.eq(id))
+        .filter(attempts::Column::Finished.is_null())
+        .exec(db)
+        .await?;
+    let wrong = by_id(db, id).await?.map_or(limit, |a| a.wrong_codes);
+    if wrong >= limit {
+        finish(db, id, now).await?;
+    }
+    Ok(wrong)
+}
+
+/// Marks the attempt used; false if it already was (single use, also under
+/// concurrent finishes).
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbErr> {
+    let res = attempts::Entity::update_many()
+        .col_expr(attempts::Column::Finished, Expr::value(now))
+        .filter(attempts::Column::AttemptId.eq(id))
+        .filter(attempts::Column::Finished.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
