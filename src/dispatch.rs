@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{
-    ActionResult, Ctx, Outcome, access, apikey, apikey_nosession, internal, login, password,
-    session, user,
+    ActionResult, Ctx, Outcome, access, apikey, apikey_nosession, email, internal, login, password,
+    passwordless, session, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -63,6 +63,10 @@ fn actions() -> Vec<(&'static str, Handler)> {
         ("user-lookup-match", typed(user::lookup_match)),
         ("user-edit", typed(user::edit)),
         ("user-lock", typed(user::lock)),
+        ("user-sendemail-signup", typed(email::signup)),
+        ("user-sendemail-forgotpass", typed(email::forgotpass)),
+        ("passwordless-start", typed(passwordless::start)),
+        ("passwordless-finish", typed(passwordless::finish)),
         ("user-set-emailverified", typed(user::set_email_verified)),
         ("user-set-emailsent", typed(user::set_email_sent)),
         ("user-changepass", typed(password::changepass)),

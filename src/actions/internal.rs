@@ -125,6 +125,16 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
     };
     let mut plain = p.update_dict.clone();
     let extra = plain.remove("extra_info");
+    // authnzd's addition: the phone number used for sign-in by SMS.
+    let phone = match plain.remove("phone") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(n)) => match app.sms.normalise(&n) {
+            Ok(e164) => Some(Some(e164)),
+            Err(why) => return Ok(invalid(format!("'phone': {why}"))),
+        },
+        Some(_) => return Ok(invalid("'phone' must be a string or null".into())),
+    };
     let mut changes = match user::edit_changes(
         &plain,
         &[
@@ -138,6 +148,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
         Ok(c) => c,
         Err(why) => return Ok(invalid(why)),
     };
+    changes.phone = phone;
     match extra {
         None | Some(Value::Null) => {}
         Some(Value::Object(update)) => {

@@ -9,9 +9,11 @@ use crate::security::tokens::RandomError;
 pub mod access;
 pub mod apikey;
 pub mod apikey_nosession;
+pub mod email;
 pub mod internal;
 pub mod login;
 pub mod password;
+pub mod passwordless;
 pub mod session;
 pub mod user;
 

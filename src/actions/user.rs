@@ -36,6 +36,7 @@ pub fn user_info(u: &users::Model) -> Value {
         "emailverify_sent_datetime": timefmt::format_opt(u.emailverify_sent_datetime),
         "emailforgotpass_sent_datetime": timefmt::format_opt(u.emailforgotpass_sent_datetime),
         "emailchangepass_sent_datetime": timefmt::format_opt(u.emailchangepass_sent_datetime),
+        "phone": u.phone,
     })
 }
 

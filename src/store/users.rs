@@ -29,6 +29,17 @@ pub async fn by_email(
 }
 
 /// All users, or one, in id order.
+/// The user with this E.164 phone number.
+pub async fn by_phone(
+    db: &impl ConnectionTrait,
+    phone: &str,
+) -> Result<Option<users::Model>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Phone.eq(phone))
+        .one(db)
+        .await
+}
+
 pub async fn list(
     db: &impl ConnectionTrait,
     user_id: Option<i64>,
@@ -142,6 +153,8 @@ pub struct UserChanges {
     pub emailverify_sent_datetime: Option<NaiveDateTime>,
     pub emailforgotpass_sent_datetime: Option<NaiveDateTime>,
     pub emailchangepass_sent_datetime: Option<NaiveDateTime>,
+    /// E.164, or `Some(None)` to remove it.
+    pub phone: Option<Option<String>>,
 }
 
 /// Applies `changes`; `Ok(None)` if the user is gone, `Err` with a unique
@@ -185,6 +198,9 @@ pub async fn update(
     }
     if let Some(v) = changes.emailchangepass_sent_datetime {
         m.emailchangepass_sent_datetime = Set(Some(v));
+    }
+    if let Some(v) = changes.phone {
+        m.phone = Set(v);
     }
     m.last_updated = Set(now);
     m.update(db).await.map(Some)
