@@ -7,6 +7,9 @@
 //! gets its own scratch database there, dropped when the server stops.
 #![allow(dead_code)]
 
+pub mod fake_twilio;
+pub mod mailsink;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,0 +1,123 @@
+//! A real SMTP server for tests: Python's aiosmtpd, storing each message in
+//! a maildir that tests read back.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct MailSink {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl MailSink {
+    pub fn start() -> MailSink {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let maildir = dir.path().join("mail");
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        MailSink { port, dir, child }
+    }
+
+    fn new_dir(&self) -> PathBuf {
+        self.dir.path().join("mail").join("new")
+    }
+
+    /// Every delivered message, oldest first, as raw bytes.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let Ok(entries) = std::fs::read_dir(self.new_dir()) else {
+            return vec![];
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let t = e.metadata().and_then(|m| m.modified()).ok();
+                (t, e.path())
+            })
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|(_, p)| std::fs::read(p).ok())
+            .collect()
+    }
+
+    /// Waits for the `n`-th message (1-based) and returns it.
+    pub fn wait_for(&self, n: usize) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let all = self.messages();
+            if all.len() >= n {
+                return all[n - 1].clone();
+            }
+            assert!(Instant::now() < deadline, "no message {n} within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A parsed message: headers by name and the plain-text body.
+pub struct Parsed {
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+    pub html: String,
+}
+
+impl Parsed {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn parse(raw: &[u8]) -> Parsed {
+    let mail = mailparse::parse_mail(raw).expect("a mail message");
+    let headers = mail
+        .headers
+        .iter()
+        .map(|h| (h.get_key(), h.get_value()))
+        .collect();
+    let mut text = String::new();
+    let mut html = String::new();
+    for part in mail.parts() {
+        match part.ctype.mimetype.as_str() {
+            "text/plain" => text = part.get_body().expect("text body"),
+            "text/html" => html = part.get_body().expect("html body"),
+            _ => {}
+        }
+    }
+    Parsed {
+        headers,
+        text,
+        html,
+    }
+}

@@ -1,0 +1,378 @@
+//! Passwordless sign-in over real SMTP (aiosmtpd) and a local Twilio-style
+//! server: codes and links complete sign-in; windows, wrong codes, expiry,
+//! reuse and enumeration are refused as specified.
+
+mod common;
+
+use authnzd::config::{MailTransport, SmsSender, SmtpTls};
+use authnzd_client::Reply;
+use chrono::Duration;
+use common::TestServer;
+use common::fake_twilio::FakeTwilio;
+use common::mailsink::{MailSink, free_port, parse};
+use serde_json::{Value, json};
+
+const PW: &str = "tangerine-Voyage-8713-quartz";
+
+async fn server_with_mail(port: u16) -> TestServer {
+    TestServer::start_with(|c| {
+        c.mail_transport = MailTransport::Smtp;
+        c.smtp_host = "127.0.0.1".into();
+        c.smtp_port = port;
+        c.smtp_tls = SmtpTls::None;
+        c.mail_from = "Sign-in <signin@example.com>".into();
+        c.mail_timeout = 5;
+        c.server_name = "Example".into();
+        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+    })
+    .await
+}
+
+async fn call(s: &TestServer, name: &str, body: Value) -> Reply {
+    s.client.request(name, body).await.expect(name)
+}
+
+async fn start(s: &TestServer, address: &str) -> Reply {
+    call(
+        s,
+        "passwordless-start",
+        json!({"channel": "email", "address": address}),
+    )
+    .await
+}
+
+/// The 6-digit code and the link token in a delivered message.
+fn code_and_link(raw: &[u8]) -> (String, String) {
+    let m = parse(raw);
+    let code = m
+        .text
+        .split_whitespace()
+        .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
+        .expect("a 6-digit code")
+        .to_owned();
+    let link = m
+        .text
+        .split_whitespace()
+        .find(|w| w.starts_with("https://app.example.com/magic?token="))
+        .expect("a link")
+        .to_owned();
+    let token = link.split_once("token=").expect("token").1.to_owned();
+    (code, token)
+}
+
+#[tokio::test]
+async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+
+    let started = start(&s, "Ada@Example.com").await;
+    assert!(started.success, "{started:?}");
+    let attempt = started.response["attempt_id"].as_str().unwrap().to_owned();
+    assert_eq!(started.response["channel"], "email");
+    let raw = sink.wait_for(1);
+    let m = parse(&raw);
+    assert_eq!(m.header("To"), Some("ada@example.com"));
+    assert_eq!(m.header("From"), Some("Sign-in <signin@example.com>"));
+    assert!(
+        m.header("Message-ID").is_some_and(|v| v.contains('@')),
+        "{:?}",
+        m.headers
+    );
+    assert!(m.header("Date").is_some());
+    let (code, token) = code_and_link(&raw);
+    assert_eq!(
+        m.header("Subject"),
+        Some(format!("[Example] Your sign-in code: {code}").as_str())
+    );
+    assert!(m.html.contains(&code), "the HTML part carries the code too");
+
+    let anon = s.anon_session().await;
+    let done = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code, "session_token": anon}),
+    )
+    .await;
+    assert!(done.success, "{done:?}");
+    assert_eq!(done.response["user_id"], uid);
+    assert_eq!(done.response["user_role"], "authenticated");
+    // The anonymous session is gone, as after user-login.
+    let r = call(&s, "session-exists", json!({"session_token": anon})).await;
+    assert!(!r.success);
+    // The code, and the link of the same attempt, are spent.
+    let again = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code}),
+    )
+    .await;
+    assert!(!again.success);
+    let r = call(&s, "passwordless-finish", json!({"link_token": token})).await;
+    assert!(!r.success, "the link of a used attempt worked");
+
+    // A second attempt, finished by its link; the link works once.
+    assert!(start(&s, "ada@example.com").await.success);
+    let (_, token) = code_and_link(&sink.wait_for(2));
+    let r = call(&s, "passwordless-finish", json!({"link_token": token})).await;
+    assert!(r.success, "{r:?}");
+    let r = call(&s, "passwordless-finish", json!({"link_token": token})).await;
+    assert!(!r.success, "a link worked twice");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_same_answer_and_no_mail() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let known = start(&s, "ada@example.com").await;
+    sink.wait_for(1);
+    let unknown = start(&s, "nobody@example.com").await;
+    assert_eq!(known.success, unknown.success);
+    assert_eq!(known.messages, unknown.messages);
+    assert_eq!(known.failure_reason, unknown.failure_reason);
+    let keys = |r: &Reply| {
+        let mut k: Vec<String> = r.response.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&known), keys(&unknown));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        sink.messages().len(),
+        1,
+        "mail went to an address without an account"
+    );
+    // Guessing codes for it gets the same refusal as for a real attempt.
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": unknown.response["attempt_id"], "code": "000000"}),
+    )
+    .await;
+    assert_eq!(r.failure_reason.as_deref(), Some("wrong code"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn five_wrong_codes_end_the_attempt_and_codes_expire() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let attempt = start(&s, "ada@example.com").await.response["attempt_id"].clone();
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    for i in 1..=5 {
+        let r = call(
+            &s,
+            "passwordless-finish",
+            json!({"attempt_id": attempt, "code": wrong}),
+        )
+        .await;
+        assert!(!r.success);
+        let expected = if i < 5 {
+            "wrong code"
+        } else {
+            "too many wrong codes; ask for a new one"
+        };
+        assert_eq!(r.failure_reason.as_deref(), Some(expected), "try {i}");
+    }
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code}),
+    )
+    .await;
+    assert!(!r.success, "the right code worked after five wrong ones");
+
+    // Expiry (15 minutes by default) on the server's clock.
+    let attempt = start(&s, "ada@example.com").await.response["attempt_id"].clone();
+    let (code, token) = code_and_link(&sink.wait_for(2));
+    s.clock
+        .advance(Duration::minutes(15) + Duration::seconds(1));
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code}),
+    )
+    .await;
+    assert!(!r.success, "an expired code worked");
+    let r = call(&s, "passwordless-finish", json!({"link_token": token})).await;
+    assert!(!r.success, "an expired link worked");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn send_windows_hold_across_a_restart() {
+    let sink = MailSink::start();
+    let mut s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    for i in 1..=3 {
+        let r = start(&s, "ada@example.com").await;
+        assert!(r.success, "send {i}: {r:?}");
+    }
+    let fourth = start(&s, "ada@example.com").await;
+    assert_eq!(
+        fourth.failure_reason.as_deref(),
+        Some("too many codes sent to this address; try again later")
+    );
+    s.restart().await;
+    let r = start(&s, "ada@example.com").await;
+    assert!(!r.success, "the window was forgotten by a restart");
+    // Unknown addresses count the same way (no enumeration through limits).
+    for _ in 0..3 {
+        assert!(start(&s, "ghost@example.com").await.success);
+    }
+    assert!(!start(&s, "ghost@example.com").await.success);
+    s.clock.advance(Duration::hours(12) + Duration::seconds(1));
+    let r = start(&s, "ada@example.com").await;
+    assert!(r.success, "{r:?}");
+    assert_eq!(sink.messages().len(), 4);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn create_user_makes_a_verified_account_on_first_success() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    let r = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "email", "address": "new@example.com", "create_user": true,
+               "redirect_url": "/welcome"}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let attempt = r.response["attempt_id"].clone();
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    let done = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code}),
+    )
+    .await;
+    assert!(done.success, "{done:?}");
+    assert_eq!(done.response["redirect_url"], "/welcome");
+    let found = call(&s, "user-lookup-email", json!({"email": "new@example.com"})).await;
+    let info = &found.response["user_info"];
+    assert_eq!(info["user_id"], done.response["user_id"]);
+    assert_eq!(info["email_verified"], true);
+    assert_eq!(info["is_active"], true);
+    assert_eq!(info["user_role"], "authenticated");
+    // Disposable and reserved addresses are not signed up.
+    let r = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "email", "address": "root@example.com", "create_user": true}),
+    )
+    .await;
+    assert!(!r.success);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn smtp_down_is_a_clear_failure_and_the_server_keeps_serving() {
+    let dead = free_port();
+    let s = server_with_mail(dead).await;
+    s.verified_user("ada@example.com", PW).await;
+    let r = start(&s, "ada@example.com").await;
+    assert!(!r.success);
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("the code could not be sent")
+    );
+    let anon = s.anon_session().await;
+    let r = call(&s, "session-exists", json!({"session_token": anon})).await;
+    assert!(r.success, "the server stopped serving: {r:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn sms_codes_go_through_twilios_api_and_sign_in() {
+    let twilio = FakeTwilio::start().await;
+    let url = twilio.url.clone();
+    let s = TestServer::start_with(move |c| {
+        c.sms_sender = SmsSender::Twilio;
+        c.twilio_account_sid = Some("AC0123456789abcdef".into());
+        c.twilio_auth_token = Some("secret-token".into());
+        c.twilio_from = Some("+12015550100".into());
+        c.twilio_base_url = url;
+    })
+    .await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": uid, "update_dict": {"phone": "(201) 555-0123"}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    assert_eq!(r.response["user_info"]["phone"], "+12015550123");
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": uid, "update_dict": {"phone": "12"}}),
+    )
+    .await;
+    assert!(!r.success, "a bad number was stored");
+
+    let started = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "sms", "address": "+1 201 555 0123"}),
+    )
+    .await;
+    assert!(started.success, "{started:?}");
+    let sent = twilio.messages();
+    assert_eq!(sent.len(), 1);
+    let m = &sent[0];
+    assert_eq!(
+        m.path,
+        "/2010-04-01/Accounts/AC0123456789abcdef/Messages.json"
+    );
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("AC0123456789abcdef:secret-token");
+    assert_eq!(
+        m.authorization.as_deref(),
+        Some(format!("Basic {basic}").as_str())
+    );
+    assert!(
+        m.content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"))
+    );
+    assert_eq!(m.field("To"), Some("+12015550123"));
+    assert_eq!(m.field("From"), Some("+12015550100"));
+    let body = m.field("Body").unwrap();
+    let code: String = body.chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6, "{body}");
+    let done = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(done.success, "{done:?}");
+    assert_eq!(done.response["user_id"], uid);
+
+    // A bad number is a clear error; create_user needs email.
+    let r = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "sms", "address": "call me"}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("invalid request: address")
+    );
+    let r = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "sms", "address": "+12015550199", "create_user": true}),
+    )
+    .await;
+    assert!(!r.success);
+    s.stop().await;
+}
