@@ -245,7 +245,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
 }
 
 fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
-    u.is_active && u.user_role != "locked" && !u.lock_expires.is_some_and(|t| t > now)
+    u.is_active && u.user_role != "locked" && u.lock_expires.is_none_or(|t| t <= now)
 }
 
 #[derive(Debug, Deserialize)]
