@@ -33,6 +33,7 @@ pub mod security;
 pub mod setup;
 pub mod store;
 pub mod timefmt;
+pub mod tls;
 
 use crate::app::App;
 use crate::clock::{SharedClock, SystemClock};
@@ -89,9 +90,7 @@ impl Server {
         config: Config,
         clock: SharedClock,
     ) -> Result<Running, StartError> {
-        // rustls is built with ring only; make that the process default so
-        // every TLS client (SMTP, HTTP, database) agrees.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        tls::install_provider();
         let config = Arc::new(config);
         let policy = setup::permissions(&config)?;
         let (mailer, sms) = setup::notifiers(&config)?;

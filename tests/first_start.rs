@@ -45,7 +45,11 @@ fn free_port() -> u16 {
 async fn wait_healthy(port: u16, child: &mut Child) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(res) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await {
+        if let Ok(res) = common::http()
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+        {
             return res.json().await.unwrap();
         }
         assert!(

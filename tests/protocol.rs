@@ -237,7 +237,7 @@ async fn oversized_bodies_get_413() {
 #[tokio::test]
 async fn other_methods_and_paths() {
     let s = TestServer::start().await;
-    let http = reqwest::Client::new();
+    let http = common::http();
     let get = http.get(s.url()).send().await.unwrap();
     assert_eq!(get.status().as_u16(), 405);
     let put = http.put(s.url()).body("x").send().await.unwrap();
@@ -262,7 +262,11 @@ async fn other_methods_and_paths() {
 #[tokio::test]
 async fn health_reports_version_and_database() {
     let s = TestServer::start().await;
-    let res = reqwest::get(format!("{}health", s.url())).await.unwrap();
+    let res = common::http()
+        .get(format!("{}health", s.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok");
@@ -281,7 +285,11 @@ async fn a_database_fault_is_503_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(reply.status, 503);
-    let health = reqwest::get(format!("{}health", s.url())).await.unwrap();
+    let health = common::http()
+        .get(format!("{}health", s.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 503);
     let body: Value = health.json().await.unwrap();
     assert_eq!(body["database"], false);
@@ -364,7 +372,9 @@ async fn over_the_limit_is_429_with_retry_after_until_the_window_passes() {
     // /health is never limited.
     for _ in 0..5 {
         assert_eq!(
-            reqwest::get(format!("{}health", s.url()))
+            common::http()
+                .get(format!("{}health", s.url()))
+                .send()
                 .await
                 .unwrap()
                 .status()

@@ -102,6 +102,7 @@ impl Sms {
             }
             SmsSender::Log => Sender::Log,
         };
+        crate::tls::install_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.mail_timeout))
             .build()

@@ -187,6 +187,7 @@ impl BreachCheck {
         fail_closed: bool,
         timeout: Duration,
     ) -> Result<BreachCheck, reqwest::Error> {
+        crate::tls::install_provider();
         let http = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(BreachCheck {
             base_url: base_url.trim_end_matches('/').to_owned(),

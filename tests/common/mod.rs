@@ -246,14 +246,16 @@ impl TestServer {
     }
 }
 
+/// A plain HTTP client for requests no RPC client makes (`/health`, raw
+/// bodies); installs the process's TLS provider first, as the server does.
+pub fn http() -> reqwest::Client {
+    authnzd::tls::install_provider();
+    reqwest::Client::new()
+}
+
 /// A raw POST / with `body`, for tests that must send what no client would.
 pub async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
-    let res = reqwest::Client::new()
-        .post(url)
-        .body(body)
-        .send()
-        .await
-        .expect("POST");
+    let res = http().post(url).body(body).send().await.expect("POST");
     let status = res.status().as_u16();
     (status, res.text().await.expect("body"))
 }

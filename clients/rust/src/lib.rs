@@ -157,6 +157,9 @@ impl Builder {
 
     pub fn build(self) -> Result<Client, ClientError> {
         let fernet = Fernet::new(self.key.trim()).ok_or(ClientError::BadKey)?;
+        // reqwest's rustls needs a process-wide crypto provider; Err only
+        // means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // One pooled HTTP client: connections are reused across requests.
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
