@@ -376,3 +376,44 @@ async fn sms_codes_go_through_twilios_api_and_sign_in() {
     assert!(!r.success);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_file_transport_and_the_typed_client() {
+    use authnzd_client::params;
+    let mail_dir = tempfile::tempdir().unwrap();
+    let dir = mail_dir.path().to_owned();
+    let s = TestServer::start_with(move |c| {
+        c.mail_transport = MailTransport::File;
+        c.mail_dir = dir;
+        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+    })
+    .await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    let started = s
+        .client
+        .passwordless_start(&params::PasswordlessStart {
+            channel: "email".into(),
+            address: "ada@example.com".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let files: Vec<_> = std::fs::read_dir(mail_dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 1, "one .eml written");
+    let (code, _) = code_and_link(&std::fs::read(files[0].path()).unwrap());
+    let signed_in = s
+        .client
+        .passwordless_finish(&params::PasswordlessFinish {
+            attempt_id: Some(started.attempt_id),
+            code: Some(code),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(signed_in.user_id, uid);
+    s.stop().await;
+}

@@ -187,7 +187,10 @@ pub struct UserSendemailSignup {
     pub created_info: Map<String, Value>,
     pub server_name: String,
     pub server_baseurl: String,
-    pub server_verify_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_verify_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_verify_url: Option<String>,
     pub verification_token: String,
     pub verification_expiry: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -369,4 +372,28 @@ pub struct InternalUserEdit {
 pub struct InternalSessionEdit {
     pub target_session_token: String,
     pub update_dict: Map<String, Value>,
+}
+
+/// Parameters of `passwordless-start`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PasswordlessStart {
+    pub channel: String,
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_user: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+}
+
+/// Parameters of `passwordless-finish`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PasswordlessFinish {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
 }

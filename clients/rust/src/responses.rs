@@ -118,6 +118,40 @@ pub struct ApiKeyWithRefresh {
     pub refresh_token_expires: String,
 }
 
+/// `user-sendemail-signup`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SignupMailSent {
+    pub user_id: i64,
+    pub email_address: String,
+    pub emailverify_sent_datetime: String,
+}
+
+/// `user-sendemail-forgotpass`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ForgotMailSent {
+    pub user_id: i64,
+    pub email_address: String,
+    pub emailforgotpass_sent_datetime: String,
+}
+
+/// `passwordless-start`: the same answer whether or not the address has an
+/// account.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PasswordlessStarted {
+    pub attempt_id: String,
+    pub expires: String,
+    pub channel: String,
+}
+
+/// `passwordless-finish`: proceed as after `user-login`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SignedIn {
+    pub user_id: i64,
+    pub user_role: String,
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+}
+
 /// The key as the `apikey_dict` parameter of verify, revoke and refresh
 /// takes it.
 pub fn apikey_dict(apikey: &str) -> Result<Map<String, Value>, serde_json::Error> {

@@ -210,7 +210,7 @@ impl Client {
     pub async fn user_sendemail_signup(
         &self,
         p: &params::UserSendemailSignup,
-    ) -> Result<Value, Error> {
+    ) -> Result<responses::SignupMailSent, Error> {
         self.call("user-sendemail-signup", p).await
     }
 
@@ -218,7 +218,7 @@ impl Client {
     pub async fn user_sendemail_forgotpass(
         &self,
         p: &params::UserSendemailForgotpass,
-    ) -> Result<Value, Error> {
+    ) -> Result<responses::ForgotMailSent, Error> {
         self.call("user-sendemail-forgotpass", p).await
     }
 
@@ -354,5 +354,21 @@ impl Client {
         self.call::<_, responses::SessionRecordField>("internal-session-edit", p)
             .await
             .map(|r| r.session_info)
+    }
+
+    /// `passwordless-start`.
+    pub async fn passwordless_start(
+        &self,
+        p: &params::PasswordlessStart,
+    ) -> Result<responses::PasswordlessStarted, Error> {
+        self.call("passwordless-start", p).await
+    }
+
+    /// `passwordless-finish`.
+    pub async fn passwordless_finish(
+        &self,
+        p: &params::PasswordlessFinish,
+    ) -> Result<responses::SignedIn, Error> {
+        self.call("passwordless-finish", p).await
     }
 }

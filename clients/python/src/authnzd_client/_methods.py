@@ -246,7 +246,8 @@ class RequestMethods(Generic[R]):
         created_info: Mapping[str, Any],
         server_name: str,
         server_baseurl: str,
-        server_verify_url: str,
+        server_verify_url: str | None = None,
+        account_verify_url: str | None = None,
         verification_token: str,
         verification_expiry: int,
         emailuser: str | None = None,
@@ -262,10 +263,13 @@ class RequestMethods(Generic[R]):
             "created_info": created_info,
             "server_name": server_name,
             "server_baseurl": server_baseurl,
-            "server_verify_url": server_verify_url,
             "verification_token": verification_token,
             "verification_expiry": verification_expiry,
         }
+        if server_verify_url is not None:
+            body["server_verify_url"] = server_verify_url
+        if account_verify_url is not None:
+            body["account_verify_url"] = account_verify_url
         if emailuser is not None:
             body["emailuser"] = emailuser
         if emailpass is not None:
@@ -521,3 +525,39 @@ class RequestMethods(Generic[R]):
             "internal-session-edit",
             {"target_session_token": target_session_token, "update_dict": update_dict},
         )
+
+    def passwordless_start(
+        self,
+        *,
+        channel: str,
+        address: str,
+        create_user: bool | None = None,
+        redirect_url: str | None = None,
+    ) -> R:
+        """``passwordless-start``."""
+        body: dict[str, Any] = {"channel": channel, "address": address}
+        if create_user is not None:
+            body["create_user"] = create_user
+        if redirect_url is not None:
+            body["redirect_url"] = redirect_url
+        return self._call("passwordless-start", body)
+
+    def passwordless_finish(
+        self,
+        *,
+        attempt_id: str | None = None,
+        code: str | None = None,
+        link_token: str | None = None,
+        session_token: str | None = None,
+    ) -> R:
+        """``passwordless-finish``."""
+        body: dict[str, Any] = {}
+        if attempt_id is not None:
+            body["attempt_id"] = attempt_id
+        if code is not None:
+            body["code"] = code
+        if link_token is not None:
+            body["link_token"] = link_token
+        if session_token is not None:
+            body["session_token"] = session_token
+        return self._call("passwordless-finish", body)
