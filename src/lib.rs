@@ -152,6 +152,15 @@ impl Server {
                 let db = ping_db.clone();
                 Box::pin(async move { store::ping(&db).await })
             }),
+            delivery: {
+                let app = app.clone();
+                Box::new(move || {
+                    serde_json::json!({
+                        "mail": app.mailer.counters.snapshot(),
+                        "sms": app.sms.counters.snapshot(),
+                    })
+                })
+            },
         });
         let routes = http::routes(rpc, ops, config.allowed_host_list());
 

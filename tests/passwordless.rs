@@ -285,6 +285,16 @@ async fn smtp_down_is_a_clear_failure_and_the_server_keeps_serving() {
     let anon = s.anon_session().await;
     let r = call(&s, "session-exists", json!({"session_token": anon})).await;
     assert!(r.success, "the server stopped serving: {r:?}");
+    // The failure is counted where operators look.
+    let health: Value = common::http()
+        .get(format!("{}health", s.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["delivery"]["mail"], json!({"sent": 0, "failed": 1}));
     s.stop().await;
 }
 
@@ -415,5 +425,51 @@ async fn the_file_transport_and_the_typed_client() {
         .await
         .unwrap();
     assert_eq!(signed_in.user_id, uid);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_sms_webhook_gets_json() {
+    let hook = FakeTwilio::start().await;
+    let url = format!("{}/sms-hook", hook.url);
+    let s = TestServer::start_with(move |c| {
+        c.sms_sender = SmsSender::Webhook;
+        c.sms_webhook_url = Some(url);
+    })
+    .await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": uid, "update_dict": {"phone": "+442079460958"}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let started = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "sms", "address": "+44 20 7946 0958"}),
+    )
+    .await;
+    assert!(started.success, "{started:?}");
+    let sent = hook.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/sms-hook");
+    assert!(
+        sent[0]
+            .content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(body["to"], "+442079460958");
+    let code: String = body["body"].as_str().unwrap().chars().take(6).collect();
+    let done = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(done.success, "{done:?}");
     s.stop().await;
 }

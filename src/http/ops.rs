@@ -1,4 +1,5 @@
-//! Plain-HTTP operations endpoints: `GET /health`.
+//! Plain-HTTP operations endpoints: `GET /health` (database reachability
+//! and delivery counts).
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ pub struct Ops {
     pub version: &'static str,
     pub database_ping:
         Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>,
+    /// Mail and SMS sent and failed since start.
+    pub delivery: Box<dyn Fn() -> serde_json::Value + Send + Sync>,
 }
 
 pub fn health(
@@ -31,6 +34,7 @@ pub fn health(
                 "status": if database { "ok" } else { "degraded" },
                 "version": ops.version,
                 "database": database,
+                "delivery": (ops.delivery)(),
             });
             let mut res = Response::new(body.to_string().into());
             *res.status_mut() = status;

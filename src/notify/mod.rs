@@ -15,6 +15,13 @@ pub struct Counters {
 }
 
 impl Counters {
+    pub fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sent": self.sent.load(Ordering::Relaxed),
+            "failed": self.failed.load(Ordering::Relaxed),
+        })
+    }
+
     pub fn record(&self, ok: bool) {
         let c = if ok { &self.sent } else { &self.failed };
         c.fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! A local HTTP server speaking the part of Twilio's Messages API authnzd
 //! uses: `POST /2010-04-01/Accounts/{sid}/Messages.json`, form-encoded, with
-//! basic auth. It records what it received.
+//! basic auth. It records every POST it receives, so it also stands in for
+//! the generic SMS webhook.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,6 +14,7 @@ pub struct Received {
     pub authorization: Option<String>,
     pub content_type: Option<String>,
     pub form: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Received {
@@ -90,6 +92,7 @@ impl FakeTwilio {
                         authorization: header("authorization"),
                         content_type: header("content-type"),
                         form,
+                        body: body.clone(),
                     });
                     let reply =
                         r#"{"sid": "SM00000000000000000000000000000000", "status": "queued"}"#;
