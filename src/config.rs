@@ -119,6 +119,9 @@ pub struct Config {
     pub smtp_tls: SmtpTls,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<String>,
+    /// A PEM file of extra CA certificates to trust for the SMTP server (a
+    /// private CA); the public web roots are trusted anyway.
+    pub smtp_ca_file: Option<PathBuf>,
     /// `From:` of every message, `Name <address>` or a bare address.
     pub mail_from: String,
     /// Most seconds a send may take before the request fails.
@@ -225,6 +228,7 @@ impl Default for Config {
             smtp_tls: SmtpTls::Starttls,
             smtp_username: None,
             smtp_password: None,
+            smtp_ca_file: None,
             mail_from: "authnzd <noreply@localhost>".into(),
             mail_timeout: 10,
             mail_dir: PathBuf::from("./mail"),

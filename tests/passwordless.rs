@@ -9,7 +9,7 @@ use authnzd_client::Reply;
 use chrono::Duration;
 use common::TestServer;
 use common::fake_twilio::FakeTwilio;
-use common::mailsink::{MailSink, free_port, parse};
+use common::mailsink::{MailSink, SinkTls, free_port, parse};
 use serde_json::{Value, json};
 
 const PW: &str = "tangerine-Voyage-8713-quartz";
@@ -472,4 +472,56 @@ async fn the_sms_webhook_gets_json() {
     .await;
     assert!(done.success, "{done:?}");
     s.stop().await;
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_and_implicit_tls() {
+    for (mode, tls) in [
+        (SinkTls::Starttls, SmtpTls::Starttls),
+        (SinkTls::Implicit, SmtpTls::Tls),
+    ] {
+        let sink = MailSink::start_with(mode);
+        let (port, ca) = (sink.port, sink.cert_path());
+        let s = TestServer::start_with(move |c| {
+            c.mail_transport = MailTransport::Smtp;
+            c.smtp_host = "127.0.0.1".into();
+            c.smtp_port = port;
+            c.smtp_tls = tls;
+            c.smtp_ca_file = Some(ca);
+            c.mail_timeout = 5;
+            c.passwordless_link_base_url = "https://app.example.com/magic".into();
+        })
+        .await;
+        s.verified_user("ada@example.com", PW).await;
+        let started = start(&s, "ada@example.com").await;
+        assert!(started.success, "{mode:?}: {started:?}");
+        let (code, _) = code_and_link(&sink.wait_for(1));
+        let done = call(
+            &s,
+            "passwordless-finish",
+            json!({"attempt_id": started.response["attempt_id"], "code": code}),
+        )
+        .await;
+        assert!(done.success, "{mode:?}: {done:?}");
+        s.stop().await;
+
+        // Without the sink's certificate trusted, nothing is sent in clear.
+        let s = TestServer::start_with(move |c| {
+            c.mail_transport = MailTransport::Smtp;
+            c.smtp_host = "127.0.0.1".into();
+            c.smtp_port = port;
+            c.smtp_tls = tls;
+            c.mail_timeout = 5;
+        })
+        .await;
+        s.verified_user("ada@example.com", PW).await;
+        let r = start(&s, "ada@example.com").await;
+        assert_eq!(
+            r.failure_reason.as_deref(),
+            Some("the code could not be sent"),
+            "{mode:?}"
+        );
+        assert_eq!(sink.messages().len(), 1);
+        s.stop().await;
+    }
 }

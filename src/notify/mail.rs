@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::Counters;
@@ -64,14 +65,27 @@ impl Mailer {
             }
             MailTransport::Smtp => {
                 let host = config.smtp_host.as_str();
-                let builder = match config.smtp_tls {
-                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                        .map_err(|e| MailError::Config("smtp_host", e.to_string()))?,
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                        .map_err(|e| MailError::Config("smtp_host", e.to_string()))?,
-                };
-                let mut builder = builder.port(config.smtp_port).timeout(Some(timeout));
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                    .port(config.smtp_port)
+                    .timeout(Some(timeout));
+                if config.smtp_tls != SmtpTls::None {
+                    let mut params = TlsParameters::builder(host.to_owned());
+                    if let Some(path) = &config.smtp_ca_file {
+                        let pem = std::fs::read(path)
+                            .map_err(|e| MailError::Config("smtp_ca_file", e.to_string()))?;
+                        let cert = Certificate::from_pem(&pem)
+                            .map_err(|e| MailError::Config("smtp_ca_file", e.to_string()))?;
+                        params = params.add_root_certificate(cert);
+                    }
+                    let params = params
+                        .build_rustls()
+                        .map_err(|e| MailError::Config("smtp_host", e.to_string()))?;
+                    builder = builder.tls(match config.smtp_tls {
+                        // STARTTLS is required: never fall back to plain text.
+                        SmtpTls::Starttls => Tls::Required(params),
+                        _ => Tls::Wrapper(params),
+                    });
+                }
                 if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
                     builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
                 }

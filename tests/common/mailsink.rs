@@ -11,13 +11,65 @@ pub struct MailSink {
     child: Child,
 }
 
+/// How the sink speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    Plain,
+    /// STARTTLS, required before mail is accepted.
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
 impl MailSink {
     pub fn start() -> MailSink {
+        Self::start_with(SinkTls::Plain)
+    }
+
+    /// The sink's certificate (self-signed for 127.0.0.1), for clients to trust.
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    pub fn start_with(tls: SinkTls) -> MailSink {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let maildir = dir.path().join("mail");
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        if tls != SinkTls::Plain {
+            let made = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                ])
+                .args(["-subj", "/CN=127.0.0.1"])
+                .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+                .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+                .args(["-addext", "extendedKeyUsage=serverAuth"])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("openssl");
+            assert!(made.success(), "openssl req failed");
+        }
+        let mut cmd = Command::new("python3");
+        cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
+        match tls {
+            SinkTls::Plain => {}
+            SinkTls::Starttls => {
+                cmd.arg("--tlscert").arg(&cert).arg("--tlskey").arg(&key);
+            }
+            SinkTls::Implicit => {
+                cmd.arg("--smtpscert")
+                    .arg(&cert)
+                    .arg("--smtpskey")
+                    .arg(&key);
+            }
+        }
+        let child = cmd
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
