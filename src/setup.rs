@@ -92,7 +92,8 @@ pub fn permissions(config: &Config) -> Result<Policy, SetupError> {
     match &config.permissions {
         Some(path) => Policy::load(path)
             .map_err(|e| SetupError::Config(format!("config key `permissions`: {e}"))),
-        None => Ok(Policy::builtin()),
+        None => Policy::builtin()
+            .map_err(|e| SetupError::Config(format!("built-in permissions policy: {e}"))),
     }
 }
 

@@ -525,3 +525,44 @@ async fn mail_goes_over_starttls_and_implicit_tls() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_per_client_window_counts_every_address() {
+    let s = TestServer::start_with(|c| c.passwordless_per_ip = 2).await;
+    let from = |ip: &str| {
+        authnzd_client::Client::new(s.url(), &s.key)
+            .unwrap()
+            .with_client_ipaddr(ip)
+    };
+    let one = from("198.51.100.1");
+    for n in 0..2 {
+        let r = one
+            .request(
+                "passwordless-start",
+                json!({"channel": "email", "address": format!("a{n}@example.com")}),
+            )
+            .await
+            .unwrap();
+        assert!(r.success, "{r:?}");
+    }
+    let r = one
+        .request(
+            "passwordless-start",
+            json!({"channel": "email", "address": "a9@example.com"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("too many codes requested from this client; try again later")
+    );
+    let r = from("198.51.100.2")
+        .request(
+            "passwordless-start",
+            json!({"channel": "email", "address": "a9@example.com"}),
+        )
+        .await
+        .unwrap();
+    assert!(r.success, "another client was refused: {r:?}");
+    s.stop().await;
+}

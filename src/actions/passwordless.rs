@@ -40,6 +40,15 @@ fn keyed(app: &App, what: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The client's address as stored: keyed, so the database holds no IPs.
+/// Without one (rate limits off and the frontend sent none) only the
+/// per-address window applies.
+fn ip_digest(app: &App, ctx: &Ctx) -> Option<String> {
+    ctx.client_ipaddr
+        .as_deref()
+        .map(|ip| keyed(app, &format!("ip\0{ip}")))
+}
+
 fn code_hmac(app: &App, attempt_id: &str, code: &str) -> String {
     keyed(app, &format!("code\0{attempt_id}\0{code}"))
 }
@@ -128,10 +137,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
 
     let config = &app.config;
     let now = app.now();
-    let ip_hash = keyed(
-        &app,
-        &format!("ip\0{}", ctx.client_ipaddr.as_deref().unwrap_or("")),
-    );
+    let ip_hash = ip_digest(&app, &ctx);
     let address_since = now - chrono::Duration::seconds(config.passwordless_address_window as i64);
     if store::passwordless::sent_to(&app.db, &address, address_since).await?
         >= u64::from(config.passwordless_per_address)
@@ -142,8 +148,9 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
         ));
     }
     let ip_since = now - chrono::Duration::seconds(config.passwordless_ip_window as i64);
-    if store::passwordless::sent_from(&app.db, &ip_hash, ip_since).await?
-        >= u64::from(config.passwordless_per_ip)
+    if let Some(ip_hash) = &ip_hash
+        && store::passwordless::sent_from(&app.db, ip_hash, ip_since).await?
+            >= u64::from(config.passwordless_per_ip)
     {
         return Ok(refused(
             "too many codes requested from this client; try again later",
@@ -175,7 +182,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
             attempt_id: attempt_id.clone(),
             channel: p.channel.clone(),
             address: address.clone(),
-            ip_hash: ip_hash.clone(),
+            ip_hash: ip_hash.clone().unwrap_or_default(),
             code_hmac: code_hmac(&app, &attempt_id, &code),
             link_hash: link_token.as_deref().map(tokens::digest),
             wrong_codes: 0,
@@ -234,7 +241,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
         now,
         "passwordless-send",
         user.as_ref().map(|u| u.user_id),
-        Some(ip_hash),
+        ip_hash,
         Some(json!({"channel": p.channel, "sent": send})),
     )
     .await?;
@@ -316,16 +323,13 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
     }
     store::users::record_success(&app.db, user.user_id, now).await?;
     app.sessions.invalidate_user(user.user_id).await;
-    let ip_hash = keyed(
-        &app,
-        &format!("ip\0{}", ctx.client_ipaddr.as_deref().unwrap_or("")),
-    );
+    let ip_hash = ip_digest(&app, &ctx);
     store::audit::record(
         &app.db,
         now,
         "passwordless-finish",
         Some(user.user_id),
-        Some(ip_hash),
+        ip_hash,
         Some(json!({"channel": attempt.channel, "by": if p.link_token.is_some() { "link" } else { "code" }})),
     )
     .await?;

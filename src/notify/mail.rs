@@ -17,8 +17,9 @@ use crate::config::{Config, MailTransport, SmtpTls};
 pub enum MailError {
     #[error("config key `{0}`: {1}")]
     Config(&'static str, String),
-    #[error("not a mail address: {0}")]
-    Address(String),
+    // No address in the message: errors are logged, addresses are not.
+    #[error("not a mail address")]
+    Address,
     #[error("building the message: {0}")]
     Build(String),
     #[error("sending: {0}")]
@@ -114,7 +115,7 @@ impl Mailer {
     }
 
     async fn try_send(&self, to: &str, kind: Kind, vars: &[(&str, &str)]) -> Result<(), MailError> {
-        let to: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
+        let to: Mailbox = to.parse().map_err(|_| MailError::Address)?;
         let mail = self.templates.mail(kind, vars);
         let message = Message::builder()
             .from(self.from.clone())
