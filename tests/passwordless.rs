@@ -566,3 +566,36 @@ async fn the_per_client_window_counts_every_address() {
     assert!(r.success, "another client was refused: {r:?}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_silent_smtp_server_costs_at_most_the_mail_timeout() {
+    // Accepts connections and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            open.push(stream);
+        }
+    });
+    let s = TestServer::start_with(move |c| {
+        c.mail_transport = MailTransport::Smtp;
+        c.smtp_host = "127.0.0.1".into();
+        c.smtp_port = port;
+        c.smtp_tls = SmtpTls::None;
+        c.mail_timeout = 1;
+    })
+    .await;
+    s.verified_user("ada@example.com", PW).await;
+    let began = std::time::Instant::now();
+    let r = start(&s, "ada@example.com").await;
+    let took = began.elapsed();
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("the code could not be sent")
+    );
+    // The bound is what matters; generous slack for a loaded machine.
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    s.stop().await;
+    held.abort();
+}
