@@ -82,6 +82,22 @@ impl App {
         }
     }
 
+    /// HMAC-SHA256 of `what` under `code_key`, hex.
+    pub fn keyed(&self, what: &str) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        // HMAC takes keys of any length.
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.code_key) else {
+            return String::new();
+        };
+        mac.update(what.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// A client address as the database stores it: keyed, so no IPs are kept.
+    pub fn ip_digest(&self, ip: Option<&str>) -> Option<String> {
+        ip.map(|ip| self.keyed(&format!("ip\0{ip}")))
+    }
+
     /// Now, as the database stores it (naive UTC).
     pub fn now(&self) -> chrono::NaiveDateTime {
         self.clock.now().naive_utc()

@@ -440,6 +440,21 @@ async fn session_less_revoke_and_revoke_all() {
     .await;
     assert!(r.success, "{r:?}");
 
+    // Issues and revocations are in the audit log.
+    let mut events = stored(&s, "audit_events", "event").await;
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "apikey-issue",
+            "apikey-issue",
+            "apikey-issue",
+            "apikey-issue",
+            "apikey-revoke",
+            "apikey-revoke-all"
+        ]
+    );
+
     // A locked owner's keys stop verifying.
     let r = call(
         &s,

@@ -118,6 +118,23 @@ async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
     assert!(r.success, "{r:?}");
     let r = call(&s, "passwordless-finish", json!({"link_token": token})).await;
     assert!(!r.success, "a link worked twice");
+    // Two sends and two finishes are in the audit log, by user.
+    let db = sea_orm::Database::connect(&s.config.database_url)
+        .await
+        .unwrap();
+    use sea_orm::{EntityTrait, QueryOrder};
+    let events: Vec<(String, Option<i64>)> = entity::audit_events::Entity::find()
+        .order_by_asc(entity::audit_events::Column::Id)
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.user_id))
+        .collect();
+    db.close().await.ok();
+    let send = ("passwordless-send".to_owned(), Some(uid));
+    let finish = ("passwordless-finish".to_owned(), Some(uid));
+    assert_eq!(events, [send.clone(), finish.clone(), send, finish]);
     s.stop().await;
 }
 

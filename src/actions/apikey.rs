@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use super::access::{Verdict, decide};
 use super::session::{cached_user, live_session, live_session_by_digest};
-use super::{ActionResult, Ctx, Outcome};
+use super::{ActionResult, Ctx, Outcome, audit};
 use crate::app::App;
 use crate::policy::AccessQuery;
 use crate::security::tokens;
@@ -191,7 +191,7 @@ pub struct NewParams {
     pub session_token: String,
 }
 
-pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
+pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
         return Ok(Outcome::fail(
             "user not allowed to issue API key",
@@ -239,6 +239,7 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
         ("ipa".to_owned(), p.ip_address.into()),
     ]);
     let minted = mint(claims, &w, SESSION_CLAIMS)?;
+    let owner = p.user_id;
     store::apikeys::insert_session_key(
         &app.db,
         apikeys::Model {
@@ -246,11 +247,19 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
             issued: w.issued,
             expires: w.expires,
             not_valid_before: w.not_valid_before,
-            user_id: p.user_id,
+            user_id: owner,
             user_role: p.user_role,
             claims_sha256: minted.claims_sha256,
             session_token_hash: tokens::digest(&p.session_token),
         },
+    )
+    .await?;
+    audit(
+        &app,
+        &ctx,
+        "apikey-issue",
+        Some(owner),
+        json!({"family": "session"}),
     )
     .await?;
     let expires = timefmt::format(w.expires);
@@ -318,7 +327,7 @@ pub async fn verify(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
     ))
 }
 
-pub async fn revoke(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, SESSION_CLAIMS) else {
         return Ok(Outcome::fail(
             "API key not found",
@@ -334,6 +343,14 @@ pub async fn revoke(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
         ));
     }
     if store::apikeys::delete_session_key(&app.db, &key.token_hash, key.uid).await? {
+        audit(
+            &app,
+            &ctx,
+            "apikey-revoke",
+            Some(key.uid),
+            json!({"family": "session", "by": p.user_id}),
+        )
+        .await?;
         Ok(Outcome::ok(json!({}), "API key revocation processed."))
     } else {
         Ok(Outcome::fail(

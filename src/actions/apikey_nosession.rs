@@ -15,7 +15,7 @@ use super::apikey::{
     FREE_CLAIMS, KeyParams, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed,
     lifetime, mint, presented, verifies,
 };
-use super::{ActionResult, Ctx, Fault, Outcome};
+use super::{ActionResult, Ctx, Fault, Outcome, audit};
 use crate::app::App;
 use crate::security::tokens;
 use crate::store;
@@ -49,6 +49,7 @@ struct Lifetimes {
 /// Issues a key for `owner` with these claims; the answer authnzerver gives.
 async fn issue(
     app: &App,
+    ctx: &Ctx,
     claims: Map<String, Value>,
     owner: (i64, String),
     life: Lifetimes,
@@ -83,6 +84,7 @@ async fn issue(
     let minted = mint(claims, &w, FREE_CLAIMS)?;
     let refresh_token = tokens::new_token()?;
     let refresh_expires = w.issued + refresh_life;
+    let owner_id = owner.0;
     let row = apikeys_nosession::Model {
         apikey_hash: tokens::digest(&minted.token),
         issued: w.issued,
@@ -106,6 +108,19 @@ async fn issue(
             }
         }
     }
+    let event = if replacing.is_some() {
+        "apikey-refresh"
+    } else {
+        "apikey-issue"
+    };
+    audit(
+        app,
+        ctx,
+        event,
+        Some(owner_id),
+        json!({"family": "nosession"}),
+    )
+    .await?;
     let expires = timefmt::format(w.expires);
     Ok(Outcome::ok(
         json!({
@@ -118,7 +133,7 @@ async fn issue(
     ))
 }
 
-pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
+pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
         return Ok(Outcome::fail(
             "originating user is not allowed to issue an API key",
@@ -141,7 +156,7 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
         refresh_expires: p.refresh_expires,
         refresh_nbf: p.refresh_nbf,
     };
-    issue(&app, claims, (p.user_id, p.user_role), life, None).await
+    issue(&app, &ctx, claims, (p.user_id, p.user_role), life, None).await
 }
 
 /// Verifies a presented session-less key against its row.
@@ -195,7 +210,7 @@ fn revoke_refused() -> Outcome {
     )
 }
 
-pub async fn revoke(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
         return Ok(Outcome::fail(
             "API key not found",
@@ -207,6 +222,14 @@ pub async fn revoke(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
         return Ok(revoke_refused());
     }
     if store::apikeys::delete_free_key(&app.db, &key.token_hash, key.uid).await? {
+        audit(
+            &app,
+            &ctx,
+            "apikey-revoke",
+            Some(key.uid),
+            json!({"family": "nosession", "by": p.user_id}),
+        )
+        .await?;
         Ok(Outcome::ok(json!({}), "API key revocation processed."))
     } else {
         Ok(Outcome::fail(
@@ -219,7 +242,7 @@ pub async fn revoke(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
 
 /// Revokes every session-less key of the presented key's owner; needs a
 /// valid key to start with.
-pub async fn revoke_all(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn revoke_all(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
     let invalid = || {
         Outcome::fail(
             "provided API key is invalid, revoke-all operation requires a valid key to start with",
@@ -241,6 +264,14 @@ pub async fn revoke_all(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult 
         return Ok(invalid());
     }
     let revoked = store::apikeys::delete_free_keys_of(&app.db, key.uid).await?;
+    audit(
+        &app,
+        &ctx,
+        "apikey-revoke-all",
+        Some(key.uid),
+        json!({"revoked": revoked, "by": p.user_id}),
+    )
+    .await?;
     Ok(Outcome::ok(
         json!({"revoked_keys": revoked}),
         "All API keys revocation processed.",
@@ -272,7 +303,7 @@ fn refresh_refused(reason: &str) -> Outcome {
 /// Swaps a key and its refresh token for new ones. The old key may have
 /// expired; its refresh token must be within its own window, and is spent.
 /// The new key keeps the old key's owner and claims, with the caller's IP.
-pub async fn refresh(app: Arc<App>, _ctx: Ctx, p: RefreshParams) -> ActionResult {
+pub async fn refresh(app: Arc<App>, ctx: Ctx, p: RefreshParams) -> ActionResult {
     let no_token = "provided API key has no stored refresh token, probably invalid";
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
         return Ok(refresh_refused(no_token));
@@ -321,6 +352,7 @@ pub async fn refresh(app: Arc<App>, _ctx: Ctx, p: RefreshParams) -> ActionResult
     };
     issue(
         &app,
+        &ctx,
         claims,
         (row.user_id, row.user_role.clone()),
         life,

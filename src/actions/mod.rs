@@ -74,3 +74,23 @@ pub enum Fault {
 }
 
 pub type ActionResult = Result<Outcome, Fault>;
+
+/// Writes a security event to the audit log (the client IP keyed, never
+/// stored as such).
+pub async fn audit(
+    app: &crate::app::App,
+    ctx: &Ctx,
+    event: &str,
+    user_id: Option<i64>,
+    detail: Value,
+) -> Result<(), sea_orm::DbErr> {
+    crate::store::audit::record(
+        &app.db,
+        app.now(),
+        event,
+        user_id,
+        app.ip_digest(ctx.client_ipaddr.as_deref()),
+        Some(detail),
+    )
+    .await
+}

@@ -10,10 +10,8 @@
 use std::sync::Arc;
 
 use entity::{passwordless_attempts as attempts, users};
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::{ActionResult, Ctx, Fault, Outcome};
@@ -31,26 +29,8 @@ const REDIRECT_URL_MAX: usize = 2000;
 const INVALID: &str = "invalid or expired code or link";
 const INVALID_MESSAGE: &str = "That code or link is not valid any more. Please ask for a new one.";
 
-fn keyed(app: &App, what: &str) -> String {
-    // HMAC takes keys of any length.
-    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&app.code_key) else {
-        return String::new();
-    };
-    mac.update(what.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// The client's address as stored: keyed, so the database holds no IPs.
-/// Without one (rate limits off and the frontend sent none) only the
-/// per-address window applies.
-fn ip_digest(app: &App, ctx: &Ctx) -> Option<String> {
-    ctx.client_ipaddr
-        .as_deref()
-        .map(|ip| keyed(app, &format!("ip\0{ip}")))
-}
-
 fn code_hmac(app: &App, attempt_id: &str, code: &str) -> String {
-    keyed(app, &format!("code\0{attempt_id}\0{code}"))
+    app.keyed(&format!("code\0{attempt_id}\0{code}"))
 }
 
 /// A uniformly random 6-digit code.
@@ -137,7 +117,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
 
     let config = &app.config;
     let now = app.now();
-    let ip_hash = ip_digest(&app, &ctx);
+    let ip_hash = app.ip_digest(ctx.client_ipaddr.as_deref());
     let address_since = now - chrono::Duration::seconds(config.passwordless_address_window as i64);
     if store::passwordless::sent_to(&app.db, &address, address_since).await?
         >= u64::from(config.passwordless_per_address)
@@ -323,7 +303,7 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
     }
     store::users::record_success(&app.db, user.user_id, now).await?;
     app.sessions.invalidate_user(user.user_id).await;
-    let ip_hash = ip_digest(&app, &ctx);
+    let ip_hash = app.ip_digest(ctx.client_ipaddr.as_deref());
     store::audit::record(
         &app.db,
         now,
