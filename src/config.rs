@@ -365,10 +365,30 @@ impl Config {
                 "must be at least 1 second",
             ));
         }
-        if self.passwordless_ttl < 60 {
+        if !(60..=86_400).contains(&self.passwordless_ttl) {
             return Err(ConfigError::invalid(
                 "passwordless_ttl",
-                "must be at least 60 seconds",
+                "must be between 60 seconds and 1 day",
+            ));
+        }
+        for (key, window) in [
+            (
+                "passwordless_address_window",
+                self.passwordless_address_window,
+            ),
+            ("passwordless_ip_window", self.passwordless_ip_window),
+        ] {
+            if !(60..=366 * 86_400).contains(&window) {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be between 60 seconds and a year",
+                ));
+            }
+        }
+        if self.mail_timeout > 300 {
+            return Err(ConfigError::invalid(
+                "mail_timeout",
+                "must be at most 300 seconds",
             ));
         }
         if self.sms_sender == SmsSender::Twilio {
@@ -509,6 +529,24 @@ mod tests {
         };
         let err = cfg.validated().expect_err("unknown scheme");
         assert!(err.to_string().contains("`database_url`"), "{err}");
+
+        let cfg = Config {
+            passwordless_ip_window: u64::MAX,
+            ..Config::default()
+        };
+        let err = cfg.validated().expect_err("a window past any date");
+        assert!(
+            err.to_string().contains("`passwordless_ip_window`"),
+            "{err}"
+        );
+
+        let cfg = Config {
+            sms_sender: SmsSender::Twilio,
+            twilio_account_sid: Some("AC1".into()),
+            ..Config::default()
+        };
+        let err = cfg.validated().expect_err("twilio without a token");
+        assert!(err.to_string().contains("`twilio_auth_token`"), "{err}");
     }
 
     #[test]
