@@ -175,7 +175,15 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
     )
     .await?;
 
-    if send {
+    if !send {
+        // Take about as long as a send would, so the answer's timing does
+        // not tell known addresses from unknown ones.
+        let typical = match channel {
+            Channel::Email => app.mailer.counters.typical(),
+            Channel::Sms => app.sms.counters.typical(),
+        };
+        tokio::time::sleep(typical).await;
+    } else {
         let minutes = (config.passwordless_ttl / 60).to_string();
         let sent = match (&link_token, channel) {
             (Some(token), Channel::Email) => {

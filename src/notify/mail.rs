@@ -106,8 +106,9 @@ impl Mailer {
 
     /// Renders `kind` with `vars` and sends it to `to`.
     pub async fn send(&self, to: &str, kind: Kind, vars: &[(&str, &str)]) -> Result<(), MailError> {
+        let began = std::time::Instant::now();
         let result = self.try_send(to, kind, vars).await;
-        self.counters.record(result.is_ok());
+        self.counters.record(result.is_ok(), began.elapsed());
         if let Err(e) = &result {
             tracing::warn!(kind = ?kind, error = %e, "mail not sent");
         }

@@ -123,8 +123,9 @@ impl Sms {
 
     /// Sends `body` to `to` (E.164).
     pub async fn send(&self, to: &str, body: &str) -> Result<(), SmsError> {
+        let began = std::time::Instant::now();
         let result = self.try_send(to, body).await;
-        self.counters.record(result.is_ok());
+        self.counters.record(result.is_ok(), began.elapsed());
         if let Err(e) = &result {
             tracing::warn!(error = %e, "SMS not sent");
         }
