@@ -3,6 +3,7 @@ httpx client."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Mapping
 from secrets import token_urlsafe
 from types import TracebackType
@@ -11,10 +12,35 @@ from typing import Any, Self
 import httpx
 
 from ._envelope import ConfigError, first_env, key_ring, open_reply, seal
-from ._methods import RequestMethods
+from ._methods import CallOptions, RequestMethods
 from ._response import Response, failed, from_reply
 
+#: Seconds, for connecting and for the whole request (authnzerver's client's).
 DEFAULT_TIMEOUT = 5.0
+
+Verify = bool | ssl.SSLContext
+
+
+def _tls(verify: Verify, certfile: str | None, keyfile: str | None) -> Verify:
+    """httpx's ``verify``, carrying the client certificate when one is given
+    (authnzerver's client's ``tls_certfile`` / ``tls_keyfile``)."""
+    if certfile is None:
+        return verify
+    if isinstance(verify, ssl.SSLContext):
+        ctx = verify
+    else:
+        ctx = ssl.create_default_context()
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(certfile, keyfile)
+    return ctx
+
+
+def _header_name(name: str) -> str:
+    # authnzerver's client handed out Tornado's header names ("Retry-After"),
+    # and frontends index its dict with them; httpx's are lower case.
+    return "-".join(part.capitalize() for part in name.split("-"))
 
 
 class _Base:
@@ -24,7 +50,7 @@ class _Base:
         secret: str | bytes | None = None,
         *,
         client_ipaddr: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> None:
         # authnzd's own variables win over authnzerver's.
         found_url = url or first_env("AUTHNZD_URL", "AUTHNZERVER_URL")
@@ -39,7 +65,11 @@ class _Base:
         self.timeout = timeout
 
     def _envelope(
-        self, request_type: str, request_body: Mapping[str, Any], request_id: str | int | None
+        self,
+        request_type: str,
+        request_body: Mapping[str, Any],
+        request_id: str | int | None,
+        client_ipaddr: str | None,
     ) -> tuple[str | int, bytes]:
         reqid: str | int = token_urlsafe(8) if request_id is None else request_id
         envelope: dict[str, Any] = {
@@ -48,15 +78,17 @@ class _Base:
             "reqid": reqid,
         }
         # authnzerver's client carries the address in the body; either works.
-        ipaddr = request_body.get("client_ipaddr", self.client_ipaddr)
+        ipaddr = client_ipaddr or request_body.get("client_ipaddr") or self.client_ipaddr
         if ipaddr is not None:
             envelope["client_ipaddr"] = ipaddr
         return reqid, seal(self._ring, envelope)
 
     def _answer(self, reqid: str | int, http: httpx.Response) -> Response:
-        headers = dict(http.headers)
+        headers = {_header_name(k): v for k, v in http.headers.items()}
         if http.status_code != 200:
-            return failed(http.text.strip(), http.status_code, headers)
+            # authnzd explains a refusal in one plain-text line.
+            reason = http.text.strip() or f"HTTP {http.status_code} {http.reason_phrase}"
+            return failed(reason, http.status_code, headers)
         return from_reply(open_reply(self._ring, http.content), reqid, http.status_code, headers)
 
 
@@ -68,7 +100,9 @@ class Client(_Base, RequestMethods[Response]):
     """Blocking client. ``url`` and ``secret`` default to ``AUTHNZD_URL`` /
     ``AUTHNZD_SECRET``, then authnzerver's ``AUTHNZERVER_URL`` /
     ``AUTHNZERVER_SECRET``. ``client_ipaddr`` is sent with every request
-    unless the body names its own (authnzd needs it when rate limits are on).
+    unless the call names its own (authnzd needs it when rate limits are on).
+    ``verify``, ``tls_certfile`` and ``tls_keyfile`` set up HTTPS to a
+    TLS-terminating proxy in front of the server.
     """
 
     def __init__(
@@ -77,28 +111,35 @@ class Client(_Base, RequestMethods[Response]):
         secret: str | bytes | None = None,
         *,
         client_ipaddr: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Verify = True,
+        tls_certfile: str | None = None,
+        tls_keyfile: str | None = None,
     ) -> None:
         super().__init__(url, secret, client_ipaddr=client_ipaddr, timeout=timeout)
-        self._http = httpx.Client(timeout=timeout)
+        self._http = httpx.Client(timeout=timeout, verify=_tls(verify, tls_certfile, tls_keyfile))
 
     def request(
         self,
         request_type: str,
         request_body: Mapping[str, Any],
         request_id: str | int | None = None,
+        *,
+        client_ipaddr: str | None = None,
     ) -> Response:
         """Sends one request. Never raises for HTTP or network trouble: the
-        ``Response`` says what happened."""
-        reqid, body = self._envelope(request_type, request_body, request_id)
+        ``Response`` says what happened. The end user's address is
+        ``client_ipaddr``, else ``request_body["client_ipaddr"]`` (where
+        authnzerver's client wants it), else the client's."""
+        reqid, body = self._envelope(request_type, request_body, request_id, client_ipaddr)
         try:
             http = self._http.post(self.url, content=body)
         except httpx.HTTPError as e:
             return _unreachable(e)
         return self._answer(reqid, http)
 
-    def _call(self, request_type: str, body: dict[str, Any]) -> Response:
-        return self.request(request_type, body)
+    def _call(self, request_type: str, body: dict[str, Any], call: CallOptions) -> Response:
+        return self.request(request_type, body, **call)
 
     def close(self) -> None:
         self._http.close()
@@ -124,19 +165,26 @@ class AsyncClient(_Base, RequestMethods[Awaitable[Response]]):
         secret: str | bytes | None = None,
         *,
         client_ipaddr: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Verify = True,
+        tls_certfile: str | None = None,
+        tls_keyfile: str | None = None,
     ) -> None:
         super().__init__(url, secret, client_ipaddr=client_ipaddr, timeout=timeout)
-        self._http = httpx.AsyncClient(timeout=timeout)
+        self._http = httpx.AsyncClient(
+            timeout=timeout, verify=_tls(verify, tls_certfile, tls_keyfile)
+        )
 
     async def request(
         self,
         request_type: str,
         request_body: Mapping[str, Any],
         request_id: str | int | None = None,
+        *,
+        client_ipaddr: str | None = None,
     ) -> Response:
         """Sends one request; see `Client.request`."""
-        reqid, body = self._envelope(request_type, request_body, request_id)
+        reqid, body = self._envelope(request_type, request_body, request_id, client_ipaddr)
         try:
             http = await self._http.post(self.url, content=body)
         except httpx.HTTPError as e:
@@ -146,8 +194,10 @@ class AsyncClient(_Base, RequestMethods[Awaitable[Response]]):
     # authnzerver's client spells the coroutine this way.
     async_request = request
 
-    def _call(self, request_type: str, body: dict[str, Any]) -> Awaitable[Response]:
-        return self.request(request_type, body)
+    def _call(
+        self, request_type: str, body: dict[str, Any], call: CallOptions
+    ) -> Awaitable[Response]:
+        return self.request(request_type, body, **call)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from datetime import date, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -37,8 +38,19 @@ def key_ring(secret: str | bytes) -> MultiFernet:
         raise ConfigError(f"not a Fernet key: {e}") from None
 
 
+def _jsonable(value: object) -> object:
+    # authnzerver's client sends datetimes as ISO 8601 and bytes as text, so
+    # frontends pass e.g. `expires=datetime(...)` straight through.
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def seal(ring: MultiFernet, envelope: dict[str, Any]) -> bytes:
-    return base64.b64encode(ring.encrypt(json.dumps(envelope).encode()))
+    plain = json.dumps(envelope, default=_jsonable).encode()
+    return base64.b64encode(ring.encrypt(plain))
 
 
 def open_reply(ring: MultiFernet, body: bytes) -> dict[str, Any] | None:

@@ -1,25 +1,43 @@
 """One method per request type of the catalogue, shared by `Client` (which
 returns `Response`) and `AsyncClient` (which returns an awaitable of it).
 
-Parameters and their types follow authnzd's request table (authnzerver's
-`apischema.py` with authnzd's fixes). Optional parameters left as `None` are
-not sent.
+Parameters and their types follow authnzd's request table (`src/catalogue.rs`:
+authnzerver's `apischema.py` with authnzd's fixes; the tests hold the two
+together). Optional parameters left as `None` are not sent. Every method also
+takes the `CallOptions` keywords.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 R = TypeVar("R")
+
+
+class CallOptions(TypedDict, total=False):
+    """Keyword arguments every request method takes besides its parameters."""
+
+    #: The end user's address for this call, overriding the client's own
+    #: ``client_ipaddr``: one shared client serves many users.
+    client_ipaddr: str
+    #: Echoed back by the server; generated when not given.
+    request_id: str | int
+
+
+def _given(**optional: Any) -> dict[str, Any]:
+    """The optional parameters that were passed: left out rather than sent as
+    null, which most of them do not accept."""
+    return {k: v for k, v in optional.items() if v is not None}
 
 
 class RequestMethods(Generic[R]):
     """The typed request methods; subclasses supply `_call`."""
 
     @abstractmethod
-    def _call(self, request_type: str, body: dict[str, Any]) -> R: ...
+    def _call(self, request_type: str, body: dict[str, Any], call: CallOptions) -> R: ...
 
     def session_new(
         self,
@@ -27,8 +45,9 @@ class RequestMethods(Generic[R]):
         ip_address: str,
         user_agent: str,
         user_id: int | None,
-        expires: str,
+        expires: str | datetime,
         extra_info_json: Mapping[str, Any] | None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``session-new``."""
         return self._call(
@@ -40,18 +59,24 @@ class RequestMethods(Generic[R]):
                 "expires": expires,
                 "extra_info_json": extra_info_json,
             },
+            call,
         )
 
-    def session_exists(self, *, session_token: str) -> R:
+    def session_exists(self, *, session_token: str, **call: Unpack[CallOptions]) -> R:
         """``session-exists``."""
-        return self._call("session-exists", {"session_token": session_token})
+        return self._call("session-exists", {"session_token": session_token}, call)
 
-    def session_delete(self, *, session_token: str) -> R:
+    def session_delete(self, *, session_token: str, **call: Unpack[CallOptions]) -> R:
         """``session-delete``."""
-        return self._call("session-delete", {"session_token": session_token})
+        return self._call("session-delete", {"session_token": session_token}, call)
 
     def session_delete_userid(
-        self, *, session_token: str, user_id: int, keep_current_session: bool
+        self,
+        *,
+        session_token: str,
+        user_id: int,
+        keep_current_session: bool,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``session-delete-userid``."""
         return self._call(
@@ -61,25 +86,36 @@ class RequestMethods(Generic[R]):
                 "user_id": user_id,
                 "keep_current_session": keep_current_session,
             },
+            call,
         )
 
-    def user_login(self, *, session_token: str, email: str, password: str) -> R:
+    def user_login(
+        self, *, session_token: str, email: str, password: str, **call: Unpack[CallOptions]
+    ) -> R:
         """``user-login``."""
         return self._call(
-            "user-login", {"session_token": session_token, "email": email, "password": password}
+            "user-login",
+            {"session_token": session_token, "email": email, "password": password},
+            call,
         )
 
-    def user_logout(self, *, session_token: str, user_id: int) -> R:
+    def user_logout(self, *, session_token: str, user_id: int, **call: Unpack[CallOptions]) -> R:
         """``user-logout``."""
-        return self._call("user-logout", {"session_token": session_token, "user_id": user_id})
+        return self._call("user-logout", {"session_token": session_token, "user_id": user_id}, call)
 
-    def user_passcheck(self, *, session_token: str, password: str) -> R:
+    def user_passcheck(
+        self, *, session_token: str, password: str, **call: Unpack[CallOptions]
+    ) -> R:
         """``user-passcheck``."""
-        return self._call("user-passcheck", {"session_token": session_token, "password": password})
+        return self._call(
+            "user-passcheck", {"session_token": session_token, "password": password}, call
+        )
 
-    def user_passcheck_nosession(self, *, email: str, password: str) -> R:
+    def user_passcheck_nosession(
+        self, *, email: str, password: str, **call: Unpack[CallOptions]
+    ) -> R:
         """``user-passcheck-nosession``."""
-        return self._call("user-passcheck-nosession", {"email": email, "password": password})
+        return self._call("user-passcheck-nosession", {"email": email, "password": password}, call)
 
     def user_new(
         self,
@@ -90,16 +126,14 @@ class RequestMethods(Generic[R]):
         extra_info: Mapping[str, Any] | None = None,
         verify_retry_wait: int | None = None,
         system_id: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-new``."""
         body: dict[str, Any] = {"full_name": full_name, "email": email, "password": password}
-        if extra_info is not None:
-            body["extra_info"] = extra_info
-        if verify_retry_wait is not None:
-            body["verify_retry_wait"] = verify_retry_wait
-        if system_id is not None:
-            body["system_id"] = system_id
-        return self._call("user-new", body)
+        body.update(
+            _given(extra_info=extra_info, verify_retry_wait=verify_retry_wait, system_id=system_id)
+        )
+        return self._call("user-new", body, call)
 
     def user_changepass(
         self,
@@ -110,6 +144,7 @@ class RequestMethods(Generic[R]):
         email: str,
         current_password: str,
         new_password: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-changepass``."""
         return self._call(
@@ -122,10 +157,18 @@ class RequestMethods(Generic[R]):
                 "current_password": current_password,
                 "new_password": new_password,
             },
+            call,
         )
 
     def user_changepass_nosession(
-        self, *, user_id: int, full_name: str, email: str, current_password: str, new_password: str
+        self,
+        *,
+        user_id: int,
+        full_name: str,
+        email: str,
+        current_password: str,
+        new_password: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-changepass-nosession``."""
         return self._call(
@@ -137,23 +180,28 @@ class RequestMethods(Generic[R]):
                 "current_password": current_password,
                 "new_password": new_password,
             },
+            call,
         )
 
-    def user_delete(self, *, email: str, user_id: int, password: str) -> R:
+    def user_delete(
+        self, *, email: str, user_id: int, password: str, **call: Unpack[CallOptions]
+    ) -> R:
         """``user-delete``."""
-        return self._call("user-delete", {"email": email, "user_id": user_id, "password": password})
+        return self._call(
+            "user-delete", {"email": email, "user_id": user_id, "password": password}, call
+        )
 
-    def user_list(self, *, user_id: int | None) -> R:
+    def user_list(self, *, user_id: int | None, **call: Unpack[CallOptions]) -> R:
         """``user-list``."""
-        return self._call("user-list", {"user_id": user_id})
+        return self._call("user-list", {"user_id": user_id}, call)
 
-    def user_lookup_email(self, *, email: str) -> R:
+    def user_lookup_email(self, *, email: str, **call: Unpack[CallOptions]) -> R:
         """``user-lookup-email``."""
-        return self._call("user-lookup-email", {"email": email})
+        return self._call("user-lookup-email", {"email": email}, call)
 
-    def user_lookup_match(self, *, by: str, match: Any) -> R:
+    def user_lookup_match(self, *, by: str, match: Any, **call: Unpack[CallOptions]) -> R:
         """``user-lookup-match``."""
-        return self._call("user-lookup-match", {"by": by, "match": match})
+        return self._call("user-lookup-match", {"by": by, "match": match}, call)
 
     def user_edit(
         self,
@@ -163,6 +211,7 @@ class RequestMethods(Generic[R]):
         session_token: str,
         target_userid: int,
         update_dict: Mapping[str, Any],
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-edit``."""
         return self._call(
@@ -174,9 +223,17 @@ class RequestMethods(Generic[R]):
                 "target_userid": target_userid,
                 "update_dict": update_dict,
             },
+            call,
         )
 
-    def user_resetpass(self, *, email_address: str, new_password: str, session_token: str) -> R:
+    def user_resetpass(
+        self,
+        *,
+        email_address: str,
+        new_password: str,
+        session_token: str,
+        **call: Unpack[CallOptions],
+    ) -> R:
         """``user-resetpass``."""
         return self._call(
             "user-resetpass",
@@ -185,10 +242,16 @@ class RequestMethods(Generic[R]):
                 "new_password": new_password,
                 "session_token": session_token,
             },
+            call,
         )
 
     def user_resetpass_nosession(
-        self, *, email_address: str, new_password: str, required_active: bool
+        self,
+        *,
+        email_address: str,
+        new_password: str,
+        required_active: bool,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-resetpass-nosession``."""
         return self._call(
@@ -198,10 +261,18 @@ class RequestMethods(Generic[R]):
                 "new_password": new_password,
                 "required_active": required_active,
             },
+            call,
         )
 
     def user_lock(
-        self, *, user_id: int, user_role: str, session_token: str, target_userid: int, action: str
+        self,
+        *,
+        user_id: int,
+        user_role: str,
+        session_token: str,
+        target_userid: int,
+        action: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-lock``."""
         return self._call(
@@ -213,6 +284,7 @@ class RequestMethods(Generic[R]):
                 "target_userid": target_userid,
                 "action": action,
             },
+            call,
         )
 
     def user_validatepass(
@@ -225,18 +297,19 @@ class RequestMethods(Generic[R]):
         max_unsafe_similarity: int | None = None,
         max_character_frequency: float | None = None,
         min_pwned_matches: int | None = None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-validatepass``."""
         body: dict[str, Any] = {"password": password, "email": email, "full_name": full_name}
-        if min_pass_length is not None:
-            body["min_pass_length"] = min_pass_length
-        if max_unsafe_similarity is not None:
-            body["max_unsafe_similarity"] = max_unsafe_similarity
-        if max_character_frequency is not None:
-            body["max_character_frequency"] = max_character_frequency
-        if min_pwned_matches is not None:
-            body["min_pwned_matches"] = min_pwned_matches
-        return self._call("user-validatepass", body)
+        body.update(
+            _given(
+                min_pass_length=min_pass_length,
+                max_unsafe_similarity=max_unsafe_similarity,
+                max_character_frequency=max_character_frequency,
+                min_pwned_matches=min_pwned_matches,
+            )
+        )
+        return self._call("user-validatepass", body, call)
 
     def user_sendemail_signup(
         self,
@@ -255,6 +328,7 @@ class RequestMethods(Generic[R]):
         emailserver: str | None = None,
         emailport: int | None = None,
         emailsender: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-sendemail-signup``."""
         body: dict[str, Any] = {
@@ -266,21 +340,18 @@ class RequestMethods(Generic[R]):
             "verification_token": verification_token,
             "verification_expiry": verification_expiry,
         }
-        if server_verify_url is not None:
-            body["server_verify_url"] = server_verify_url
-        if account_verify_url is not None:
-            body["account_verify_url"] = account_verify_url
-        if emailuser is not None:
-            body["emailuser"] = emailuser
-        if emailpass is not None:
-            body["emailpass"] = emailpass
-        if emailserver is not None:
-            body["emailserver"] = emailserver
-        if emailport is not None:
-            body["emailport"] = emailport
-        if emailsender is not None:
-            body["emailsender"] = emailsender
-        return self._call("user-sendemail-signup", body)
+        body.update(
+            _given(
+                server_verify_url=server_verify_url,
+                account_verify_url=account_verify_url,
+                emailuser=emailuser,
+                emailpass=emailpass,
+                emailserver=emailserver,
+                emailport=emailport,
+                emailsender=emailsender,
+            )
+        )
+        return self._call("user-sendemail-signup", body, call)
 
     def user_sendemail_forgotpass(
         self,
@@ -297,6 +368,7 @@ class RequestMethods(Generic[R]):
         emailserver: str | None = None,
         emailport: int | None = None,
         emailsender: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-sendemail-forgotpass``."""
         body: dict[str, Any] = {
@@ -308,25 +380,24 @@ class RequestMethods(Generic[R]):
             "verification_token": verification_token,
             "verification_expiry": verification_expiry,
         }
-        if emailuser is not None:
-            body["emailuser"] = emailuser
-        if emailpass is not None:
-            body["emailpass"] = emailpass
-        if emailserver is not None:
-            body["emailserver"] = emailserver
-        if emailport is not None:
-            body["emailport"] = emailport
-        if emailsender is not None:
-            body["emailsender"] = emailsender
-        return self._call("user-sendemail-forgotpass", body)
+        body.update(
+            _given(
+                emailuser=emailuser,
+                emailpass=emailpass,
+                emailserver=emailserver,
+                emailport=emailport,
+                emailsender=emailsender,
+            )
+        )
+        return self._call("user-sendemail-forgotpass", body, call)
 
-    def user_set_emailverified(self, *, email: str) -> R:
+    def user_set_emailverified(self, *, email: str, **call: Unpack[CallOptions]) -> R:
         """``user-set-emailverified``."""
-        return self._call("user-set-emailverified", {"email": email})
+        return self._call("user-set-emailverified", {"email": email}, call)
 
-    def user_set_emailsent(self, *, email: str, email_type: str) -> R:
+    def user_set_emailsent(self, *, email: str, email_type: str, **call: Unpack[CallOptions]) -> R:
         """``user-set-emailsent``."""
-        return self._call("user-set-emailsent", {"email": email, "email_type": email_type})
+        return self._call("user-set-emailsent", {"email": email, "email_type": email_type}, call)
 
     def apikey_new(
         self,
@@ -342,6 +413,7 @@ class RequestMethods(Generic[R]):
         ip_address: str,
         user_agent: str,
         session_token: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``apikey-new``."""
         return self._call(
@@ -359,20 +431,37 @@ class RequestMethods(Generic[R]):
                 "user_agent": user_agent,
                 "session_token": session_token,
             },
+            call,
         )
 
-    def apikey_verify(self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str) -> R:
+    def apikey_verify(
+        self,
+        *,
+        apikey_dict: Mapping[str, Any],
+        user_id: int,
+        user_role: str,
+        **call: Unpack[CallOptions],
+    ) -> R:
         """``apikey-verify``."""
         return self._call(
             "apikey-verify",
             {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+            call,
         )
 
-    def apikey_revoke(self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str) -> R:
+    def apikey_revoke(
+        self,
+        *,
+        apikey_dict: Mapping[str, Any],
+        user_id: int,
+        user_role: str,
+        **call: Unpack[CallOptions],
+    ) -> R:
         """``apikey-revoke``."""
         return self._call(
             "apikey-revoke",
             {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+            call,
         )
 
     def apikey_new_nosession(
@@ -389,6 +478,7 @@ class RequestMethods(Generic[R]):
         ip_address: str,
         refresh_expires: int,
         refresh_nbf: float,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``apikey-new-nosession``."""
         return self._call(
@@ -406,33 +496,52 @@ class RequestMethods(Generic[R]):
                 "refresh_expires": refresh_expires,
                 "refresh_nbf": refresh_nbf,
             },
+            call,
         )
 
     def apikey_verify_nosession(
-        self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str
+        self,
+        *,
+        apikey_dict: Mapping[str, Any],
+        user_id: int,
+        user_role: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``apikey-verify-nosession``."""
         return self._call(
             "apikey-verify-nosession",
             {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+            call,
         )
 
     def apikey_revoke_nosession(
-        self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str
+        self,
+        *,
+        apikey_dict: Mapping[str, Any],
+        user_id: int,
+        user_role: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``apikey-revoke-nosession``."""
         return self._call(
             "apikey-revoke-nosession",
             {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+            call,
         )
 
     def apikey_revokeall_nosession(
-        self, *, apikey_dict: Mapping[str, Any], user_id: int, user_role: str
+        self,
+        *,
+        apikey_dict: Mapping[str, Any],
+        user_id: int,
+        user_role: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``apikey-revokeall-nosession``."""
         return self._call(
             "apikey-revokeall-nosession",
             {"apikey_dict": apikey_dict, "user_id": user_id, "user_role": user_role},
+            call,
         )
 
     def apikey_refresh_nosession(
@@ -447,6 +556,7 @@ class RequestMethods(Generic[R]):
         not_valid_before: float,
         refresh_expires: int,
         refresh_nbf: float,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``apikey-refresh-nosession``."""
         return self._call(
@@ -462,6 +572,7 @@ class RequestMethods(Generic[R]):
                 "refresh_expires": refresh_expires,
                 "refresh_nbf": refresh_nbf,
             },
+            call,
         )
 
     def user_check_access(
@@ -474,6 +585,7 @@ class RequestMethods(Generic[R]):
         target_owner: int,
         target_visibility: str,
         target_sharedwith: str,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-check-access``."""
         return self._call(
@@ -487,10 +599,17 @@ class RequestMethods(Generic[R]):
                 "target_visibility": target_visibility,
                 "target_sharedwith": target_sharedwith,
             },
+            call,
         )
 
     def user_check_limit(
-        self, *, user_id: int, user_role: str, limit_name: str, value_to_check: Any
+        self,
+        *,
+        user_id: int,
+        user_role: str,
+        limit_name: str,
+        value_to_check: Any,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``user-check-limit``."""
         return self._call(
@@ -501,29 +620,41 @@ class RequestMethods(Generic[R]):
                 "limit_name": limit_name,
                 "value_to_check": value_to_check,
             },
+            call,
         )
 
-    def internal_user_lock(self, *, target_userid: int, action: str) -> R:
+    def internal_user_lock(
+        self, *, target_userid: int, action: str, **call: Unpack[CallOptions]
+    ) -> R:
         """``internal-user-lock``."""
-        return self._call("internal-user-lock", {"target_userid": target_userid, "action": action})
+        return self._call(
+            "internal-user-lock", {"target_userid": target_userid, "action": action}, call
+        )
 
-    def internal_user_delete(self, *, target_userid: int) -> R:
+    def internal_user_delete(self, *, target_userid: int, **call: Unpack[CallOptions]) -> R:
         """``internal-user-delete``."""
-        return self._call("internal-user-delete", {"target_userid": target_userid})
+        return self._call("internal-user-delete", {"target_userid": target_userid}, call)
 
-    def internal_user_edit(self, *, target_userid: int, update_dict: Mapping[str, Any]) -> R:
+    def internal_user_edit(
+        self, *, target_userid: int, update_dict: Mapping[str, Any], **call: Unpack[CallOptions]
+    ) -> R:
         """``internal-user-edit``."""
         return self._call(
-            "internal-user-edit", {"target_userid": target_userid, "update_dict": update_dict}
+            "internal-user-edit", {"target_userid": target_userid, "update_dict": update_dict}, call
         )
 
     def internal_session_edit(
-        self, *, target_session_token: str, update_dict: Mapping[str, Any]
+        self,
+        *,
+        target_session_token: str,
+        update_dict: Mapping[str, Any],
+        **call: Unpack[CallOptions],
     ) -> R:
         """``internal-session-edit``."""
         return self._call(
             "internal-session-edit",
             {"target_session_token": target_session_token, "update_dict": update_dict},
+            call,
         )
 
     def passwordless_start(
@@ -533,14 +664,12 @@ class RequestMethods(Generic[R]):
         address: str,
         create_user: bool | None = None,
         redirect_url: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``passwordless-start``."""
         body: dict[str, Any] = {"channel": channel, "address": address}
-        if create_user is not None:
-            body["create_user"] = create_user
-        if redirect_url is not None:
-            body["redirect_url"] = redirect_url
-        return self._call("passwordless-start", body)
+        body.update(_given(create_user=create_user, redirect_url=redirect_url))
+        return self._call("passwordless-start", body, call)
 
     def passwordless_finish(
         self,
@@ -549,15 +678,10 @@ class RequestMethods(Generic[R]):
         code: str | None = None,
         link_token: str | None = None,
         session_token: str | None = None,
+        **call: Unpack[CallOptions],
     ) -> R:
         """``passwordless-finish``."""
-        body: dict[str, Any] = {}
-        if attempt_id is not None:
-            body["attempt_id"] = attempt_id
-        if code is not None:
-            body["code"] = code
-        if link_token is not None:
-            body["link_token"] = link_token
-        if session_token is not None:
-            body["session_token"] = session_token
-        return self._call("passwordless-finish", body)
+        body = _given(
+            attempt_id=attempt_id, code=code, link_token=link_token, session_token=session_token
+        )
+        return self._call("passwordless-finish", body, call)
