@@ -55,9 +55,7 @@ def server_env(rate_limits: str) -> dict[str, str]:
     # The caller's AUTHNZD_* / AUTHNZERVER_* (a client's URL and secret,
     # often) would configure the server too: a secret from there wins over
     # --key-file, and the key file the tests read would never be written.
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AUTHNZD_", "AUTHNZERVER_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTHNZD_", "AUTHNZERVER_"))}
     env.update(
         AUTHNZD_SUPERUSER_PASSWORD=SUPERUSER_PASSWORD,
         AUTHNZD_RATE_LIMITS=rate_limits,
