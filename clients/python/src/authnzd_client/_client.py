@@ -44,6 +44,9 @@ def _header_name(name: str) -> str:
 
 
 class _Base:
+    """Configuration and the envelope, shared by both clients; each opens its
+    own kind of httpx client in `_connect`."""
+
     def __init__(
         self,
         url: str | None = None,
@@ -51,6 +54,9 @@ class _Base:
         *,
         client_ipaddr: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        verify: Verify = True,
+        tls_certfile: str | None = None,
+        tls_keyfile: str | None = None,
     ) -> None:
         # authnzd's own variables win over authnzerver's.
         found_url = url or first_env("AUTHNZD_URL", "AUTHNZERVER_URL")
@@ -62,7 +68,10 @@ class _Base:
         self.url = found_url.strip().strip('"')
         self._ring = key_ring(found_secret)
         self.client_ipaddr = client_ipaddr
-        self.timeout = timeout
+        self._connect(timeout=timeout, verify=_tls(verify, tls_certfile, tls_keyfile))
+
+    def _connect(self, *, timeout: float | httpx.Timeout, verify: Verify) -> None:
+        raise NotImplementedError
 
     def _envelope(
         self,
@@ -101,23 +110,16 @@ class Client(_Base, RequestMethods[Response]):
     ``AUTHNZD_SECRET``, then authnzerver's ``AUTHNZERVER_URL`` /
     ``AUTHNZERVER_SECRET``. ``client_ipaddr`` is sent with every request
     unless the call names its own (authnzd needs it when rate limits are on).
-    ``verify``, ``tls_certfile`` and ``tls_keyfile`` set up HTTPS to a
-    TLS-terminating proxy in front of the server.
+    ``timeout`` is in seconds or an ``httpx.Timeout``. ``verify`` (``False``
+    or an ``ssl.SSLContext``, into which a client certificate is loaded),
+    ``tls_certfile`` and ``tls_keyfile`` set up HTTPS to a TLS-terminating
+    proxy in front of the server.
     """
 
-    def __init__(
-        self,
-        url: str | None = None,
-        secret: str | bytes | None = None,
-        *,
-        client_ipaddr: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: Verify = True,
-        tls_certfile: str | None = None,
-        tls_keyfile: str | None = None,
-    ) -> None:
-        super().__init__(url, secret, client_ipaddr=client_ipaddr, timeout=timeout)
-        self._http = httpx.Client(timeout=timeout, verify=_tls(verify, tls_certfile, tls_keyfile))
+    _http: httpx.Client
+
+    def _connect(self, *, timeout: float | httpx.Timeout, verify: Verify) -> None:
+        self._http = httpx.Client(timeout=timeout, verify=verify)
 
     def request(
         self,
@@ -159,21 +161,10 @@ class Client(_Base, RequestMethods[Response]):
 class AsyncClient(_Base, RequestMethods[Awaitable[Response]]):
     """As `Client`, for asyncio: every method is a coroutine."""
 
-    def __init__(
-        self,
-        url: str | None = None,
-        secret: str | bytes | None = None,
-        *,
-        client_ipaddr: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-        verify: Verify = True,
-        tls_certfile: str | None = None,
-        tls_keyfile: str | None = None,
-    ) -> None:
-        super().__init__(url, secret, client_ipaddr=client_ipaddr, timeout=timeout)
-        self._http = httpx.AsyncClient(
-            timeout=timeout, verify=_tls(verify, tls_certfile, tls_keyfile)
-        )
+    _http: httpx.AsyncClient
+
+    def _connect(self, *, timeout: float | httpx.Timeout, verify: Verify) -> None:
+        self._http = httpx.AsyncClient(timeout=timeout, verify=verify)
 
     async def request(
         self,
