@@ -343,6 +343,18 @@ async fn sms_codes_go_through_twilios_api_and_sign_in() {
     )
     .await;
     assert!(!r.success, "a bad number was stored");
+    // One number, one account: SMS sign-in must know whom it signs in.
+    let bob = s.verified_user("bob@example.com", PW).await;
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": bob, "update_dict": {"phone": "+1 201 555 0123"}}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("phone number already in use")
+    );
 
     let started = call(
         &s,
@@ -615,4 +627,115 @@ async fn a_silent_smtp_server_costs_at_most_the_mail_timeout() {
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
     s.stop().await;
     held.abort();
+}
+
+#[tokio::test]
+async fn a_user_who_cannot_sign_in_gets_no_session() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    // Two attempts in flight, then the account is locked by an admin.
+    let first = start(&s, "ada@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    assert!(start(&s, "ada@example.com").await.success);
+    let (_, token) = code_and_link(&sink.wait_for(2));
+    let r = call(
+        &s,
+        "internal-user-lock",
+        json!({"target_userid": uid, "action": "lock"}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let by_code = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": first.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(!by_code.success, "a locked user signed in by code");
+    assert_eq!(by_code.response.get("user_id"), None, "{by_code:?}");
+    let by_link = call(&s, "passwordless-finish", json!({"link_token": token})).await;
+    assert!(!by_link.success, "a locked user signed in by link");
+    assert_eq!(by_link.response.get("user_id"), None, "{by_link:?}");
+    // A new start answers as for anyone, and sends nothing.
+    let again = start(&s, "ada@example.com").await;
+    assert!(again.success, "{again:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 2, "a code went to a locked account");
+
+    // Deactivated (not locked) users are refused the same way.
+    let bob = s.verified_user("bob@example.com", PW).await;
+    let started = start(&s, "bob@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(3));
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": bob, "update_dict": {"is_active": false}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("user exists but is inactive or locked")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn known_and_unknown_addresses_take_about_as_long() {
+    // A mail server that takes 400 ms per message makes sends slow enough
+    // to compare with the scheduler's noise.
+    let delay = std::time::Duration::from_millis(400);
+    let sink = MailSink::start_slow(delay);
+    let port = sink.port;
+    let s = TestServer::start_with(move |c| {
+        c.mail_transport = MailTransport::Smtp;
+        c.smtp_host = "127.0.0.1".into();
+        c.smtp_port = port;
+        c.smtp_tls = SmtpTls::None;
+        c.mail_timeout = 5;
+        c.passwordless_per_address = 20;
+        c.passwordless_per_ip = 100;
+    })
+    .await;
+    s.verified_user("ada@example.com", PW).await;
+    // The first send teaches the server how long a send takes.
+    assert!(start(&s, "ada@example.com").await.success);
+    let timed = |address: &'static str| {
+        let s = &s;
+        async move {
+            let began = std::time::Instant::now();
+            let r = start(s, address).await;
+            assert!(r.success, "{r:?}");
+            began.elapsed()
+        }
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        known.push(timed("ada@example.com").await);
+        unknown.push(timed("nobody@example.com").await);
+    }
+    known.sort();
+    unknown.sort();
+    eprintln!("known {known:?}, unknown {unknown:?}");
+    assert!(known[0] >= delay, "sends were not slow: {known:?}");
+    for t in &unknown {
+        assert!(
+            *t >= delay.mul_f64(0.7),
+            "an unknown address answered in {t:?}, sends take {known:?}"
+        );
+    }
+    // Loose upper bound: the pause must not be much longer than a send.
+    assert!(
+        unknown[1] < known[1] + std::time::Duration::from_millis(500),
+        "known {known:?}, unknown {unknown:?}"
+    );
+    assert_eq!(sink.messages().len(), 4, "mail went to an unknown address");
+    s.stop().await;
 }
