@@ -739,3 +739,81 @@ async fn known_and_unknown_addresses_take_about_as_long() {
     assert_eq!(sink.messages().len(), 4, "mail went to an unknown address");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn operator_templates_and_the_sms_file_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mail_dir, sms_dir, templates) = (
+        dir.path().join("mail"),
+        dir.path().join("sms"),
+        dir.path().join("templates"),
+    );
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("magic_link.subject"),
+        "Sign in to {server_name} with {code}",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("magic_code.sms"),
+        "{server_name}: use {code} within {expires_minutes} min",
+    )
+    .unwrap();
+    let (m, t, sd) = (mail_dir.clone(), templates.clone(), sms_dir.clone());
+    let s = TestServer::start_with(move |c| {
+        c.mail_transport = MailTransport::File;
+        c.mail_dir = m;
+        c.mail_templates = Some(t);
+        c.sms_sender = SmsSender::File;
+        c.sms_dir = sd;
+        c.server_name = "Acme".into();
+        c.passwordless_ttl = 600;
+        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+    })
+    .await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    assert!(start(&s, "ada@example.com").await.success);
+    let eml = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .expect("an .eml");
+    let raw = std::fs::read(eml.path()).unwrap();
+    let (code, _) = code_and_link(&raw);
+    assert_eq!(
+        parse(&raw).header("Subject"),
+        Some(format!("Sign in to Acme with {code}").as_str())
+    );
+
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": uid, "update_dict": {"phone": "+12015550123"}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let started = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "sms", "address": "201-555-0123"}),
+    )
+    .await;
+    assert!(started.success, "{started:?}");
+    let lines = std::fs::read_to_string(sms_dir.join("sms.jsonl")).unwrap();
+    let sent: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(sent["to"], "+12015550123");
+    let body = sent["body"].as_str().unwrap();
+    let code = body
+        .strip_prefix("Acme: use ")
+        .and_then(|b| b.strip_suffix(" within 10 min"))
+        .unwrap_or_else(|| panic!("not from the template: {body}"));
+    let done = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(done.success, "{done:?}");
+    assert_eq!(done.response["user_id"], uid);
+    s.stop().await;
+}
