@@ -817,3 +817,48 @@ async fn operator_templates_and_the_sms_file_sender() {
     assert_eq!(done.response["user_id"], uid);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_guesses_get_five_tries_in_all() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let attempt = start(&s, "ada@example.com").await.response["attempt_id"].clone();
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    // Thirty wrong codes at once: only five may be compared with the code.
+    let guesses = (0..30)
+        .map(|i| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
+        .map(|guess| {
+            let client = s.client.clone();
+            let attempt = attempt.clone();
+            tokio::spawn(async move {
+                client
+                    .request(
+                        "passwordless-finish",
+                        json!({"attempt_id": attempt, "code": guess}),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut compared = 0;
+    for g in guesses {
+        let r = g.await.unwrap();
+        assert!(!r.success);
+        match r.failure_reason.as_deref() {
+            Some("wrong code" | "too many wrong codes; ask for a new one") => compared += 1,
+            Some("invalid or expired code or link") => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(compared, 5, "codes compared");
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code}),
+    )
+    .await;
+    assert!(!r.success, "the right code worked after five wrong ones");
+    s.stop().await;
+}

@@ -268,6 +268,11 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
         return Ok(refused(INVALID, INVALID_MESSAGE));
     };
     if p.link_token.is_none() {
+        // The try is counted before the comparison, so concurrent guesses
+        // cannot get more than WRONG_CODES_MAX comparisons between them.
+        if !store::passwordless::take_try(&app.db, &attempt.attempt_id, WRONG_CODES_MAX).await? {
+            return Ok(refused(INVALID, INVALID_MESSAGE));
+        }
         let offered = code_hmac(
             &app,
             &attempt.attempt_id,

@@ -54,22 +54,32 @@ pub async fn by_link(
         .await
 }
 
-/// Counts a wrong code; the `limit`-th kills the attempt. Returns the count.
-pub async fn wrong_code(
-    db: &impl ConnectionTrait,
-    id: &str,
-    limit: i32,
-    now: NaiveDateTime,
-) -> Result<i32, DbErr> {
-    attempts::Entity::update_many()
+/// Takes one of the attempt's `limit` tries at a code, before the code is
+/// compared, in one conditional update: however many guesses arrive at
+/// once, at most `limit` are ever compared. False when the attempt is
+/// finished or has no tries left.
+pub async fn take_try(db: &impl ConnectionTrait, id: &str, limit: i32) -> Result<bool, DbErr> {
+    let res = attempts::Entity::update_many()
         .col_expr(
             attempts::Column::WrongCodes,
             Expr::col(attempts::Column::WrongCodes).add(1),
         )
         .filter(attempts::Column::AttemptId.eq(id))
         .filter(attempts::Column::Finished.is_null())
+        .filter(attempts::Column::WrongCodes.lt(limit))
         .exec(db)
         .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// After a wrong code (its try already taken): the `limit`-th ends the
+/// attempt. Returns the tries taken so far.
+pub async fn wrong_code(
+    db: &impl ConnectionTrait,
+    id: &str,
+    limit: i32,
+    now: NaiveDateTime,
+) -> Result<i32, DbErr> {
     let wrong = by_id(db, id).await?.map_or(limit, |a| a.wrong_codes);
     if wrong >= limit {
         finish(db, id, now).await?;
