@@ -862,3 +862,44 @@ async fn concurrent_guesses_get_five_tries_in_all() {
     assert!(!r.success, "the right code worked after five wrong ones");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_starts_keep_to_the_send_window() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let starts = (0..12)
+        .map(|_| {
+            let client = s.client.clone();
+            tokio::spawn(async move {
+                client
+                    .request(
+                        "passwordless-start",
+                        json!({"channel": "email", "address": "ada@example.com"}),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut sent = 0;
+    for st in starts {
+        if st.await.unwrap().success {
+            sent += 1;
+        }
+    }
+    // The window allows three, not one more, not one less.
+    assert_eq!(sent, 3, "starts accepted at once");
+    // Refused starts leave no trace in the window: it fills to exactly 3.
+    while start(&s, "ada@example.com").await.success {
+        sent += 1;
+        assert!(sent <= 3, "more than 3 sends in the window");
+    }
+    assert_eq!(sent, 3);
+    sink.wait_for(3);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 3);
+    s.clock.advance(Duration::hours(12) + Duration::seconds(1));
+    assert!(start(&s, "ada@example.com").await.success);
+    s.stop().await;
+}

@@ -14,6 +14,14 @@ pub async fn insert(db: &impl ConnectionTrait, a: attempts::Model) -> Result<(),
     Ok(())
 }
 
+/// Removes an attempt refused by a send window (it was never sent).
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    attempts::Entity::delete_by_id(id.to_owned())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Attempts for `address` created after `since`.
 pub async fn sent_to(
     db: &impl ConnectionTrait,
