@@ -684,6 +684,30 @@ async fn a_user_who_cannot_sign_in_gets_no_session() {
         r.failure_reason.as_deref(),
         Some("user exists but is inactive or locked")
     );
+
+    // Nor those whose address is no longer verified (user-login refuses
+    // them too).
+    let carol = s.verified_user("carol@example.com", PW).await;
+    let started = start(&s, "carol@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(4));
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": carol, "update_dict": {"email_verified": false}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    assert!(s.login("carol@example.com", PW).await.is_err());
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("user exists but is inactive or locked")
+    );
     s.stop().await;
 }
 

@@ -276,7 +276,11 @@ async fn window_turn(
 }
 
 fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
-    u.is_active && u.user_role != "locked" && u.lock_expires.is_none_or(|t| t <= now)
+    // As `user-login`: active, verified, not locked (by role or lockout).
+    u.is_active
+        && u.email_verified
+        && u.user_role != "locked"
+        && u.lock_expires.is_none_or(|t| t <= now)
 }
 
 #[derive(Debug, Deserialize)]
