@@ -203,3 +203,69 @@ async fn a_dead_smtp_server_is_a_clear_failure() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_forgot_password_requests_send_one_mail() {
+    let sink = MailSink::start();
+    let s = server(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let session = s.anon_session().await;
+    let body = json!({
+        "email_address": "ada@example.com", "session_token": session, "server_name": "Example",
+        "server_baseurl": "https://example.com", "password_forgot_url": "/password/reset",
+        "verification_token": TOKEN, "verification_expiry": 900,
+    });
+    let asks = (0..8)
+        .map(|_| {
+            let (client, body) = (s.client.clone(), body.clone());
+            tokio::spawn(async move {
+                client
+                    .request("user-sendemail-forgotpass", body)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut sent = 0;
+    for a in asks {
+        let r = a.await.unwrap();
+        if r.success {
+            sent += 1;
+        } else {
+            assert_eq!(
+                r.failure_reason.as_deref(),
+                Some("forgot-pass verification email sent less than 24 hours ago")
+            );
+        }
+    }
+    assert_eq!(sent, 1, "reset mails sent at once");
+    sink.wait_for(1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_reset_mail_does_not_use_up_the_day() {
+    let port = free_port();
+    let s = server(port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let session = s.anon_session().await;
+    let body = json!({
+        "email_address": "ada@example.com", "session_token": session, "server_name": "Example",
+        "server_baseurl": "https://example.com", "password_forgot_url": "/password/reset",
+        "verification_token": TOKEN, "verification_expiry": 900,
+    });
+    let r = call(&s, "user-sendemail-forgotpass", body.clone()).await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("forgot-pass verification email could not be sent because email server issue")
+    );
+    assert!(r.response["emailforgotpass_sent_datetime"].is_null());
+    let found = call(&s, "user-lookup-email", json!({"email": "ada@example.com"})).await;
+    assert!(
+        found.response["user_info"]["emailforgotpass_sent_datetime"].is_null(),
+        "{found:?}"
+    );
+    s.stop().await;
+}

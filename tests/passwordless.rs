@@ -343,6 +343,18 @@ async fn sms_codes_go_through_twilios_api_and_sign_in() {
     )
     .await;
     assert!(!r.success, "a bad number was stored");
+    // One number, one account: SMS sign-in must know whom it signs in.
+    let bob = s.verified_user("bob@example.com", PW).await;
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": bob, "update_dict": {"phone": "+1 201 555 0123"}}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("phone number already in use")
+    );
 
     let started = call(
         &s,
@@ -615,4 +627,303 @@ async fn a_silent_smtp_server_costs_at_most_the_mail_timeout() {
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
     s.stop().await;
     held.abort();
+}
+
+#[tokio::test]
+async fn a_user_who_cannot_sign_in_gets_no_session() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    // Two attempts in flight, then the account is locked by an admin.
+    let first = start(&s, "ada@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    assert!(start(&s, "ada@example.com").await.success);
+    let (_, token) = code_and_link(&sink.wait_for(2));
+    let r = call(
+        &s,
+        "internal-user-lock",
+        json!({"target_userid": uid, "action": "lock"}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let by_code = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": first.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(!by_code.success, "a locked user signed in by code");
+    assert_eq!(by_code.response.get("user_id"), None, "{by_code:?}");
+    let by_link = call(&s, "passwordless-finish", json!({"link_token": token})).await;
+    assert!(!by_link.success, "a locked user signed in by link");
+    assert_eq!(by_link.response.get("user_id"), None, "{by_link:?}");
+    // A new start answers as for anyone, and sends nothing.
+    let again = start(&s, "ada@example.com").await;
+    assert!(again.success, "{again:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 2, "a code went to a locked account");
+
+    // Deactivated (not locked) users are refused the same way.
+    let bob = s.verified_user("bob@example.com", PW).await;
+    let started = start(&s, "bob@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(3));
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": bob, "update_dict": {"is_active": false}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("user exists but is inactive or locked")
+    );
+
+    // Nor those whose address is no longer verified (user-login refuses
+    // them too).
+    let carol = s.verified_user("carol@example.com", PW).await;
+    let started = start(&s, "carol@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(4));
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": carol, "update_dict": {"email_verified": false}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    assert!(s.login("carol@example.com", PW).await.is_err());
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("user exists but is inactive or locked")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn known_and_unknown_addresses_take_about_as_long() {
+    // A mail server that takes 400 ms per message makes sends slow enough
+    // to compare with the scheduler's noise.
+    let delay = std::time::Duration::from_millis(400);
+    let sink = MailSink::start_slow(delay);
+    let port = sink.port;
+    let s = TestServer::start_with(move |c| {
+        c.mail_transport = MailTransport::Smtp;
+        c.smtp_host = "127.0.0.1".into();
+        c.smtp_port = port;
+        c.smtp_tls = SmtpTls::None;
+        c.mail_timeout = 5;
+        c.passwordless_per_address = 20;
+        c.passwordless_per_ip = 100;
+    })
+    .await;
+    s.verified_user("ada@example.com", PW).await;
+    // The first send teaches the server how long a send takes.
+    assert!(start(&s, "ada@example.com").await.success);
+    let timed = |address: &'static str| {
+        let s = &s;
+        async move {
+            let began = std::time::Instant::now();
+            let r = start(s, address).await;
+            assert!(r.success, "{r:?}");
+            began.elapsed()
+        }
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        known.push(timed("ada@example.com").await);
+        unknown.push(timed("nobody@example.com").await);
+    }
+    known.sort();
+    unknown.sort();
+    eprintln!("known {known:?}, unknown {unknown:?}");
+    assert!(known[0] >= delay, "sends were not slow: {known:?}");
+    for t in &unknown {
+        assert!(
+            *t >= delay.mul_f64(0.7),
+            "an unknown address answered in {t:?}, sends take {known:?}"
+        );
+    }
+    // Loose upper bound: the pause must not be much longer than a send.
+    assert!(
+        unknown[1] < known[1] + std::time::Duration::from_millis(500),
+        "known {known:?}, unknown {unknown:?}"
+    );
+    assert_eq!(sink.messages().len(), 4, "mail went to an unknown address");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn operator_templates_and_the_sms_file_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mail_dir, sms_dir, templates) = (
+        dir.path().join("mail"),
+        dir.path().join("sms"),
+        dir.path().join("templates"),
+    );
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("magic_link.subject"),
+        "Sign in to {server_name} with {code}",
+    )
+    .unwrap();
+    std::fs::write(
+        templates.join("magic_code.sms"),
+        "{server_name}: use {code} within {expires_minutes} min",
+    )
+    .unwrap();
+    let (m, t, sd) = (mail_dir.clone(), templates.clone(), sms_dir.clone());
+    let s = TestServer::start_with(move |c| {
+        c.mail_transport = MailTransport::File;
+        c.mail_dir = m;
+        c.mail_templates = Some(t);
+        c.sms_sender = SmsSender::File;
+        c.sms_dir = sd;
+        c.server_name = "Acme".into();
+        c.passwordless_ttl = 600;
+        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+    })
+    .await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    assert!(start(&s, "ada@example.com").await.success);
+    let eml = std::fs::read_dir(&mail_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .expect("an .eml");
+    let raw = std::fs::read(eml.path()).unwrap();
+    let (code, _) = code_and_link(&raw);
+    assert_eq!(
+        parse(&raw).header("Subject"),
+        Some(format!("Sign in to Acme with {code}").as_str())
+    );
+
+    let r = call(
+        &s,
+        "internal-user-edit",
+        json!({"target_userid": uid, "update_dict": {"phone": "+12015550123"}}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let started = call(
+        &s,
+        "passwordless-start",
+        json!({"channel": "sms", "address": "201-555-0123"}),
+    )
+    .await;
+    assert!(started.success, "{started:?}");
+    let lines = std::fs::read_to_string(sms_dir.join("sms.jsonl")).unwrap();
+    let sent: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(sent["to"], "+12015550123");
+    let body = sent["body"].as_str().unwrap();
+    let code = body
+        .strip_prefix("Acme: use ")
+        .and_then(|b| b.strip_suffix(" within 10 min"))
+        .unwrap_or_else(|| panic!("not from the template: {body}"));
+    let done = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": started.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(done.success, "{done:?}");
+    assert_eq!(done.response["user_id"], uid);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_guesses_get_five_tries_in_all() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let attempt = start(&s, "ada@example.com").await.response["attempt_id"].clone();
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    // Thirty wrong codes at once: only five may be compared with the code.
+    let guesses = (0..30)
+        .map(|i| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
+        .map(|guess| {
+            let client = s.client.clone();
+            let attempt = attempt.clone();
+            tokio::spawn(async move {
+                client
+                    .request(
+                        "passwordless-finish",
+                        json!({"attempt_id": attempt, "code": guess}),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut compared = 0;
+    for g in guesses {
+        let r = g.await.unwrap();
+        assert!(!r.success);
+        match r.failure_reason.as_deref() {
+            Some("wrong code" | "too many wrong codes; ask for a new one") => compared += 1,
+            Some("invalid or expired code or link") => {}
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(compared, 5, "codes compared");
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": code}),
+    )
+    .await;
+    assert!(!r.success, "the right code worked after five wrong ones");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_starts_keep_to_the_send_window() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    s.verified_user("ada@example.com", PW).await;
+    let starts = (0..12)
+        .map(|_| {
+            let client = s.client.clone();
+            tokio::spawn(async move {
+                client
+                    .request(
+                        "passwordless-start",
+                        json!({"channel": "email", "address": "ada@example.com"}),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut sent = 0;
+    for st in starts {
+        if st.await.unwrap().success {
+            sent += 1;
+        }
+    }
+    // The window allows three, not one more, not one less.
+    assert_eq!(sent, 3, "starts accepted at once");
+    // Refused starts leave no trace in the window: it fills to exactly 3.
+    while start(&s, "ada@example.com").await.success {
+        sent += 1;
+        assert!(sent <= 3, "more than 3 sends in the window");
+    }
+    assert_eq!(sent, 3);
+    sink.wait_for(3);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(sink.messages().len(), 3);
+    s.clock.advance(Duration::hours(12) + Duration::seconds(1));
+    assert!(start(&s, "ada@example.com").await.success);
+    s.stop().await;
 }

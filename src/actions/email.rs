@@ -181,6 +181,16 @@ pub async fn forgotpass(app: Arc<App>, _ctx: Ctx, p: ForgotParams) -> ActionResu
             "Invalid verification email request.",
         ));
     };
+    // The check above answers most repeats cheaply; this conditional
+    // update decides between concurrent requests: one mail between them.
+    let day_ago = now - chrono::Duration::hours(24);
+    if !store::users::claim_forgotpass_mail(&app.db, user.user_id, now, day_ago).await? {
+        return Ok(fail(
+            "forgot-pass verification email sent less than 24 hours ago",
+            "Invalid password reset email request.",
+        ));
+    }
+    app.sessions.invalidate_user(user.user_id).await;
     let token = wrap(&p.verification_token);
     let vars = [
         ("server_name", p.server_name.as_str()),
@@ -198,17 +208,19 @@ pub async fn forgotpass(app: Arc<App>, _ctx: Ctx, p: ForgotParams) -> ActionResu
         .await
         .is_err()
     {
+        // Not sent: the day is not used up.
+        store::users::release_forgotpass_mail(
+            &app.db,
+            user.user_id,
+            user.emailforgotpass_sent_datetime,
+        )
+        .await?;
+        app.sessions.invalidate_user(user.user_id).await;
         return Ok(fail(
             "forgot-pass verification email could not be sent because email server issue",
             "Could not send the password reset email.",
         ));
     }
-    let changes = UserChanges {
-        emailforgotpass_sent_datetime: Some(now),
-        ..Default::default()
-    };
-    store::users::update(&app.db, user.user_id, changes, now).await?;
-    app.sessions.invalidate_user(user.user_id).await;
     Ok(Outcome::ok(
         json!({"user_id": user.user_id, "email_address": user.email,
                "emailforgotpass_sent_datetime": timefmt::format(now)}),

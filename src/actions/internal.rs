@@ -148,6 +148,11 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
         Ok(c) => c,
         Err(why) => return Ok(invalid(why)),
     };
+    let taken = match (matches!(phone, Some(Some(_))), plain.contains_key("email")) {
+        (true, true) => "email or phone number already in use",
+        (true, false) => "phone number already in use",
+        (false, _) => "email already in use",
+    };
     changes.phone = phone;
     match extra {
         None | Some(Value::Null) => {}
@@ -169,7 +174,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
             "User info update failed.",
             json!({"user_info": null}),
         )),
-        Err(e) if store::users::is_taken(&e) => Ok(invalid("email already in use".into())),
+        Err(e) if store::users::is_taken(&e) => Ok(invalid(taken.into())),
         Err(e) => Err(e.into()),
     }
 }

@@ -118,37 +118,6 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
     let config = &app.config;
     let now = app.now();
     let ip_hash = app.ip_digest(ctx.client_ipaddr.as_deref());
-    let address_since = now - chrono::Duration::seconds(config.passwordless_address_window as i64);
-    if store::passwordless::sent_to(&app.db, &address, address_since).await?
-        >= u64::from(config.passwordless_per_address)
-    {
-        return Ok(refused(
-            "too many codes sent to this address; try again later",
-            "Too many sign-in codes were sent to this address. Please try again later.",
-        ));
-    }
-    let ip_since = now - chrono::Duration::seconds(config.passwordless_ip_window as i64);
-    if let Some(ip_hash) = &ip_hash
-        && store::passwordless::sent_from(&app.db, ip_hash, ip_since).await?
-            >= u64::from(config.passwordless_per_ip)
-    {
-        return Ok(refused(
-            "too many codes requested from this client; try again later",
-            "Too many sign-in codes were requested. Please try again later.",
-        ));
-    }
-
-    let user = match channel {
-        Channel::Email => store::users::by_email(&app.db, &address).await?,
-        Channel::Sms => store::users::by_phone(&app.db, &address).await?,
-    };
-    // Codes go to accounts that can sign in, and to new addresses when the
-    // caller asked for an account; the answer is the same either way.
-    let send = match &user {
-        Some(u) => can_sign_in(u, now),
-        None => create_user,
-    };
-
     let attempt_id = hex::encode(tokens::random_bytes::<16>()?);
     let code = new_code()?;
     let link_token = match channel {
@@ -156,6 +125,12 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
         Channel::Sms => None,
     };
     let expires = now + chrono::Duration::seconds(config.passwordless_ttl as i64);
+    // The attempt is written first and the windows counted with it, so that
+    // concurrent starts (on any instance) cannot all see room in a window:
+    // the one that finds itself past the limit takes its row back. Within
+    // this instance, starts for one address or client take turns, so racing
+    // starts do not refuse each other either.
+    let turn = window_turn(&address, ip_hash.as_deref()).await;
     store::passwordless::insert(
         &app.db,
         attempts::Model {
@@ -174,6 +149,40 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
         },
     )
     .await?;
+    let address_since = now - chrono::Duration::seconds(config.passwordless_address_window as i64);
+    if store::passwordless::sent_to(&app.db, &address, address_since).await?
+        > u64::from(config.passwordless_per_address)
+    {
+        store::passwordless::delete(&app.db, &attempt_id).await?;
+        return Ok(refused(
+            "too many codes sent to this address; try again later",
+            "Too many sign-in codes were sent to this address. Please try again later.",
+        ));
+    }
+    let ip_since = now - chrono::Duration::seconds(config.passwordless_ip_window as i64);
+    if let Some(ip_hash) = &ip_hash
+        && store::passwordless::sent_from(&app.db, ip_hash, ip_since).await?
+            > u64::from(config.passwordless_per_ip)
+    {
+        store::passwordless::delete(&app.db, &attempt_id).await?;
+        return Ok(refused(
+            "too many codes requested from this client; try again later",
+            "Too many sign-in codes were requested. Please try again later.",
+        ));
+    }
+
+    drop(turn);
+
+    let user = match channel {
+        Channel::Email => store::users::by_email(&app.db, &address).await?,
+        Channel::Sms => store::users::by_phone(&app.db, &address).await?,
+    };
+    // Codes go to accounts that can sign in, and to new addresses when the
+    // caller asked for an account; the answer is the same either way.
+    let send = match &user {
+        Some(u) => can_sign_in(u, now),
+        None => create_user,
+    };
 
     if !send {
         // Take about as long as a send would, so the answer's timing does
@@ -239,8 +248,39 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
     ))
 }
 
+/// Locks striped by address and by client, held while a start checks its
+/// send windows.
+static WINDOW_LOCKS: [tokio::sync::Mutex<()>; 64] =
+    [const { tokio::sync::Mutex::const_new(()) }; 64];
+
+async fn window_turn(
+    address: &str,
+    ip_hash: Option<&str>,
+) -> Vec<tokio::sync::MutexGuard<'static, ()>> {
+    use std::hash::{Hash, Hasher};
+    let stripe = |s: &str| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        s.hash(&mut h);
+        (h.finish() % WINDOW_LOCKS.len() as u64) as usize
+    };
+    let mut stripes = vec![stripe(address)];
+    stripes.extend(ip_hash.map(stripe));
+    // Always in the same order, so two starts never wait on each other.
+    stripes.sort_unstable();
+    stripes.dedup();
+    let mut held = Vec::with_capacity(stripes.len());
+    for i in stripes {
+        held.push(WINDOW_LOCKS[i].lock().await);
+    }
+    held
+}
+
 fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
-    u.is_active && u.user_role != "locked" && u.lock_expires.is_none_or(|t| t <= now)
+    // As `user-login`: active, verified, not locked (by role or lockout).
+    u.is_active
+        && u.email_verified
+        && u.user_role != "locked"
+        && u.lock_expires.is_none_or(|t| t <= now)
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,6 +308,11 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
         return Ok(refused(INVALID, INVALID_MESSAGE));
     };
     if p.link_token.is_none() {
+        // The try is counted before the comparison, so concurrent guesses
+        // cannot get more than WRONG_CODES_MAX comparisons between them.
+        if !store::passwordless::take_try(&app.db, &attempt.attempt_id, WRONG_CODES_MAX).await? {
+            return Ok(refused(INVALID, INVALID_MESSAGE));
+        }
         let offered = code_hmac(
             &app,
             &attempt.attempt_id,

@@ -154,10 +154,12 @@ impl Sms {
                     .open(path)
                     .await
                     .map_err(|e| SmsError::Send(e.to_string()))?;
-                return f
-                    .write_all(line.as_bytes())
+                // tokio's File writes in the background: flush to know the
+                // line is written (and to hear of a failure).
+                f.write_all(line.as_bytes())
                     .await
-                    .map_err(|e| SmsError::Send(e.to_string()));
+                    .map_err(|e| SmsError::Send(e.to_string()))?;
+                return f.flush().await.map_err(|e| SmsError::Send(e.to_string()));
             }
             Sender::Log => {
                 tracing::info!("SMS (log sender, not sent)");

@@ -14,6 +14,14 @@ pub async fn insert(db: &impl ConnectionTrait, a: attempts::Model) -> Result<(),
     Ok(())
 }
 
+/// Removes an attempt refused by a send window (it was never sent).
+pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    attempts::Entity::delete_by_id(id.to_owned())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Attempts for `address` created after `since`.
 pub async fn sent_to(
     db: &impl ConnectionTrait,
@@ -54,22 +62,32 @@ pub async fn by_link(
         .await
 }
 
-/// Counts a wrong code; the `limit`-th kills the attempt. Returns the count.
-pub async fn wrong_code(
-    db: &impl ConnectionTrait,
-    id: &str,
-    limit: i32,
-    now: NaiveDateTime,
-) -> Result<i32, DbErr> {
-    attempts::Entity::update_many()
+/// Takes one of the attempt's `limit` tries at a code, before the code is
+/// compared, in one conditional update: however many guesses arrive at
+/// once, at most `limit` are ever compared. False when the attempt is
+/// finished or has no tries left.
+pub async fn take_try(db: &impl ConnectionTrait, id: &str, limit: i32) -> Result<bool, DbErr> {
+    let res = attempts::Entity::update_many()
         .col_expr(
             attempts::Column::WrongCodes,
             Expr::col(attempts::Column::WrongCodes).add(1),
         )
         .filter(attempts::Column::AttemptId.eq(id))
         .filter(attempts::Column::Finished.is_null())
+        .filter(attempts::Column::WrongCodes.lt(limit))
         .exec(db)
         .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// After a wrong code (its try already taken): the `limit`-th ends the
+/// attempt. Returns the tries taken so far.
+pub async fn wrong_code(
+    db: &impl ConnectionTrait,
+    id: &str,
+    limit: i32,
+    now: NaiveDateTime,
+) -> Result<i32, DbErr> {
     let wrong = by_id(db, id).await?.map_or(limit, |a| a.wrong_codes);
     if wrong >= limit {
         finish(db, id, now).await?;

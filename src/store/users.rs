@@ -277,3 +277,45 @@ pub async fn delete(db: &DatabaseConnection, user_id: i64) -> Result<bool, DbErr
     txn.commit().await?;
     Ok(res.rows_affected > 0)
 }
+
+/// Takes the user's forgot-password mail slot: sets
+/// `emailforgotpass_sent_datetime` to `now` unless a mail was sent after
+/// `not_since`, in one conditional update, so that concurrent requests get
+/// one mail between them. False when the slot was taken.
+pub async fn claim_forgotpass_mail(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    now: NaiveDateTime,
+    not_since: NaiveDateTime,
+) -> Result<bool, DbErr> {
+    use sea_orm::Condition;
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::EmailforgotpassSentDatetime, Expr::value(now))
+        .col_expr(users::Column::LastUpdated, Expr::value(now))
+        .filter(users::Column::UserId.eq(user_id))
+        .filter(
+            Condition::any()
+                .add(users::Column::EmailforgotpassSentDatetime.is_null())
+                .add(users::Column::EmailforgotpassSentDatetime.lt(not_since)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Gives the slot back after a mail that could not be sent.
+pub async fn release_forgotpass_mail(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    previous: Option<NaiveDateTime>,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::EmailforgotpassSentDatetime,
+            Expr::value(previous),
+        )
+        .filter(users::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -32,6 +32,15 @@ impl MailSink {
     }
 
     pub fn start_with(tls: SinkTls) -> MailSink {
+        Self::spawn(tls, None)
+    }
+
+    /// A plain sink that waits `delay` before accepting each message.
+    pub fn start_slow(delay: Duration) -> MailSink {
+        Self::spawn(SinkTls::Plain, Some(delay))
+    }
+
+    fn spawn(tls: SinkTls, delay: Option<Duration>) -> MailSink {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let maildir = dir.path().join("mail");
@@ -69,9 +78,19 @@ impl MailSink {
                     .arg(&key);
             }
         }
+        match delay {
+            None => {
+                cmd.args(["-c", "aiosmtpd.handlers.Mailbox"]).arg(&maildir);
+            }
+            Some(d) => {
+                let handlers = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python");
+                cmd.env("PYTHONPATH", handlers)
+                    .args(["-c", "slow_mailbox.SlowMailbox"])
+                    .arg(&maildir)
+                    .arg(d.as_secs_f64().to_string());
+            }
+        }
         let child = cmd
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
