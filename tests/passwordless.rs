@@ -60,6 +60,24 @@ fn code_and_link(raw: &[u8]) -> (String, String) {
     (code, token)
 }
 
+/// The audit log: (event, user_id, detail), oldest first.
+async fn audit_events(s: &TestServer) -> Vec<(String, Option<i64>, Value)> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let db = sea_orm::Database::connect(&s.config.database_url)
+        .await
+        .unwrap();
+    let events = entity::audit_events::Entity::find()
+        .order_by_asc(entity::audit_events::Column::Id)
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.event, e.user_id, e.detail.unwrap_or(Value::Null)))
+        .collect();
+    db.close().await.ok();
+    events
+}
+
 #[tokio::test]
 async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
     let sink = MailSink::start();
@@ -292,7 +310,7 @@ async fn create_user_makes_a_verified_account_on_first_success() {
 async fn smtp_down_is_a_clear_failure_and_the_server_keeps_serving() {
     let dead = free_port();
     let s = server_with_mail(dead).await;
-    s.verified_user("ada@example.com", PW).await;
+    let uid = s.verified_user("ada@example.com", PW).await;
     let r = start(&s, "ada@example.com").await;
     assert!(!r.success);
     assert_eq!(
@@ -312,6 +330,13 @@ async fn smtp_down_is_a_clear_failure_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(health["delivery"]["mail"], json!({"sent": 0, "failed": 1}));
+    let events = audit_events(&s).await;
+    assert!(
+        events
+            .iter()
+            .any(|(e, u, _)| e == "passwordless-send-failed" && *u == Some(uid)),
+        "{events:?}"
+    );
     s.stop().await;
 }
 
@@ -925,5 +950,83 @@ async fn concurrent_starts_keep_to_the_send_window() {
     assert_eq!(sink.messages().len(), 3);
     s.clock.advance(Duration::hours(12) + Duration::seconds(1));
     assert!(start(&s, "ada@example.com").await.success);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_are_audited() {
+    let sink = MailSink::start();
+    let s = server_with_mail(sink.port).await;
+    let uid = s.verified_user("ada@example.com", PW).await;
+    let attempt = start(&s, "ada@example.com").await.response["attempt_id"].clone();
+    let (code, _) = code_and_link(&sink.wait_for(1));
+    let wrong = if code == "123456" { "654321" } else { "123456" };
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": attempt, "code": wrong}),
+    )
+    .await;
+    assert_eq!(r.failure_reason.as_deref(), Some("wrong code"));
+    assert!(start(&s, "ada@example.com").await.success);
+    let third = start(&s, "ada@example.com").await;
+    assert!(third.success);
+    let (code, _) = code_and_link(&sink.wait_for(3));
+    assert!(!start(&s, "ada@example.com").await.success);
+    let r = call(
+        &s,
+        "internal-user-lock",
+        json!({"target_userid": uid, "action": "lock"}),
+    )
+    .await;
+    assert!(r.success, "{r:?}");
+    let r = call(
+        &s,
+        "passwordless-finish",
+        json!({"attempt_id": third.response["attempt_id"], "code": code}),
+    )
+    .await;
+    assert!(!r.success);
+    let events: Vec<(String, Option<i64>, Value)> = audit_events(&s)
+        .await
+        .into_iter()
+        .filter(|(e, _, _)| e.starts_with("passwordless-"))
+        .collect();
+    let ev = |e: &str, u: Option<i64>, d: Value| (e.to_owned(), u, d);
+    assert_eq!(
+        events,
+        [
+            ev(
+                "passwordless-send",
+                Some(uid),
+                json!({"channel": "email", "sent": true})
+            ),
+            ev(
+                "passwordless-wrong-code",
+                None,
+                json!({"channel": "email", "wrong_codes": 1})
+            ),
+            ev(
+                "passwordless-send",
+                Some(uid),
+                json!({"channel": "email", "sent": true})
+            ),
+            ev(
+                "passwordless-send",
+                Some(uid),
+                json!({"channel": "email", "sent": true})
+            ),
+            ev(
+                "passwordless-window-full",
+                None,
+                json!({"channel": "email", "window": "address"})
+            ),
+            ev(
+                "passwordless-refused",
+                Some(uid),
+                json!({"channel": "email"})
+            ),
+        ]
+    );
     s.stop().await;
 }

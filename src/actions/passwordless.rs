@@ -154,6 +154,9 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
         > u64::from(config.passwordless_per_address)
     {
         store::passwordless::delete(&app.db, &attempt_id).await?;
+        drop(turn);
+        let detail = json!({"channel": p.channel, "window": "address"});
+        super::audit(&app, &ctx, "passwordless-window-full", None, detail).await?;
         return Ok(refused(
             "too many codes sent to this address; try again later",
             "Too many sign-in codes were sent to this address. Please try again later.",
@@ -165,6 +168,9 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
             > u64::from(config.passwordless_per_ip)
     {
         store::passwordless::delete(&app.db, &attempt_id).await?;
+        drop(turn);
+        let detail = json!({"channel": p.channel, "window": "client"});
+        super::audit(&app, &ctx, "passwordless-window-full", None, detail).await?;
         return Ok(refused(
             "too many codes requested from this client; try again later",
             "Too many sign-in codes were requested. Please try again later.",
@@ -227,6 +233,9 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
         };
         if !sent {
             store::passwordless::finish(&app.db, &attempt_id, now).await?;
+            let detail = json!({"channel": p.channel});
+            let user_id = user.as_ref().map(|u| u.user_id);
+            super::audit(&app, &ctx, "passwordless-send-failed", user_id, detail).await?;
             return Ok(refused(
                 "the code could not be sent",
                 "We could not send a sign-in code just now. Please try again later.",
@@ -327,6 +336,10 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
             } else {
                 "wrong code"
             };
+            // No user lookup here: an attempt for an unknown address is
+            // answered, and logged, like any other.
+            let detail = json!({"channel": attempt.channel, "wrong_codes": wrong});
+            super::audit(&app, &ctx, "passwordless-wrong-code", None, detail).await?;
             return Ok(refused(reason, "That code is not right."));
         }
     }
@@ -344,6 +357,15 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
         None => return Ok(refused(INVALID, INVALID_MESSAGE)),
     };
     if !can_sign_in(&user, now) {
+        let detail = json!({"channel": attempt.channel});
+        super::audit(
+            &app,
+            &ctx,
+            "passwordless-refused",
+            Some(user.user_id),
+            detail,
+        )
+        .await?;
         return Ok(refused(
             "user exists but is inactive or locked",
             "Sorry, this account cannot sign in.",
