@@ -49,7 +49,10 @@ async fn a_user_from_sign_up_to_delete() {
     // An anonymous visitor.
     let anon = c.session_new(&session_params(None)).await.unwrap();
     assert!(!anon.session_token.is_empty() && !anon.expires.is_empty());
-    let info = c.session_exists(&exists(&anon.session_token)).await.unwrap();
+    let info = c
+        .session_exists(&exists(&anon.session_token))
+        .await
+        .unwrap();
     assert_eq!((info.user_id, info.user_role.as_str()), (2, "anonymous"));
 
     // Sign-up, then verification.
@@ -81,14 +84,20 @@ async fn a_user_from_sign_up_to_delete() {
         })
         .await
         .unwrap();
-    assert_eq!((me.user_id, me.user_role.as_str()), (made.user_id, "authenticated"));
+    assert_eq!(
+        (me.user_id, me.user_role.as_str()),
+        (made.user_id, "authenticated")
+    );
     let gone = c.session_exists(&exists(&anon.session_token)).await;
     assert!(matches!(gone, Err(Error::Refused { .. })), "{gone:?}");
     let mine = c
         .session_new(&session_params(Some(me.user_id)))
         .await
         .unwrap();
-    let info = c.session_exists(&exists(&mine.session_token)).await.unwrap();
+    let info = c
+        .session_exists(&exists(&mine.session_token))
+        .await
+        .unwrap();
     assert_eq!((info.user_id, info.email.as_str()), (me.user_id, ADA));
     assert_eq!(info.system_id.as_deref(), Some(made.system_id.as_str()));
 
@@ -155,7 +164,10 @@ async fn a_user_from_sign_up_to_delete() {
         .await
         .unwrap();
     assert_eq!(listed, vec![found.clone()]);
-    let everyone = c.user_list(&params::UserList { user_id: None }).await.unwrap();
+    let everyone = c
+        .user_list(&params::UserList { user_id: None })
+        .await
+        .unwrap();
     assert!(everyone.len() >= 4, "the reserved users and Ada");
     let matched = c
         .user_lookup_match(&params::UserLookupMatch {
@@ -500,7 +512,12 @@ async fn request_ids_are_checked_and_sent_fresh() {
     assert_eq!(seen.lock().unwrap().last(), Some(&json!(42)));
 
     let liar = standin(&key, |crypto, envelope| {
-        success(crypto, &envelope, Some(json!("someone else's")), session_answer())
+        success(
+            crypto,
+            &envelope,
+            Some(json!("someone else's")),
+            session_answer(),
+        )
     })
     .await;
     let c = Client::new(&liar.url, &key).unwrap();

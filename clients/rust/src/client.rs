@@ -346,7 +346,10 @@ mod tests {
         assert_eq!(r.messages, ["fine"]);
         // Same value, other JSON type: not the same id.
         let err = parse_reply(ok, &json!("7"), 200).unwrap_err();
-        assert!(matches!(err, ProtocolError::ReqidMismatch { .. }), "{err:?}");
+        assert!(
+            matches!(err, ProtocolError::ReqidMismatch { .. }),
+            "{err:?}"
+        );
         let err = parse_reply(json!({"reqid": 1}), &json!(1), 200).unwrap_err();
         assert!(matches!(err, ProtocolError::NotEnvelope(_)), "{err:?}");
     }
@@ -358,7 +361,10 @@ mod tests {
         let sealed = c.seal(&json!({"a": 1}));
         assert_eq!(c.open(&sealed).unwrap(), json!({"a": 1}));
         let other = Client::new("http://127.0.0.1:1/", &Fernet::generate_key()).unwrap();
-        assert!(matches!(other.open(&sealed), Err(ClientError::Undecryptable)));
+        assert!(matches!(
+            other.open(&sealed),
+            Err(ClientError::Undecryptable)
+        ));
         assert!(matches!(c.open("%%%"), Err(ClientError::Undecryptable)));
         let not_json = STANDARD.encode(c.fernet.encrypt(b"nope"));
         assert!(matches!(
@@ -373,9 +379,6 @@ mod tests {
             Client::new("http://127.0.0.1:1/", "short"),
             Err(ClientError::BadKey)
         ));
-        assert!(matches!(
-            Error::from(ClientError::BadKey),
-            Error::BadKey
-        ));
+        assert!(matches!(Error::from(ClientError::BadKey), Error::BadKey));
     }
 }

@@ -79,8 +79,8 @@ pub use error::{Error, ProtocolError};
 pub mod params {
     pub use crate::api::access::{UserCheckAccess, UserCheckLimit};
     pub use crate::api::apikeys::{
-        ApikeyNew, ApikeyNewNosession, ApikeyRefreshNosession, ApikeyRevoke,
-        ApikeyRevokeNosession, ApikeyRevokeallNosession, ApikeyVerify, ApikeyVerifyNosession,
+        ApikeyNew, ApikeyNewNosession, ApikeyRefreshNosession, ApikeyRevoke, ApikeyRevokeNosession,
+        ApikeyRevokeallNosession, ApikeyVerify, ApikeyVerifyNosession,
     };
     pub use crate::api::email::{
         UserSendemailForgotpass, UserSendemailSignup, UserSetEmailsent, UserSetEmailverified,

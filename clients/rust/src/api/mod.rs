@@ -86,8 +86,8 @@ impl Client {
     /// The `response` fields of a successful answer; every other outcome
     /// as an [`Error`].
     async fn answer<P: Serialize + ?Sized>(&self, name: &str, params: &P) -> Result<Value, Error> {
-        let Value::Object(body) = serde_json::to_value(params)
-            .map_err(|e| ProtocolError::Encode(e.to_string()))?
+        let Value::Object(body) =
+            serde_json::to_value(params).map_err(|e| ProtocolError::Encode(e.to_string()))?
         else {
             return Err(ProtocolError::Encode("parameters must be a JSON object".into()).into());
         };
