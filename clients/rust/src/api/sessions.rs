@@ -165,3 +165,27 @@ impl Client {
             .map(|r| r.deleted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // authnzerver's `auth_session_exists` columns, for an anonymous session.
+    #[test]
+    fn authnzerver_session_info_deserializes() {
+        let found: SessionInfoField = serde_json::from_value(json!({"session_info": {
+            "user_id": 2, "system_id": "d1c2…", "full_name": "Anonymous User",
+            "email": "anonuser@localhost", "extra_info": null, "email_verified": true,
+            "emailverify_sent_datetime": null, "is_active": true,
+            "last_login_try": null, "last_login_success": null,
+            "created_on": "2026-01-01T00:00:00", "user_role": "anonymous",
+            "session_token": "tkn", "ip_address": "203.0.113.7", "user_agent": "Mozilla/5.0",
+            "created": "2026-01-01T00:00:00", "expires": "2026-01-08T00:00:00",
+            "extra_info_json": null,
+        }}))
+        .unwrap();
+        assert_eq!(found.session_info.user_role, "anonymous");
+        assert_eq!(found.session_info.extra_info_json, None);
+    }
+}

@@ -448,3 +448,32 @@ impl Client {
         self.call_unit("user-validatepass", p).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // authnzerver's `user_info_columns`: no `phone`, nulls where a user
+    // never logged in.
+    #[test]
+    fn authnzerver_user_info_deserializes() {
+        let list: UserInfoList = serde_json::from_value(json!({"user_info": [{
+            "user_id": 4, "system_id": "0b5f…", "full_name": null,
+            "email": "ada@example.com", "email_verified": true, "is_active": true,
+            "last_login_try": null, "last_login_success": null,
+            "failed_login_tries": 0, "created_on": "2026-01-01T00:00:00",
+            "last_updated": "2026-01-01T00:00:00", "user_role": "authenticated",
+            "extra_info": {"provenance": "request-created"},
+            "emailverify_sent_datetime": "2026-01-01T00:00:01",
+            "emailforgotpass_sent_datetime": null, "emailchangepass_sent_datetime": null,
+        }]}))
+        .unwrap();
+        let u = &list.user_info[0];
+        assert_eq!(
+            (u.user_id, u.full_name.as_deref(), u.phone.as_deref()),
+            (4, None, None)
+        );
+        assert_eq!(u.failed_login_tries, Some(0));
+    }
+}
