@@ -342,21 +342,28 @@ pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
             json!({}),
         ));
     }
-    if store::apikeys::delete_session_key(&app.db, &key.token_hash, key.uid).await? {
-        audit(
-            &app,
-            &ctx,
-            "apikey-revoke",
-            Some(key.uid),
-            json!({"family": "session", "by": p.user_id}),
-        )
-        .await?;
-        Ok(Outcome::ok(json!({}), "API key revocation processed."))
-    } else {
-        Ok(Outcome::fail(
+    let deleted = store::apikeys::delete_session_key(&app.db, &key.token_hash, key.uid).await?;
+    revoke_answer(&app, &ctx, "session", key.uid, p.user_id, deleted).await
+}
+
+/// The answer to a revoke of one key of either family, audited when a key
+/// went.
+pub(super) async fn revoke_answer(
+    app: &App,
+    ctx: &Ctx,
+    family: &str,
+    owner: i64,
+    by: i64,
+    deleted: bool,
+) -> ActionResult {
+    if !deleted {
+        return Ok(Outcome::fail(
             "API key not found",
             "API key revocation processed.",
             json!({}),
-        ))
+        ));
     }
+    let detail = json!({"family": family, "by": by});
+    audit(app, ctx, "apikey-revoke", Some(owner), detail).await?;
+    Ok(Outcome::ok(json!({}), "API key revocation processed."))
 }

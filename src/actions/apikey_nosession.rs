@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::apikey::{
     FREE_CLAIMS, KeyParams, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed,
-    lifetime, mint, presented, verifies,
+    lifetime, mint, presented, revoke_answer, verifies,
 };
 use super::{ActionResult, Ctx, Fault, Outcome, audit};
 use crate::app::App;
@@ -221,23 +221,8 @@ pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
         return Ok(revoke_refused());
     }
-    if store::apikeys::delete_free_key(&app.db, &key.token_hash, key.uid).await? {
-        audit(
-            &app,
-            &ctx,
-            "apikey-revoke",
-            Some(key.uid),
-            json!({"family": "nosession", "by": p.user_id}),
-        )
-        .await?;
-        Ok(Outcome::ok(json!({}), "API key revocation processed."))
-    } else {
-        Ok(Outcome::fail(
-            "API key not found",
-            "API key revocation processed.",
-            json!({}),
-        ))
-    }
+    let deleted = store::apikeys::delete_free_key(&app.db, &key.token_hash, key.uid).await?;
+    revoke_answer(&app, &ctx, "nosession", key.uid, p.user_id, deleted).await
 }
 
 /// Revokes every session-less key of the presented key's owner; needs a
