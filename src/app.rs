@@ -12,7 +12,7 @@ use crate::notify::mail::Mailer;
 use crate::notify::sms::Sms;
 use crate::pii::Pii;
 use crate::policy::Policy;
-use crate::security::lockout::LockoutPolicy;
+use crate::security::lockout::{LockoutPolicy, UnknownFailures};
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
 
@@ -27,6 +27,8 @@ pub struct App {
     /// users are verified against it so every login costs one hash.
     pub dummy_hash: String,
     pub lockout: LockoutPolicy,
+    /// Failure counts of addresses without an account.
+    pub unknown_failures: UnknownFailures,
     pub passwords: PasswordRules,
     pub pii: Pii,
     pub policy: Policy,
@@ -36,6 +38,9 @@ pub struct App {
     /// derived from the newest Fernet key, so shared by every instance.
     pub code_key: [u8; 32],
 }
+
+/// Addresses without an account whose failed logins are remembered.
+const UNKNOWN_FAILURES_TRACKED: u64 = 100_000;
 
 /// What start-up builds; `App::new` derives the rest from the config.
 pub struct Parts {
@@ -59,12 +64,13 @@ impl App {
             config.session_cache_entries,
             Duration::from_secs(config.session_cache_ttl),
         );
+        // Both bounded at validation, so neither conversion saturates.
         let lockout = LockoutPolicy {
             tries: config.user_lock_tries,
-            lock_time: chrono::Duration::seconds(
-                i64::try_from(config.user_lock_time).unwrap_or(i64::MAX / 1000),
-            ),
+            lock_time: chrono::Duration::seconds(i64::try_from(config.user_lock_time).unwrap_or(0)),
+            first_delay: Duration::from_millis(config.failed_login_delay_ms),
         };
+        let unknown_failures = UnknownFailures::new(&lockout, UNKNOWN_FAILURES_TRACKED);
         App {
             config,
             db: p.db,
@@ -73,6 +79,7 @@ impl App {
             hasher: p.hasher,
             dummy_hash: p.dummy_hash,
             lockout,
+            unknown_failures,
             passwords: p.passwords,
             pii: p.pii,
             policy: p.policy,

@@ -6,15 +6,18 @@
 //! - one user's row (edit, lock, password change): removed by key;
 //! - all sessions of a user (lock, delete, password change): a revocation
 //!   mark for the user; cached sessions loaded before it are treated as
-//!   misses and re-read.
+//!   misses and re-read. Marks are never evicted while they matter: one
+//!   stays until every entry it covers has expired, and when too many are
+//!   held the oldest is folded into a floor that covers every user.
 //!
 //! A global epoch, bumped before each invalidation, guards the loads: a
 //! loader that saw the epoch move while it read the database drops what it
 //! cached, so a lookup racing a delete or an edit cannot resurrect old data.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use entity::{sessions, users};
 use moka::future::Cache;
@@ -35,9 +38,48 @@ struct SessionEntry {
 pub struct SessionCache {
     sessions: Cache<String, Arc<SessionEntry>>,
     users: Cache<i64, Arc<users::Model>>,
-    /// user id → epoch of the last "all sessions of this user" revocation.
-    revoked: Cache<i64, u64>,
+    revoked: parking_lot::RwLock<Revocations>,
     epoch: AtomicU64,
+}
+
+/// "All sessions of this user loaded before epoch E are stale", per user.
+#[derive(Debug)]
+struct Revocations {
+    /// user id → epoch of the user's last revocation.
+    marks: HashMap<i64, u64>,
+    /// Marks in the order they were made, with when.
+    order: VecDeque<(Instant, i64, u64)>,
+    /// Every session loaded before this epoch is stale (where marks that
+    /// had to go early went).
+    floor: u64,
+    /// How long a mark matters: the longest a session entry lives.
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl Revocations {
+    fn insert(&mut self, user_id: i64, mark: u64, now: Instant) {
+        self.marks.insert(user_id, mark);
+        self.order.push_back((now, user_id, mark));
+        while let Some(&(at, id, m)) = self.order.front() {
+            let expired = now.duration_since(at) > self.ttl;
+            let over = self.order.len() > self.capacity;
+            if !expired && !over {
+                break;
+            }
+            self.order.pop_front();
+            if over && !expired {
+                self.floor = self.floor.max(m.saturating_add(1));
+            }
+            if self.marks.get(&id) == Some(&m) {
+                self.marks.remove(&id);
+            }
+        }
+    }
+
+    fn is_stale(&self, user_id: i64, loaded_at: u64) -> bool {
+        loaded_at < self.floor || self.marks.get(&user_id).is_some_and(|m| *m >= loaded_at)
+    }
 }
 
 impl std::fmt::Debug for SessionCache {
@@ -53,6 +95,11 @@ impl std::fmt::Debug for SessionCache {
 
 impl SessionCache {
     pub fn new(capacity: u64, ttl: Duration) -> SessionCache {
+        Self::with_marks(capacity, capacity, ttl)
+    }
+
+    /// As `new`, with room for `marks` revocation marks.
+    pub fn with_marks(capacity: u64, marks: u64, ttl: Duration) -> SessionCache {
         SessionCache {
             sessions: Cache::builder()
                 .max_capacity(capacity)
@@ -63,10 +110,13 @@ impl SessionCache {
                 .time_to_live(ttl)
                 .build(),
             // A mark must outlive every session entry it could make stale.
-            revoked: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl + Duration::from_secs(1))
-                .build(),
+            revoked: parking_lot::RwLock::new(Revocations {
+                marks: HashMap::new(),
+                order: VecDeque::new(),
+                floor: 0,
+                ttl: ttl.saturating_add(Duration::from_secs(1)),
+                capacity: usize::try_from(marks).unwrap_or(usize::MAX).max(1),
+            }),
             epoch: AtomicU64::new(0),
         }
     }
@@ -84,10 +134,11 @@ impl SessionCache {
     /// was loaded.
     pub async fn session(&self, token_hash: &str) -> Option<Arc<sessions::Model>> {
         let entry = self.sessions.get(token_hash).await?;
-        match self.revoked.get(&entry.session.user_id).await {
-            Some(mark) if mark >= entry.loaded_at => None,
-            _ => Some(entry.session.clone()),
-        }
+        let stale = self
+            .revoked
+            .read()
+            .is_stale(entry.session.user_id, entry.loaded_at);
+        (!stale).then(|| entry.session.clone())
     }
 
     pub async fn put_session(
@@ -131,7 +182,64 @@ impl SessionCache {
     /// drops the user's row.
     pub async fn revoke_user_sessions(&self, user_id: i64) {
         let mark = self.bump();
-        self.revoked.insert(user_id, mark).await;
+        self.revoked.write().insert(user_id, mark, Instant::now());
         self.users.invalidate(&user_id).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(user_id: i64) -> Arc<sessions::Model> {
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        Arc::new(sessions::Model {
+            token_hash: format!("t{user_id}"),
+            ip_address: "203.0.113.7".into(),
+            user_agent: "ua".into(),
+            user_id,
+            expires: t,
+            created: t,
+            extra_info_json: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_revocation_holds_when_marks_outnumber_the_capacity() {
+        // Room for 2 marks, 10 users revoked: no revoked session is served.
+        let cache = SessionCache::with_marks(100, 2, Duration::from_secs(600));
+        for id in 1..=11 {
+            let e = cache.epoch();
+            cache.put_session(format!("t{id}"), session(id), e).await;
+        }
+        for id in 1..=10 {
+            cache.revoke_user_sessions(id).await;
+        }
+        for id in 1..=10 {
+            assert!(
+                cache.session(&format!("t{id}")).await.is_none(),
+                "user {id}'s revoked session served from the cache"
+            );
+        }
+        // User 11 was not revoked, but the floor may cover it: at worst a
+        // re-read, never a stale answer. Sessions loaded now are served.
+        let e = cache.epoch();
+        cache.put_session("t1".into(), session(1), e).await;
+        cache.put_session("t11".into(), session(11), e).await;
+        assert!(cache.session("t1").await.is_some());
+        assert!(cache.session("t11").await.is_some());
+    }
+
+    #[tokio::test]
+    async fn sessions_of_other_users_stay_cached_while_marks_fit() {
+        let cache = SessionCache::new(100, Duration::from_secs(600));
+        let e = cache.epoch();
+        cache.put_session("t1".into(), session(1), e).await;
+        cache.put_session("t2".into(), session(2), e).await;
+        cache.revoke_user_sessions(1).await;
+        assert!(cache.session("t1").await.is_none());
+        assert!(cache.session("t2").await.is_some());
     }
 }

@@ -72,6 +72,9 @@ pub struct Config {
     pub user_lock_tries: u32,
     /// Seconds an account stays locked.
     pub user_lock_time: u64,
+    /// Milliseconds the answer to a first failed login waits; each further
+    /// failure waits 1.5 times longer, up to 40 times this (0: no delay).
+    pub failed_login_delay_ms: u64,
     /// authnzerver's password-policy string.
     pub password_policy: String,
     /// This server's public name; passwords too similar to it are refused.
@@ -201,6 +204,7 @@ impl Default for Config {
             rate_limits: "ipaddr:720; user:480; session:600; apikey:720; burst:150".into(),
             user_lock_tries: 10,
             user_lock_time: 3600,
+            failed_login_delay_ms: 1000,
             password_policy: "min_pass_length:12; max_unsafe_similarity:50; \
                               max_char_frequency:0.3; min_pwned_matches:25"
                 .into(),
@@ -307,50 +311,15 @@ impl Config {
 
     /// Checks values serde cannot, and normalises the database URL.
     pub fn validated(mut self) -> Result<Config, ConfigError> {
-        if self.request_ttl == 0 {
-            return Err(ConfigError::invalid(
-                "request_ttl",
-                "must be at least 1 second",
-            ));
-        }
-        if self.max_body_bytes < 1024 {
-            return Err(ConfigError::invalid(
-                "max_body_bytes",
-                "must be at least 1024",
-            ));
-        }
-        if self.header_read_timeout == 0 {
-            return Err(ConfigError::invalid(
-                "header_read_timeout",
-                "must be at least 1 second",
-            ));
-        }
-        if self.session_expiry_days == 0 {
-            return Err(ConfigError::invalid(
-                "session_expiry_days",
-                "must be at least 1 day",
-            ));
-        }
-        if self.replay_cache_entries < 1000 {
-            return Err(ConfigError::invalid(
-                "replay_cache_entries",
-                "must be at least 1000",
-            ));
-        }
-        if self.db_max_connections < 2 {
-            return Err(ConfigError::invalid(
-                "db_max_connections",
-                "must be at least 2",
-            ));
-        }
-        if self.user_lock_tries == 0 {
-            return Err(ConfigError::invalid(
-                "user_lock_tries",
-                "must be at least 1",
-            ));
-        }
-        if self.hash_workers == Some(0) {
-            return Err(ConfigError::invalid("hash_workers", "must be at least 1"));
+        // Every number that reaches date arithmetic, a timer or an
+        // allocation has a range; README's table lists the same ones.
+        for (key, value, min, max, unit) in self.bounded() {
+            if !(min..=max).contains(&value) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("must be between {min} and {max}{unit} (got {value})"),
+                ));
+            }
         }
         argon2::Params::new(
             self.argon2_memory_kib,
@@ -359,38 +328,6 @@ impl Config {
             None,
         )
         .map_err(|e| ConfigError::invalid("argon2_memory_kib", e.to_string()))?;
-        if self.mail_timeout == 0 {
-            return Err(ConfigError::invalid(
-                "mail_timeout",
-                "must be at least 1 second",
-            ));
-        }
-        if !(60..=86_400).contains(&self.passwordless_ttl) {
-            return Err(ConfigError::invalid(
-                "passwordless_ttl",
-                "must be between 60 seconds and 1 day",
-            ));
-        }
-        for (key, window) in [
-            (
-                "passwordless_address_window",
-                self.passwordless_address_window,
-            ),
-            ("passwordless_ip_window", self.passwordless_ip_window),
-        ] {
-            if !(60..=366 * 86_400).contains(&window) {
-                return Err(ConfigError::invalid(
-                    key,
-                    "must be between 60 seconds and a year",
-                ));
-            }
-        }
-        if self.mail_timeout > 300 {
-            return Err(ConfigError::invalid(
-                "mail_timeout",
-                "must be at most 300 seconds",
-            ));
-        }
         if self.sms_sender == SmsSender::Twilio {
             for (key, value) in [
                 ("twilio_account_sid", &self.twilio_account_sid),
@@ -421,6 +358,39 @@ impl Config {
             )
         })?;
         Ok(self)
+    }
+
+    /// `(key, value, min, max, unit)` for every bounded number.
+    fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 23] {
+        const DAY: u64 = 86_400;
+        const YEAR: u64 = 366 * DAY;
+        let n = |v: u32| u64::from(v);
+        let z = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        [
+            ("request_ttl", self.request_ttl, 1, DAY, " s"),
+            ("replay_cache_entries", z(self.replay_cache_entries), 1000, 100_000_000, ""),
+            ("max_body_bytes", self.max_body_bytes, 1024, 1 << 30, " bytes"),
+            ("header_read_timeout", self.header_read_timeout, 1, 3600, " s"),
+            ("drain_timeout", self.drain_timeout, 0, 3600, " s"),
+            ("session_expiry_days", n(self.session_expiry_days), 1, 3660, " days"),
+            ("user_lock_tries", n(self.user_lock_tries), 1, 1000, ""),
+            ("user_lock_time", self.user_lock_time, 1, YEAR, " s"),
+            ("failed_login_delay_ms", self.failed_login_delay_ms, 0, 10_000, " ms"),
+            ("session_cache_ttl", self.session_cache_ttl, 0, DAY, " s"),
+            ("session_cache_entries", self.session_cache_entries, 0, 100_000_000, ""),
+            ("db_max_connections", n(self.db_max_connections), 2, 10_000, ""),
+            ("hash_workers", z(self.hash_workers.unwrap_or(1)), 1, 1024, ""),
+            ("hash_queue", z(self.hash_queue), 1, 1_000_000, ""),
+            ("argon2_memory_kib", n(self.argon2_memory_kib), 8, 4 << 20, " KiB"),
+            ("argon2_iterations", n(self.argon2_iterations), 1, 100, ""),
+            ("argon2_parallelism", n(self.argon2_parallelism), 1, 64, ""),
+            ("mail_timeout", self.mail_timeout, 1, 300, " s"),
+            ("passwordless_ttl", self.passwordless_ttl, 60, DAY, " s"),
+            ("passwordless_address_window", self.passwordless_address_window, 60, YEAR, " s"),
+            ("passwordless_ip_window", self.passwordless_ip_window, 60, YEAR, " s"),
+            ("passwordless_per_address", n(self.passwordless_per_address), 1, 1000, ""),
+            ("passwordless_per_ip", n(self.passwordless_per_ip), 1, 100_000, ""),
+        ]
     }
 
     /// Host names (without port) the RPC endpoint answers to.
@@ -547,6 +517,36 @@ mod tests {
         };
         let err = cfg.validated().expect_err("twilio without a token");
         assert!(err.to_string().contains("`twilio_auth_token`"), "{err}");
+    }
+
+    #[test]
+    fn every_bounded_number_out_of_range_stops_start_up_naming_its_key() {
+        let base = Config::default();
+        for (key, _, min, max, _) in base.bounded() {
+            let mut outside = vec![max.saturating_add(1), u64::MAX];
+            if min > 0 {
+                outside.push(min - 1);
+            }
+            for value in outside {
+                let fig = Figment::from(Serialized::defaults(Config::default()))
+                    .merge(Serialized::default(key, value));
+                let err = Config::from_figment(fig)
+                    .expect_err(&format!("{key} = {value} must be refused"));
+                let msg = err.to_string();
+                assert!(msg.contains(&format!("`{key}`")), "{key} = {value}: {msg}");
+                assert!(!msg.contains('\n'), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn authnzerver_lock_time_past_any_date_is_refused_by_name() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AUTHNZERVER_USERLOCKTIME", "999999999999999999");
+            let err = Config::load(None).expect_err("a lock time past any date");
+            assert!(err.to_string().contains("`user_lock_time`"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

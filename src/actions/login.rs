@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
 use crate::app::App;
 use crate::security::email;
-use crate::security::lockout::Gate;
+use crate::security::lockout::Verdict;
 use crate::security::tokens;
 use crate::store;
 
@@ -26,28 +26,32 @@ const LOCKED: &str = "Your user account has been locked after repeated login fai
 /// What a password check found.
 pub enum Checked {
     Ok(users::Model),
-    /// No such user, or the password is wrong.
+    /// No such user, or the password is wrong (answered after the delay).
     Wrong,
     /// Right password, but the account is unverified, inactive or locked by
     /// an admin.
     Inactive(users::Model),
-    /// Too soon after the last failure.
-    Backoff,
-    /// Locked after repeated failures (possibly by this very attempt).
-    Locked,
+    /// Locked after repeated failures (possibly by this very attempt); the
+    /// password was not looked at.
+    Locked { retry_after: i64 },
 }
 
 impl Checked {
-    /// The standard failure answer for anything but `Ok`.
+    /// The standard failure answer for anything but `Ok`. An unverified or
+    /// inactive account answers as a wrong password does: no enumeration.
     pub fn failure(&self) -> Outcome {
-        let (reason, message, user_id) = match self {
-            Checked::Ok(u) => ("", WRONG, Some(u.user_id)),
-            Checked::Wrong => ("user does not exist or password doesn't match", WRONG, None),
-            Checked::Inactive(u) => ("user exists but is inactive", WRONG, Some(u.user_id)),
-            Checked::Backoff => ("too many failed attempts; retry later", WRONG, None),
-            Checked::Locked => ("user account is locked", LOCKED, None),
-        };
-        Outcome::fail(reason, message, json!({"user_id": user_id}))
+        match self {
+            Checked::Ok(_) | Checked::Wrong | Checked::Inactive(_) => Outcome::fail(
+                "user does not exist or password doesn't match",
+                WRONG,
+                json!({"user_id": null}),
+            ),
+            Checked::Locked { retry_after } => Outcome::fail(
+                "user account is locked",
+                LOCKED,
+                json!({"user_id": null, "retry_after": retry_after}),
+            ),
+        }
     }
 }
 
@@ -55,41 +59,44 @@ pub fn truncate_password(p: &str) -> String {
     p.chars().take(PASSWORD_MAX_CHARS).collect()
 }
 
-/// Checks `password` for `candidate` (None: unknown user), with lockout.
+/// Checks `password` for `candidate` (None: no such account; `address` is
+/// then what the failure is counted under, if the caller named one).
+///
+/// Every path costs one hash. A failure is counted before it is answered
+/// and the answer then waits its delay, holding no hashing worker; a client
+/// that hangs up during the wait has already been counted.
 pub async fn check_password(
     app: &App,
     candidate: Option<users::Model>,
+    address: Option<&str>,
     password: &str,
 ) -> Result<Checked, Fault> {
     let now = app.now();
     let password = truncate_password(password);
-    let gate = candidate.as_ref().map(|u| app.lockout.gate(u, now));
+    let unknown_key = address.map(|a| app.keyed(&format!("login\0{a}")));
+    let locked_until = match (&candidate, &unknown_key) {
+        (Some(u), _) => app.lockout.locked_until(u, now),
+        (None, Some(k)) => app.unknown_failures.locked_until(k, now),
+        (None, None) => None,
+    };
     let hash = candidate
         .as_ref()
         .map_or_else(|| app.dummy_hash.clone(), |u| u.password.clone());
     let matched = app.hasher.verify(password.clone(), hash).await?;
-    let Some(user) = candidate else {
-        return Ok(Checked::Wrong);
+    if let Some(until) = locked_until {
+        return Ok(locked(until, now));
+    }
+    let user = match candidate {
+        Some(u) if matched => u,
+        other => return failed(app, candidate_id(&other), unknown_key.as_deref(), now).await,
     };
-    match gate {
-        Some(Gate::Locked { .. }) => return Ok(Checked::Locked),
-        Some(Gate::Backoff { .. }) => return Ok(Checked::Backoff),
-        _ => {}
-    }
-    if !matched {
-        let after = app.lockout.after_failure(&user, now);
-        store::users::record_failure(&app.db, user.user_id, after.tries, now, after.lock_until)
-            .await?;
-        if after.lock_until.is_some() {
-            store::sessions::delete_for_user(&app.db, user.user_id, None).await?;
-            app.sessions.revoke_user_sessions(user.user_id).await;
-            tracing::warn!(user = %app.pii.hash(&user.user_id.to_string()), "account locked after repeated login failures");
-            return Ok(Checked::Locked);
-        }
-        return Ok(Checked::Wrong);
-    }
     if !(user.is_active && user.email_verified) || user.user_role == "locked" {
-        return Ok(Checked::Inactive(user));
+        // Counted and delayed like a wrong password, so the answer does not
+        // tell that the password was right.
+        return Ok(match failed(app, Some(user.user_id), None, now).await? {
+            Checked::Wrong => Checked::Inactive(user),
+            other => other,
+        });
     }
     store::users::record_success(&app.db, user.user_id, now).await?;
     if app.hasher.needs_rehash(&user.password) {
@@ -101,6 +108,51 @@ pub async fn check_password(
     Ok(Checked::Ok(user))
 }
 
+fn candidate_id(candidate: &Option<users::Model>) -> Option<i64> {
+    candidate.as_ref().map(|u| u.user_id)
+}
+
+fn locked(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Checked {
+    Checked::Locked {
+        retry_after: (until - now).num_seconds().max(1),
+    }
+}
+
+/// Counts a failure (the account's row, or the unknown address's entry),
+/// then waits the delay or answers the lock.
+async fn failed(
+    app: &App,
+    user_id: Option<i64>,
+    unknown_key: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> Result<Checked, Fault> {
+    let lock_until = app.lockout.lock_until(now);
+    let state = match (user_id, unknown_key) {
+        (Some(id), _) => {
+            let Some(f) =
+                store::users::record_failure(&app.db, id, now, app.lockout.tries, lock_until)
+                    .await?
+            else {
+                return Ok(Checked::Wrong);
+            };
+            if f.locked_now {
+                app.sessions.revoke_user_sessions(id).await;
+                tracing::warn!(user = %app.pii.hash(&id.to_string()), "account locked after repeated login failures");
+            }
+            f.state
+        }
+        (None, Some(key)) => app.unknown_failures.record(key, now, lock_until),
+        (None, None) => return Ok(Checked::Wrong),
+    };
+    match app.lockout.verdict(state, now) {
+        Verdict::Locked { until } => Ok(locked(until, now)),
+        Verdict::Wait(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(Checked::Wrong)
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct LoginParams {
     pub session_token: String,
@@ -110,11 +162,13 @@ pub struct LoginParams {
 
 pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
     let session = live_session(&app, &p.session_token).await?;
+    let address = email::normalise(&p.email);
     let candidate = match &session {
-        Some(_) => store::users::by_email(&app.db, &email::normalise(&p.email)).await?,
+        Some(_) => store::users::by_email(&app.db, &address).await?,
         None => None,
     };
-    let checked = check_password(&app, candidate, &p.password).await?;
+    let counted = session.as_ref().map(|_| address.as_str());
+    let checked = check_password(&app, candidate, counted, &p.password).await?;
     let Some(_) = session else {
         return Ok(Outcome::fail(
             "session does not exist",
@@ -179,7 +233,7 @@ pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: PasscheckParams) -> ActionRe
         Some(s) => store::users::by_id(&app.db, s.user.user_id).await?,
         None => None,
     };
-    let checked = check_password(&app, candidate, &p.password).await?;
+    let checked = check_password(&app, candidate, None, &p.password).await?;
     if session.is_none() {
         return Ok(Outcome::fail(
             "session does not exist",
@@ -201,8 +255,9 @@ pub async fn passcheck_nosession(
     _ctx: Ctx,
     p: PasscheckNosessionParams,
 ) -> ActionResult {
-    let candidate = store::users::by_email(&app.db, &email::normalise(&p.email)).await?;
-    let checked = check_password(&app, candidate, &p.password).await?;
+    let address = email::normalise(&p.email);
+    let candidate = store::users::by_email(&app.db, &address).await?;
+    let checked = check_password(&app, candidate, Some(&address), &p.password).await?;
     Ok(verified(checked))
 }
 

@@ -42,10 +42,10 @@ async fn change(
 ) -> ActionResult {
     let fields = |u: &Option<users::Model>| json!({"user_id": u.as_ref().map(|u| u.user_id), "email": u.as_ref().map(|u| u.email.clone())});
     let f = fields(&user);
-    let checked = login::check_password(app, user, current).await?;
+    let checked = login::check_password(app, user, None, current).await?;
     let user = match checked {
         Checked::Ok(u) => u,
-        Checked::Locked => return Ok(checked.failure()),
+        Checked::Locked { .. } => return Ok(checked.failure()),
         _ => return Ok(Outcome::fail("user password does not match", MISMATCH, f)),
     };
     finish_new_password(app, user, new, keep).await

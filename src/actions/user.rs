@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use entity::users;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -160,7 +160,7 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
         && !existing.email_verified
         && existing
             .emailverify_sent_datetime
-            .is_none_or(|sent| now - sent > Duration::hours(verify_retry_wait));
+            .is_none_or(|sent| older_than_hours(now, sent, verify_retry_wait));
     let existing = if stale {
         store::users::replace_unverified(
             &app.db,
@@ -181,6 +181,15 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
     ))
 }
 
+/// Whether `sent` is more than `hours` before `now`; any i64 is taken (a
+/// wait past every date is never over, a negative one always is).
+fn older_than_hours(now: NaiveDateTime, sent: NaiveDateTime, hours: i64) -> bool {
+    match Duration::try_hours(hours) {
+        Some(wait) => now.signed_duration_since(sent) > wait,
+        None => hours < 0,
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DeleteParams {
     pub email: String,
@@ -197,10 +206,10 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
     let is_superuser = candidate
         .as_ref()
         .is_some_and(|u| u.user_role == "superuser");
-    let checked = login::check_password(&app, candidate, &p.password).await?;
+    let checked = login::check_password(&app, candidate, Some(&address), &p.password).await?;
     let user = match checked {
         Checked::Ok(u) | Checked::Inactive(u) => u,
-        Checked::Locked => return Ok(checked.failure()),
+        Checked::Locked { .. } => return Ok(checked.failure()),
         _ => {
             return Ok(Outcome::fail(
                 "invalid email or password",

@@ -77,7 +77,20 @@ where
 }
 
 impl Rpc {
+    /// Everything from the first byte of the envelope to the sealed reply
+    /// runs inside one fault guard: a panic anywhere is a 503 and a log
+    /// line, and the server goes on.
     async fn handle(&self, body: &[u8]) -> Response {
+        match AssertUnwindSafe(self.answer(body)).catch_unwind().await {
+            Ok(res) => res,
+            Err(_) => {
+                tracing::error!(outcome = "panic", "request");
+                unavailable()
+            }
+        }
+    }
+
+    async fn answer(&self, body: &[u8]) -> Response {
         let started = Instant::now();
         let opened = match self.envelope.open(body) {
             Ok(o) => o,
@@ -104,12 +117,9 @@ impl Rpc {
             client_ipaddr: opened.client_ipaddr,
         };
         let name = opened.request;
-        let handled =
-            AssertUnwindSafe(
-                self.dispatcher
-                    .handle(self.app.clone(), ctx, &name, opened.body),
-            )
-            .catch_unwind()
+        let handled = self
+            .dispatcher
+            .handle(self.app.clone(), ctx, &name, opened.body)
             .await;
         let logged_name = if self.dispatcher.is_known(&name) {
             name.as_str()
@@ -118,7 +128,7 @@ impl Rpc {
         };
         let latency_us = started.elapsed().as_micros() as u64;
         match handled {
-            Ok(Ok(Handled::Reply(outcome))) => {
+            Ok(Handled::Reply(outcome)) => {
                 let label = match &outcome.failure_reason {
                     None => "success",
                     Some(reason) => reason.as_str(),
@@ -127,7 +137,7 @@ impl Rpc {
                 let reply = dispatch::envelope(outcome, opened.reqid);
                 text(StatusCode::OK, self.envelope.seal(opened.key, &reply))
             }
-            Ok(Ok(Handled::Limited(refused))) => {
+            Ok(Handled::Limited(refused)) => {
                 let secs = retry_after_secs(refused.retry_after);
                 tracing::warn!(reqid = %opened.reqid, request = logged_name, outcome = "rate limited", limit = refused.limit, retry_after = secs, "request");
                 let mut res = text(
@@ -138,20 +148,17 @@ impl Rpc {
                     .insert(warp::http::header::RETRY_AFTER, secs.into());
                 res
             }
-            Ok(Err(fault)) => {
+            Err(fault) => {
                 tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %fault, latency_us, "request");
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the server could not handle this request now; try again",
-                )
-            }
-            Err(_) => {
-                tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "panic", latency_us, "request");
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the server could not handle this request now; try again",
-                )
+                unavailable()
             }
         }
     }
+}
+
+fn unavailable() -> Response {
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server could not handle this request now; try again",
+    )
 }

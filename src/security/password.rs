@@ -95,13 +95,14 @@ impl PasswordHasher {
         T: Send + 'static,
         F: FnOnce() -> Result<T, HashError> + Send + 'static,
     {
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
-            self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(HashError::Busy);
-        }
+        // The place in the queue is given back when this future ends, however
+        // it ends: a client that hangs up drops it while it waits.
+        let place = QueuePlace::take(&self.waiting, self.queue).ok_or(HashError::Busy)?;
         let permit = self.permits.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        drop(place);
         let permit = permit.map_err(|e| HashError::Failed(e.to_string()))?;
+        // A started hash runs to its end even if the caller goes away; the
+        // permit goes with it, so the pool stays bounded.
         tokio::task::spawn_blocking(move || {
             let out = job();
             drop(permit);
@@ -109,6 +110,26 @@ impl PasswordHasher {
         })
         .await
         .map_err(|e| HashError::Failed(e.to_string()))?
+    }
+}
+
+/// One of the `queue` places for callers waiting for a worker.
+struct QueuePlace<'a>(&'a AtomicUsize);
+
+impl<'a> QueuePlace<'a> {
+    fn take(waiting: &'a AtomicUsize, queue: usize) -> Option<QueuePlace<'a>> {
+        waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < queue).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| QueuePlace(waiting))
+    }
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -162,5 +183,24 @@ mod tests {
             busy >= 1,
             "six concurrent hashes on one worker with one queue slot"
         );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_gives_its_place_back() {
+        let h = Arc::new(PasswordHasher::new(
+            Params::new(32 * 1024, 2, 1, None).unwrap(),
+            1,
+            2,
+        ));
+        // Many more waiters than places, each dropped while it waits.
+        for _ in 0..50 {
+            let h = h.clone();
+            let waiter = tokio::spawn(async move { h.hash("pw".into()).await });
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            waiter.abort();
+            let _ = waiter.await;
+        }
+        assert_eq!(h.waiting.load(Ordering::Acquire), 0);
+        assert!(h.hash("pw".into()).await.is_ok());
     }
 }

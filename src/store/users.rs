@@ -2,12 +2,14 @@
 
 use chrono::NaiveDateTime;
 use entity::{sessions, users};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde_json::Value;
+
+use crate::security::lockout::FailureState;
 
 pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, DbErr> {
     Ok(users::Entity::find_by_id(user_id).count(db).await? > 0)
@@ -211,23 +213,75 @@ pub fn is_taken(e: &DbErr) -> bool {
     is_unique_violation(e)
 }
 
-/// Records a failed password check; sets `lock_expires` when this failure
-/// reaches the limit. Returns the new failure count.
+/// What one failure left in the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub state: FailureState,
+    /// This very failure set the lock (its sessions were deleted with it).
+    pub locked_now: bool,
+}
+
+/// Counts one failed password check, in one transaction: an ended lock
+/// restarts the count; `failed_login_tries` goes up by one in the database
+/// (never written from a value read earlier, so concurrent failures count
+/// each); the failure past `limit` sets `lock_expires = lock_until` in the
+/// same statement and deletes the user's sessions. `None` if the user is
+/// gone.
 pub async fn record_failure(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     user_id: i64,
-    tries: i32,
     now: NaiveDateTime,
+    limit: u32,
     lock_until: Option<NaiveDateTime>,
-) -> Result<(), DbErr> {
+) -> Result<Option<Failure>, DbErr> {
+    let txn = db.begin().await?;
     users::Entity::update_many()
-        .col_expr(users::Column::FailedLoginTries, Expr::value(tries))
-        .col_expr(users::Column::LastLoginTry, Expr::value(now))
-        .col_expr(users::Column::LockExpires, Expr::value(lock_until))
+        .col_expr(users::Column::FailedLoginTries, Expr::value(0))
+        .col_expr(
+            users::Column::LockExpires,
+            Expr::value(Option::<NaiveDateTime>::None),
+        )
         .filter(users::Column::UserId.eq(user_id))
-        .exec(db)
+        .filter(users::Column::LockExpires.lte(now))
+        .exec(&txn)
         .await?;
-    Ok(())
+    let tries = Expr::col(users::Column::FailedLoginTries);
+    let past_limit = Expr::col(users::Column::LockExpires)
+        .is_null()
+        .and(tries.clone().add(1).gt(i64::from(limit)));
+    // `lock_expires` first: MySQL evaluates SET left to right with the new
+    // values, PostgreSQL and SQLite with the old ones; this order reads the
+    // old count on all three.
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::LockExpires,
+            Expr::case(past_limit, Expr::value(lock_until))
+                .finally(Expr::col(users::Column::LockExpires))
+                .into(),
+        )
+        .col_expr(users::Column::FailedLoginTries, tries.add(1))
+        .col_expr(users::Column::LastLoginTry, Expr::value(now))
+        .filter(users::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    let Some(row) = by_id(&txn, user_id).await? else {
+        return Ok(None);
+    };
+    let state = FailureState {
+        tries: i64::from(row.failed_login_tries),
+        lock_expires: row.lock_expires,
+    };
+    let locked_now = lock_until.is_some()
+        && row.lock_expires == lock_until
+        && state.tries == i64::from(limit) + 1;
+    if locked_now {
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(Some(Failure { state, locked_now }))
 }
 
 /// Records a successful password check: clears failures and any lock.
