@@ -12,6 +12,7 @@ use crate::notify::mail::Mailer;
 use crate::notify::sms::Sms;
 use crate::pii::Pii;
 use crate::policy::Policy;
+use crate::secret::{ExposeSecret, SecretBox};
 use crate::security::lockout::{LockoutPolicy, UnknownFailures};
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
@@ -36,7 +37,7 @@ pub struct App {
     pub sms: Sms,
     /// Keys one-time codes and client-IP digests stored in the database;
     /// derived from the newest Fernet key, so shared by every instance.
-    pub code_key: [u8; 32],
+    pub code_key: SecretBox<[u8; 32]>,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -54,7 +55,7 @@ pub struct Parts {
     pub policy: Policy,
     pub mailer: Mailer,
     pub sms: Sms,
-    pub code_key: [u8; 32],
+    pub code_key: SecretBox<[u8; 32]>,
 }
 
 impl App {
@@ -93,7 +94,7 @@ impl App {
     pub fn keyed(&self, what: &str) -> String {
         use hmac::{Hmac, KeyInit, Mac};
         // HMAC takes keys of any length.
-        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.code_key) else {
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.code_key.expose_secret()) else {
             return String::new();
         };
         mac.update(what.as_bytes());

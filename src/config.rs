@@ -8,6 +8,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::secret::{ExposeSecret, SecretString};
+
 /// authnzerver's environment names and the field each one sets.
 const AUTHNZERVER_ENV: &[(&str, &str)] = &[
     ("authdb", "database_url"),
@@ -47,11 +49,13 @@ pub struct Config {
     pub database_url: String,
     /// Fernet key ring, comma separated, newest first; or a path to a file
     /// holding one key per line. When unset, `key_file` is used.
-    pub secret: Option<String>,
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub secret: Option<SecretString>,
     /// Key file read (or created with mode 0600) when `secret` is unset.
     pub key_file: PathBuf,
     /// Salt for hashing personal data (IPs, emails) before logging.
-    pub pii_salt: Option<String>,
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub pii_salt: Option<SecretString>,
     /// `Host` header values the RPC endpoint answers, separated by `;`.
     pub allowed_hosts: String,
     /// Default session lifetime in days (authnzerver's `sessionexpiry`).
@@ -97,7 +101,8 @@ pub struct Config {
     /// First superuser's email (first start only).
     pub superuser_email: Option<String>,
     /// First superuser's password (first start only); generated when unset.
-    pub superuser_password: Option<String>,
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub superuser_password: Option<SecretString>,
     /// Where generated superuser credentials are written (mode 0600).
     pub superuser_credentials_file: PathBuf,
     /// argon2 memory cost in KiB.
@@ -121,7 +126,8 @@ pub struct Config {
     /// `none`, `starttls` (required) or `tls` (implicit, port 465).
     pub smtp_tls: SmtpTls,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub smtp_password: Option<SecretString>,
     /// A PEM file of extra CA certificates to trust for the SMTP server (a
     /// private CA); the public web roots are trusted anyway.
     pub smtp_ca_file: Option<PathBuf>,
@@ -137,13 +143,15 @@ pub struct Config {
     /// How SMS leave: `twilio`, `webhook`, `file` or `log` (the default).
     pub sms_sender: SmsSender,
     pub twilio_account_sid: Option<String>,
-    pub twilio_auth_token: Option<String>,
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub twilio_auth_token: Option<SecretString>,
     /// The sending number, E.164.
     pub twilio_from: Option<String>,
     /// Twilio's API base, overridable to point at a test server.
     pub twilio_base_url: String,
     /// The generic JSON webhook (`{"to", "body"}` POSTed).
-    pub sms_webhook_url: Option<String>,
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub sms_webhook_url: Option<SecretString>,
     /// Where the `file` SMS sender writes.
     pub sms_dir: PathBuf,
     /// Region for phone numbers written without `+country` (ISO 3166, e.g. `US`).
@@ -331,7 +339,7 @@ impl Config {
         if self.sms_sender == SmsSender::Twilio {
             for (key, value) in [
                 ("twilio_account_sid", &self.twilio_account_sid),
-                ("twilio_auth_token", &self.twilio_auth_token),
+                ("twilio_auth_token", &self.twilio_auth_token.as_ref().map(|t| t.expose_secret().to_owned())),
                 ("twilio_from", &self.twilio_from),
             ] {
                 if value.as_deref().is_none_or(|v| v.trim().is_empty()) {

@@ -2,6 +2,7 @@
 //! path to a key file), else the key file, created with mode 0600 on first
 //! start. Key files readable by group or others are refused.
 
+use crate::secret::ExposeSecret;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -27,8 +28,8 @@ pub enum KeySourceError {
 pub fn load(config: &Config) -> Result<(KeyRing, Option<PathBuf>), KeySourceError> {
     if let Some(secret) = config
         .secret
-        .as_deref()
-        .map(str::trim)
+        .as_ref()
+        .map(|s| s.expose_secret().trim())
         .filter(|s| !s.is_empty())
     {
         // authnzerver reads the secret from a file when the value is a path.

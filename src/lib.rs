@@ -29,6 +29,7 @@ pub mod notify;
 pub mod params;
 pub mod pii;
 pub mod policy;
+pub mod secret;
 pub mod security;
 pub mod setup;
 pub mod store;
@@ -113,7 +114,7 @@ impl Server {
             policy,
             mailer,
             sms,
-            code_key: ring.derive("one-time codes"),
+            code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
         }));
 
         let limits = security::rate_limit::Limits::parse(&config.rate_limits, dispatch::is_request)

@@ -1,6 +1,7 @@
 //! Start-up work beyond configuration: the hashing pool, the PII salt, and
 //! the first-start seed with its superuser credentials.
 
+use crate::secret::ExposeSecret;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -101,7 +102,7 @@ pub fn permissions(config: &Config) -> Result<Policy, SetupError> {
 /// correlate only within one run).
 pub fn pii(config: &Config) -> Result<Pii, RandomError> {
     Ok(match &config.pii_salt {
-        Some(salt) => Pii::new(salt.as_bytes()),
+        Some(salt) => Pii::new(salt.expose_secret().as_bytes()),
         None => Pii::new(tokens::random_bytes::<32>()?),
     })
 }
@@ -125,7 +126,7 @@ pub async fn seed_if_empty(
         .trim()
         .to_lowercase();
     let (password, generated) = match &config.superuser_password {
-        Some(p) => (p.clone(), false),
+        Some(p) => (p.expose_secret().to_owned(), false),
         None => (tokens::new_token()?[..22].to_owned(), true),
     };
     let su_hash = hasher.hash(password.clone()).await?;

@@ -19,6 +19,7 @@ use super::access::{Verdict, decide};
 use super::session::{cached_user, live_session, live_session_by_digest};
 use super::{ActionResult, Ctx, Outcome, audit};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::policy::AccessQuery;
 use crate::security::tokens;
 use crate::store;
@@ -188,7 +189,7 @@ pub struct NewParams {
     pub user_role: String,
     pub ip_address: String,
     pub user_agent: String,
-    pub session_token: String,
+    pub session_token: SecretString,
 }
 
 pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
@@ -200,7 +201,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
         ));
     }
     // The key is bound to the caller's own live session, as it stands.
-    let session_ok = live_session(&app, &p.session_token)
+    let session_ok = live_session(&app, p.session_token.expose_secret())
         .await?
         .is_some_and(|s| {
             s.user.user_id == p.user_id
@@ -250,7 +251,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
             user_id: owner,
             user_role: p.user_role,
             claims_sha256: minted.claims_sha256,
-            session_token_hash: tokens::digest(&p.session_token),
+            session_token_hash: tokens::digest(p.session_token.expose_secret()),
         },
     )
     .await?;

@@ -17,6 +17,7 @@ use super::apikey::{
 };
 use super::{ActionResult, Ctx, Fault, Outcome, audit};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::tokens;
 use crate::store;
 use crate::timefmt;
@@ -268,7 +269,7 @@ pub struct RefreshParams {
     pub apikey_dict: Map<String, Value>,
     pub user_id: i64,
     pub user_role: String,
-    pub refresh_token: String,
+    pub refresh_token: SecretString,
     pub ip_address: String,
     pub expires_seconds: i64,
     pub not_valid_before: f64,
@@ -310,7 +311,7 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: RefreshParams) -> ActionResult 
     if !same_key || !in_window {
         return Ok(refresh_refused(no_token));
     }
-    let offered = tokens::digest(&p.refresh_token);
+    let offered = tokens::digest(p.refresh_token.expose_secret());
     if !bool::from(row.refresh_token_hash.as_bytes().ct_eq(offered.as_bytes())) {
         return Ok(refresh_refused(
             "provided refresh token does not match stored refresh token",

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use super::session::live_session;
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::notify::templates::Kind;
 use crate::security::email::normalise;
 use crate::store::{self, users::UserChanges};
@@ -24,13 +25,13 @@ const TOKEN_WRAP: usize = 70;
 #[derive(Debug, Deserialize)]
 pub struct SignupParams {
     pub email_address: String,
-    pub session_token: String,
+    pub session_token: SecretString,
     pub created_info: Map<String, Value>,
     pub server_name: String,
     pub server_baseurl: String,
     pub server_verify_url: Option<String>,
     pub account_verify_url: Option<String>,
-    pub verification_token: String,
+    pub verification_token: SecretString,
     pub verification_expiry: i64,
 }
 
@@ -93,13 +94,13 @@ pub async fn signup(app: Arc<App>, _ctx: Ctx, p: SignupParams) -> ActionResult {
             "Not sending an verify email request to an existing user.",
         ));
     }
-    let Some(session) = live_session(&app, &p.session_token).await? else {
+    let Some(session) = live_session(&app, p.session_token.expose_secret()).await? else {
         return Ok(fail(
             "invalid session for requesting a verification email",
             "Invalid verify email request.",
         ));
     };
-    let token = wrap(&p.verification_token);
+    let token = wrap(p.verification_token.expose_secret());
     let vars = [
         ("server_name", p.server_name.as_str()),
         ("server_baseurl", p.server_baseurl.as_str()),
@@ -138,11 +139,11 @@ pub async fn signup(app: Arc<App>, _ctx: Ctx, p: SignupParams) -> ActionResult {
 #[derive(Debug, Deserialize)]
 pub struct ForgotParams {
     pub email_address: String,
-    pub session_token: String,
+    pub session_token: SecretString,
     pub server_name: String,
     pub server_baseurl: String,
     pub password_forgot_url: String,
-    pub verification_token: String,
+    pub verification_token: SecretString,
     pub verification_expiry: i64,
 }
 
@@ -175,7 +176,7 @@ pub async fn forgotpass(app: Arc<App>, _ctx: Ctx, p: ForgotParams) -> ActionResu
             "Invalid password reset email request.",
         ));
     }
-    let Some(session) = live_session(&app, &p.session_token).await? else {
+    let Some(session) = live_session(&app, p.session_token.expose_secret()).await? else {
         return Ok(fail(
             "invalid session for forgot-pass request",
             "Invalid verification email request.",
@@ -191,7 +192,7 @@ pub async fn forgotpass(app: Arc<App>, _ctx: Ctx, p: ForgotParams) -> ActionResu
         ));
     }
     app.sessions.invalidate_user(user.user_id).await;
-    let token = wrap(&p.verification_token);
+    let token = wrap(p.verification_token.expose_secret());
     let vars = [
         ("server_name", p.server_name.as_str()),
         ("server_baseurl", p.server_baseurl.as_str()),

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::user::{self, toggle_lock, user_info};
 use super::{ActionResult, Ctx, Outcome, session::live_session};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::tokens;
 use crate::store;
 use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID, SUPERUSER_ID};
@@ -181,7 +182,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
 
 #[derive(Debug, Deserialize)]
 pub struct SessionEditParams {
-    pub target_session_token: String,
+    pub target_session_token: SecretString,
     pub update_dict: Map<String, Value>,
 }
 
@@ -196,23 +197,23 @@ pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: SessionEditParams) -> Act
     if p.update_dict.is_empty() {
         return Ok(failed("invalid request: missing 'update_dict' in request"));
     }
-    let Some(found) = live_session(&app, &p.target_session_token).await? else {
+    let Some(found) = live_session(&app, p.target_session_token.expose_secret()).await? else {
         return Ok(failed("no such session"));
     };
     let merged = merge_extra(found.session.extra_info_json.as_ref(), &p.update_dict);
-    let hash = tokens::digest(&p.target_session_token);
+    let hash = tokens::digest(p.target_session_token.expose_secret());
     if !store::sessions::set_extra_info(&app.db, &hash, Some(merged), app.now()).await? {
         return Ok(failed("no such session"));
     }
     app.sessions.invalidate_session(&hash).await;
-    let Some(found) = live_session(&app, &p.target_session_token).await? else {
+    let Some(found) = live_session(&app, p.target_session_token.expose_secret()).await? else {
         return Ok(failed("no such session"));
     };
     let s = &found.session;
     Ok(Outcome::ok(
         json!({"session_info": {
             "user_id": s.user_id,
-            "session_token": p.target_session_token,
+            "session_token": p.target_session_token.expose_secret(),
             "ip_address": s.ip_address,
             "user_agent": s.user_agent,
             "created": crate::timefmt::format(s.created),

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::email;
 use crate::security::lockout::Verdict;
 use crate::security::tokens;
@@ -155,20 +156,20 @@ async fn failed(
 
 #[derive(Debug, Deserialize)]
 pub struct LoginParams {
-    pub session_token: String,
+    pub session_token: SecretString,
     pub email: String,
-    pub password: String,
+    pub password: SecretString,
 }
 
 pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
-    let session = live_session(&app, &p.session_token).await?;
+    let session = live_session(&app, p.session_token.expose_secret()).await?;
     let address = email::normalise(&p.email);
     let candidate = match &session {
         Some(_) => store::users::by_email(&app.db, &address).await?,
         None => None,
     };
     let counted = session.as_ref().map(|_| address.as_str());
-    let checked = check_password(&app, candidate, counted, &p.password).await?;
+    let checked = check_password(&app, candidate, counted, p.password.expose_secret()).await?;
     let Some(_) = session else {
         return Ok(Outcome::fail(
             "session does not exist",
@@ -177,7 +178,7 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
         ));
     };
     // The frontend replaces the pre-login session whatever the outcome.
-    let hash = tokens::digest(&p.session_token);
+    let hash = tokens::digest(p.session_token.expose_secret());
     store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
     Ok(match checked {
@@ -191,7 +192,7 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
 
 #[derive(Debug, Deserialize)]
 pub struct LogoutParams {
-    pub session_token: String,
+    pub session_token: SecretString,
     pub user_id: i64,
 }
 
@@ -203,13 +204,13 @@ pub async fn logout(app: Arc<App>, _ctx: Ctx, p: LogoutParams) -> ActionResult {
             json!({"user_id": p.user_id}),
         )
     };
-    let Some(found) = live_session(&app, &p.session_token).await? else {
+    let Some(found) = live_session(&app, p.session_token.expose_secret()).await? else {
         return Ok(failed("session does not exist"));
     };
     if found.user.user_id != p.user_id {
         return Ok(failed("session does not belong to user_id"));
     }
-    let hash = tokens::digest(&p.session_token);
+    let hash = tokens::digest(p.session_token.expose_secret());
     let deleted = store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
     if !deleted {
@@ -223,17 +224,17 @@ pub async fn logout(app: Arc<App>, _ctx: Ctx, p: LogoutParams) -> ActionResult {
 
 #[derive(Debug, Deserialize)]
 pub struct PasscheckParams {
-    pub session_token: String,
-    pub password: String,
+    pub session_token: SecretString,
+    pub password: SecretString,
 }
 
 pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: PasscheckParams) -> ActionResult {
-    let session = live_session(&app, &p.session_token).await?;
+    let session = live_session(&app, p.session_token.expose_secret()).await?;
     let candidate = match &session {
         Some(s) => store::users::by_id(&app.db, s.user.user_id).await?,
         None => None,
     };
-    let checked = check_password(&app, candidate, None, &p.password).await?;
+    let checked = check_password(&app, candidate, None, p.password.expose_secret()).await?;
     if session.is_none() {
         return Ok(Outcome::fail(
             "session does not exist",
@@ -247,7 +248,7 @@ pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: PasscheckParams) -> ActionRe
 #[derive(Debug, Deserialize)]
 pub struct PasscheckNosessionParams {
     pub email: String,
-    pub password: String,
+    pub password: SecretString,
 }
 
 pub async fn passcheck_nosession(
@@ -257,7 +258,7 @@ pub async fn passcheck_nosession(
 ) -> ActionResult {
     let address = email::normalise(&p.email);
     let candidate = store::users::by_email(&app.db, &address).await?;
-    let checked = check_password(&app, candidate, Some(&address), &p.password).await?;
+    let checked = check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
     Ok(verified(checked))
 }
 

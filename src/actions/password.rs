@@ -11,10 +11,11 @@ use serde_json::json;
 use super::login::{self, Checked};
 use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::email;
 use crate::security::password_policy::PasswordPolicy;
 use crate::security::tokens;
-use crate::store;
+use crate::store::{self, users::UserChanges};
 
 /// End-user messages for every policy rule `password` breaks (empty: fine),
 /// including the breached-password lookup when it is configured.
@@ -85,8 +86,12 @@ async fn finish_new_password(
         return Ok(out);
     }
     let hash = app.hasher.hash(new).await?;
-    store::users::set_password(&app.db, user.user_id, hash, app.now()).await?;
-    store::sessions::delete_for_user(&app.db, user.user_id, keep.as_deref()).await?;
+    let changes = UserChanges {
+        password_hash: Some(hash),
+        ..Default::default()
+    };
+    store::users::update_ending_sessions(&app.db, user.user_id, changes, app.now(), keep.as_deref())
+        .await?;
     app.sessions.revoke_user_sessions(user.user_id).await;
     let mut out = Outcome::ok(f, CHANGED);
     out.messages
@@ -97,16 +102,16 @@ async fn finish_new_password(
 #[derive(Debug, Deserialize)]
 pub struct ChangeParams {
     pub user_id: i64,
-    pub session_token: String,
+    pub session_token: SecretString,
     pub full_name: String,
     pub email: String,
-    pub current_password: String,
-    pub new_password: String,
+    pub current_password: SecretString,
+    pub new_password: SecretString,
 }
 
 pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResult {
     // Fixed: the session must belong to user_id.
-    let session = live_session(&app, &p.session_token).await?;
+    let session = live_session(&app, p.session_token.expose_secret()).await?;
     let owned = session
         .as_ref()
         .is_some_and(|s| s.user.user_id == p.user_id);
@@ -115,7 +120,7 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResu
         // Same work as a real check, then the refusal.
         let _ = app
             .hasher
-            .verify(p.current_password.clone(), app.dummy_hash.clone())
+            .verify(p.current_password.expose_secret().to_owned(), app.dummy_hash.clone())
             .await?;
         return Ok(Outcome::fail(
             "session does not belong to user_id",
@@ -123,8 +128,8 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResu
             json!({"user_id": p.user_id, "email": p.email}),
         ));
     }
-    let keep = Some(tokens::digest(&p.session_token));
-    change(&app, user, &p.current_password, &p.new_password, keep).await
+    let keep = Some(tokens::digest(p.session_token.expose_secret()));
+    change(&app, user, p.current_password.expose_secret(), p.new_password.expose_secret(), keep).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,8 +137,8 @@ pub struct ChangeNosessionParams {
     pub user_id: i64,
     pub full_name: String,
     pub email: String,
-    pub current_password: String,
-    pub new_password: String,
+    pub current_password: SecretString,
+    pub new_password: SecretString,
 }
 
 pub async fn changepass_nosession(
@@ -142,7 +147,7 @@ pub async fn changepass_nosession(
     p: ChangeNosessionParams,
 ) -> ActionResult {
     let user = target_user(&app, p.user_id, &p.email, true).await?;
-    change(&app, user, &p.current_password, &p.new_password, None).await
+    change(&app, user, p.current_password.expose_secret(), p.new_password.expose_secret(), None).await
 }
 
 /// The active user with this id and address, if `allowed`.
@@ -164,25 +169,25 @@ async fn target_user(
 #[derive(Debug, Deserialize)]
 pub struct ResetParams {
     pub email_address: String,
-    pub new_password: String,
-    pub session_token: String,
+    pub new_password: SecretString,
+    pub session_token: SecretString,
 }
 
 pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: ResetParams) -> ActionResult {
-    if live_session(&app, &p.session_token).await?.is_none() {
+    if live_session(&app, p.session_token.expose_secret()).await?.is_none() {
         return Ok(Outcome::fail(
             "session does not exist",
             "Invalid session token for password reset request.",
             json!({}),
         ));
     }
-    reset(&app, &p.email_address, &p.new_password, true).await
+    reset(&app, &p.email_address, p.new_password.expose_secret(), true).await
 }
 
 #[derive(Debug, Deserialize)]
 pub struct ResetNosessionParams {
     pub email_address: String,
-    pub new_password: String,
+    pub new_password: SecretString,
     pub required_active: bool,
 }
 
@@ -191,7 +196,7 @@ pub async fn resetpass_nosession(
     _ctx: Ctx,
     p: ResetNosessionParams,
 ) -> ActionResult {
-    reset(&app, &p.email_address, &p.new_password, p.required_active).await
+    reset(&app, &p.email_address, p.new_password.expose_secret(), p.required_active).await
 }
 
 /// A reset (the frontend has verified the user by email): no current
@@ -212,7 +217,7 @@ async fn reset(app: &App, address: &str, new: &str, required_active: bool) -> Ac
 
 #[derive(Debug, Deserialize)]
 pub struct ValidateParams {
-    pub password: String,
+    pub password: SecretString,
     pub email: String,
     pub full_name: String,
     pub min_pass_length: Option<u32>,
@@ -222,7 +227,7 @@ pub struct ValidateParams {
 }
 
 pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: ValidateParams) -> ActionResult {
-    let password = login::truncate_password(&p.password);
+    let password = login::truncate_password(p.password.expose_secret());
     let base = &app.passwords.policy;
     // The request may tighten or relax the configured policy, as authnzerver.
     let policy = PasswordPolicy {

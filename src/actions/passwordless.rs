@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use super::{ActionResult, Ctx, Fault, Outcome};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::notify::templates::Kind;
 use crate::security::email::{normalise, validate_for_signup};
 use crate::security::tokens;
@@ -295,16 +296,16 @@ fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
 #[derive(Debug, Deserialize)]
 pub struct FinishParams {
     pub attempt_id: Option<String>,
-    pub code: Option<String>,
-    pub link_token: Option<String>,
+    pub code: Option<SecretString>,
+    pub link_token: Option<SecretString>,
     /// The frontend's current (anonymous) session, ended as `user-login` does.
-    pub session_token: Option<String>,
+    pub session_token: Option<SecretString>,
 }
 
 pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
     let now = app.now();
     let attempt = match (&p.link_token, &p.attempt_id, &p.code) {
-        (Some(link), _, _) => store::passwordless::by_link(&app.db, &tokens::digest(link)).await?,
+        (Some(link), _, _) => store::passwordless::by_link(&app.db, &tokens::digest(link.expose_secret())).await?,
         (None, Some(id), Some(_)) => store::passwordless::by_id(&app.db, id).await?,
         _ => {
             return Ok(refused(
@@ -325,7 +326,7 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
         let offered = code_hmac(
             &app,
             &attempt.attempt_id,
-            p.code.as_deref().unwrap_or("").trim(),
+            p.code.as_ref().map_or("", |c| c.expose_secret()).trim(),
         );
         if !bool::from(offered.as_bytes().ct_eq(attempt.code_hmac.as_bytes())) {
             let wrong =
@@ -371,7 +372,7 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
             "Sorry, this account cannot sign in.",
         ));
     }
-    if let Some(token) = &p.session_token {
+    if let Some(token) = p.session_token.as_ref().map(|t| t.expose_secret()) {
         let hash = tokens::digest(token);
         store::sessions::delete(&app.db, &hash).await?;
         app.sessions.invalidate_session(&hash).await;

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::cache::CachedSession;
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
@@ -74,13 +75,13 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
 
 #[derive(Debug, Deserialize)]
 pub struct TokenParams {
-    pub session_token: String,
+    pub session_token: SecretString,
 }
 
 pub async fn exists(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
-    match live_session(&app, &p.session_token).await? {
+    match live_session(&app, p.session_token.expose_secret()).await? {
         Some(found) => Ok(Outcome::ok(
-            json!({"session_info": session_info(&found, &p.session_token)}),
+            json!({"session_info": session_info(&found, p.session_token.expose_secret())}),
             "Session look up successful.",
         )),
         None => Ok(Outcome::fail(
@@ -92,7 +93,7 @@ pub async fn exists(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
 }
 
 pub async fn delete(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
-    let hash = tokens::digest(&p.session_token);
+    let hash = tokens::digest(p.session_token.expose_secret());
     let deleted = store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
     if deleted {
@@ -191,7 +192,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 
 #[derive(Debug, Deserialize)]
 pub struct DeleteUserSessionsParams {
-    pub session_token: String,
+    pub session_token: SecretString,
     pub user_id: i64,
     pub keep_current_session: bool,
 }
@@ -201,7 +202,7 @@ pub struct DeleteUserSessionsParams {
 pub async fn delete_userid(app: Arc<App>, _ctx: Ctx, p: DeleteUserSessionsParams) -> ActionResult {
     let keep = p
         .keep_current_session
-        .then(|| tokens::digest(&p.session_token));
+        .then(|| tokens::digest(p.session_token.expose_secret()));
     let deleted = store::sessions::delete_for_user(&app.db, p.user_id, keep.as_deref()).await?;
     app.sessions.revoke_user_sessions(p.user_id).await;
     let ok = deleted > 0;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use super::login::{self, Checked};
 use super::{ActionResult, Ctx, Outcome, session::live_session};
 use crate::app::App;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::email;
 use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID, ROLES};
 use crate::store::{self, users::UserChanges};
@@ -83,7 +84,7 @@ fn clean_full_name(raw: &str) -> Option<String> {
 pub struct NewParams {
     pub full_name: String,
     pub email: String,
-    pub password: String,
+    pub password: SecretString,
     pub extra_info: Option<Map<String, Value>>,
     pub verify_retry_wait: Option<i64>,
     pub system_id: Option<String>,
@@ -108,7 +109,7 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
             none,
         ));
     };
-    let password = login::truncate_password(&p.password);
+    let password = login::truncate_password(p.password.expose_secret());
     let problems = super::password::policy_problems(&app, &password, &address, &full_name).await;
     if !problems.is_empty() {
         let mut out = Outcome::fail(
@@ -194,7 +195,7 @@ fn older_than_hours(now: NaiveDateTime, sent: NaiveDateTime, hours: i64) -> bool
 pub struct DeleteParams {
     pub email: String,
     pub user_id: i64,
-    pub password: String,
+    pub password: SecretString,
 }
 
 pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
@@ -206,7 +207,7 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
     let is_superuser = candidate
         .as_ref()
         .is_some_and(|u| u.user_role == "superuser");
-    let checked = login::check_password(&app, candidate, Some(&address), &p.password).await?;
+    let checked = login::check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
     let user = match checked {
         Checked::Ok(u) | Checked::Inactive(u) => u,
         Checked::Locked { .. } => return Ok(checked.failure()),
@@ -340,7 +341,7 @@ pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: LookupMatchParams) -> Act
 pub struct EditParams {
     pub user_id: i64,
     pub user_role: String,
-    pub session_token: String,
+    pub session_token: SecretString,
     pub target_userid: i64,
     pub update_dict: Map<String, Value>,
 }
@@ -390,7 +391,7 @@ pub async fn edit(app: Arc<App>, _ctx: Ctx, p: EditParams) -> ActionResult {
             "Editing anonymous/locked user accounts not allowed.",
         ));
     }
-    let session_ok = live_session(&app, &p.session_token)
+    let session_ok = live_session(&app, p.session_token.expose_secret())
         .await?
         .is_some_and(|s| {
             s.user.is_active && s.user.user_id == p.user_id && s.user.user_role == p.user_role
@@ -421,14 +422,32 @@ pub async fn edit(app: Arc<App>, _ctx: Ctx, p: EditParams) -> ActionResult {
         Ok(c) => c,
         Err(why) => return Ok(fail(&why, "extra elements in update_dict not allowed")),
     };
-    apply_edit(&app, p.target_userid, changes, "User update successful.").await
+    apply_edit(&app, p.target_userid, changes, false, "User update successful.").await
 }
 
-/// Writes `changes`, drops the target's cached sessions, answers user_info.
-async fn apply_edit(app: &App, target: i64, changes: UserChanges, message: &str) -> ActionResult {
-    match store::users::update(&app.db, target, changes, app.now()).await {
+/// Writes `changes` (with `end_sessions`, deleting the target's sessions in
+/// the same transaction), drops what the cache holds of the target,
+/// answers user_info.
+async fn apply_edit(
+    app: &App,
+    target: i64,
+    changes: UserChanges,
+    end_sessions: bool,
+    message: &str,
+) -> ActionResult {
+    let now = app.now();
+    let written = if end_sessions {
+        store::users::update_ending_sessions(&app.db, target, changes, now, None).await
+    } else {
+        store::users::update(&app.db, target, changes, now).await
+    };
+    match written {
         Ok(Some(u)) => {
-            app.sessions.invalidate_user(target).await;
+            if end_sessions {
+                app.sessions.revoke_user_sessions(target).await;
+            } else {
+                app.sessions.invalidate_user(target).await;
+            }
             Ok(Outcome::ok(json!({"user_info": user_info(&u)}), message))
         }
         Ok(None) => Ok(Outcome::fail(
@@ -449,7 +468,7 @@ async fn apply_edit(app: &App, target: i64, changes: UserChanges, message: &str)
 pub struct LockParams {
     pub user_id: i64,
     pub user_role: String,
-    pub session_token: String,
+    pub session_token: SecretString,
     pub target_userid: i64,
     pub action: String,
 }
@@ -469,7 +488,7 @@ pub async fn lock(app: Arc<App>, _ctx: Ctx, p: LockParams) -> ActionResult {
             "You can't lock/unlock your own user account.",
         ));
     }
-    let session_ok = live_session(&app, &p.session_token)
+    let session_ok = live_session(&app, p.session_token.expose_secret())
         .await?
         .is_some_and(|s| {
             s.user.is_active && s.user.user_id == p.user_id && s.user.user_role == p.user_role
@@ -542,12 +561,8 @@ pub async fn toggle_lock(app: &App, target: i64, action: &str) -> ActionResult {
             ..Default::default()
         }
     };
-    let answer = apply_edit(app, target, changes, "User lock toggle successful.").await?;
-    if action == "lock" {
-        store::sessions::delete_for_user(&app.db, target, None).await?;
-        app.sessions.revoke_user_sessions(target).await;
-    }
-    Ok(answer)
+    let locking = action == "lock";
+    apply_edit(app, target, changes, locking, "User lock toggle successful.").await
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 //! pooled connections), a file transport (one `.eml` per message) or a log
 //! transport. Every send is bounded by `mail_timeout`.
 
+use crate::secret::ExposeSecret;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -88,7 +89,7 @@ impl Mailer {
                     });
                 }
                 if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+                    builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_owned()));
                 }
                 Transport::Smtp(builder.build())
             }

@@ -1,6 +1,7 @@
 //! SMS: Twilio's Messages API, a generic JSON webhook, a file (JSON lines)
 //! or the log. Phone numbers are validated and written E.164.
 
+use crate::secret::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,11 +25,11 @@ enum Sender {
     Twilio {
         url: String,
         sid: String,
-        token: String,
+        token: SecretString,
         from: String,
     },
     Webhook {
-        url: String,
+        url: SecretString,
     },
     File {
         path: PathBuf,
@@ -139,12 +140,19 @@ impl Sms {
                 sid,
                 token,
                 from,
-            } => self.http.post(url).basic_auth(sid, Some(token)).form(&[
+            } => self
+                .http
+                .post(url)
+                .basic_auth(sid, Some(token.expose_secret()))
+                .form(&[
                 ("To", to),
                 ("From", from.as_str()),
                 ("Body", body),
             ]),
-            Sender::Webhook { url } => self.http.post(url).json(&json!({"to": to, "body": body})),
+            Sender::Webhook { url } => self
+                .http
+                .post(url.expose_secret())
+                .json(&json!({"to": to, "body": body})),
             Sender::File { path } => {
                 use tokio::io::AsyncWriteExt;
                 let line = format!("{}\n", json!({"to": to, "body": body}));
@@ -166,10 +174,11 @@ impl Sms {
                 return Ok(());
             }
         };
+        // Without the URL: a webhook's may carry credentials.
         let res = request
             .send()
             .await
-            .map_err(|e| SmsError::Send(e.to_string()))?;
+            .map_err(|e| SmsError::Send(e.without_url().to_string()))?;
         if res.status().is_success() {
             Ok(())
         } else {

@@ -212,7 +212,8 @@ impl BreachCheck {
                 Err(_) => return BreachVerdict::Unknown,
             },
             Err(e) => {
-                tracing::warn!(error = %e, "breached-password lookup failed");
+                // Without the URL: it holds the start of the password's SHA-1.
+                tracing::warn!(error = %e.without_url(), "breached-password lookup failed");
                 return BreachVerdict::Unknown;
             }
         };

@@ -208,6 +208,25 @@ pub async fn update(
     m.update(db).await.map(Some)
 }
 
+/// As `update`, and deletes the user's sessions but `keep` (a token digest)
+/// in the same transaction: a lock or a new password never lands without
+/// the logout that goes with it.
+pub async fn update_ending_sessions(
+    db: &DatabaseConnection,
+    user_id: i64,
+    changes: UserChanges,
+    now: NaiveDateTime,
+    keep: Option<&str>,
+) -> Result<Option<users::Model>, DbErr> {
+    let txn = db.begin().await?;
+    let Some(user) = update(&txn, user_id, changes, now).await? else {
+        return Ok(None);
+    };
+    super::sessions::delete_for_user(&txn, user_id, keep).await?;
+    txn.commit().await?;
+    Ok(Some(user))
+}
+
 /// Whether `e` is the unique violation of an email already in use.
 pub fn is_taken(e: &DbErr) -> bool {
     is_unique_violation(e)
