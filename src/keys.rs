@@ -114,7 +114,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (KeyRing::generate_key(), KeyRing::generate_key());
         let mut cfg = config_with(dir.path());
-        cfg.secret = Some(format!("{a},{b}"));
+        cfg.secret = Some(format!("{a},{b}").into());
         assert_eq!(load(&cfg).unwrap().0.len(), 2);
         cfg.secret = Some("not-a-key".into());
         assert!(load(&cfg).unwrap_err().to_string().contains("`secret`"));

@@ -488,7 +488,7 @@ async fn the_sms_webhook_gets_json() {
     let url = format!("{}/sms-hook", hook.url);
     let s = TestServer::start_with(move |c| {
         c.sms_sender = SmsSender::Webhook;
-        c.sms_webhook_url = Some(url);
+        c.sms_webhook_url = Some(url.into());
     })
     .await;
     let uid = s.verified_user("ada@example.com", PW).await;

@@ -395,7 +395,7 @@ async fn a_bad_policy_file_stops_start_up_naming_the_key() {
     let start = |path: std::path::PathBuf| {
         let mut config = common::test_config(dir.path());
         config.permissions = Some(path);
-        config.secret = Some(authnzd::envelope::KeyRing::generate_key());
+        config.secret = Some(authnzd::envelope::KeyRing::generate_key().into());
         async move {
             match Server::start(config).await {
                 Ok(running) => {

@@ -307,7 +307,7 @@ async fn a_database_fault_is_503_and_the_server_keeps_serving() {
 async fn key_rotation_answers_with_the_key_that_opened_the_request() {
     let (new, old) = (Fernet::generate_key(), Fernet::generate_key());
     let ring = format!("{new},{old}");
-    let s = TestServer::start_with(move |c| c.secret = Some(ring)).await;
+    let s = TestServer::start_with(move |c| c.secret = Some(ring.into())).await;
     let old_client = authnzd_client::Client::new(s.url(), &old).unwrap();
     let reply = old_client
         .request("session-new", session_new_body(None, 1))

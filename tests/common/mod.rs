@@ -117,7 +117,7 @@ impl TestServer {
         tweak(&mut config);
         let key = KeyRing::generate_key();
         if config.secret.is_none() {
-            config.secret = Some(key.clone());
+            config.secret = Some(key.clone().into());
         }
         let config = config.validated().expect("valid test config");
         let clock = ManualClock::new();

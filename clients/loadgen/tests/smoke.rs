@@ -13,7 +13,7 @@ async fn counted_runs_report_throughput_latency_and_errors() {
     let config = Config {
         port: 0,
         database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
-        secret: Some(key.clone()),
+        secret: Some(key.clone().into()),
         superuser_credentials_file: dir.path().join("su.json"),
         argon2_memory_kib: 1024,
         argon2_iterations: 1,

@@ -1,0 +1,248 @@
+//! What a hostile client tries against the password paths: bursts of
+//! guesses, clients that hang up, and what `Debug` could leak.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use authnzd::config::Config;
+use authnzd_client::{Client, Reply};
+use common::TestServer;
+use serde_json::json;
+use tokio::task::JoinSet;
+
+const PW: &str = "tangerine-Voyage-8713-quartz";
+const WRONG: &str = "user does not exist or password doesn't match";
+const LOCKED: &str = "user account is locked";
+
+async fn login(s: &TestServer, email: &str, password: &str) -> Reply {
+    let anon = s.anon_session().await;
+    s.client
+        .request(
+            "user-login",
+            json!({"session_token": anon, "email": email, "password": password}),
+        )
+        .await
+        .expect("user-login answered")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
+    let s = TestServer::start_with(|c| {
+        c.user_lock_tries = 5;
+        c.failed_login_delay_ms = 100;
+    })
+    .await;
+    s.verified_user("target@example.org", PW).await;
+    let mut anon = Vec::new();
+    for _ in 0..20 {
+        anon.push(s.anon_session().await);
+    }
+    let mut guesses = JoinSet::new();
+    for token in anon {
+        let client = s.client.clone();
+        guesses.spawn(async move {
+            client
+                .request(
+                    "user-login",
+                    json!({"session_token": token, "email": "target@example.org", "password": "not it at all"}),
+                )
+                .await
+                .expect("answered")
+        });
+    }
+    let mut reasons = Vec::new();
+    while let Some(r) = guesses.join_next().await {
+        let r = r.expect("task");
+        assert!(!r.success);
+        reasons.push(r.failure_reason.expect("a reason"));
+    }
+    // Each failure counted once: five answered as wrong, the fifteen after
+    // them as locked.
+    assert_eq!(reasons.iter().filter(|r| *r == WRONG).count(), 5, "{reasons:?}");
+    assert_eq!(reasons.iter().filter(|r| *r == LOCKED).count(), 15, "{reasons:?}");
+    let right = login(&s, "target@example.org", PW).await;
+    assert!(!right.success, "a locked account logged in: {right:?}");
+    assert_eq!(right.failure_reason.as_deref(), Some(LOCKED));
+    let retry = right.response["retry_after"].as_i64().expect("retry_after");
+    assert!((3000..=3600).contains(&retry), "retry_after {retry}");
+    // The lock ends by itself (a session that outlives the hour).
+    let anon = s
+        .client
+        .request("session-new", common::session_new_body(None, 3))
+        .await
+        .unwrap()
+        .response["session_token"]
+        .clone();
+    s.clock.advance(chrono::Duration::seconds(3601));
+    let after = s
+        .client
+        .request(
+            "user-login",
+            json!({"session_token": anon, "email": "target@example.org", "password": PW}),
+        )
+        .await
+        .unwrap();
+    assert!(after.success, "{after:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
+    let s = TestServer::start_with(|c| c.failed_login_delay_ms = 400).await;
+    s.verified_user("someone@example.org", PW).await;
+    let started = Instant::now();
+    let wrong = login(&s, "someone@example.org", "not the password").await;
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(wrong.failure_reason.as_deref(), Some(WRONG));
+    let right = login(&s, "someone@example.org", PW).await;
+    assert!(right.success, "{right:?}");
+
+    // user-changepass: a wrong current password is checked (and delayed),
+    // the right one straight after is accepted.
+    let (user_id, session) = s.login("someone@example.org", PW).await.expect("login");
+    let change = |current: &str| {
+        json!({"user_id": user_id, "session_token": session, "full_name": "Test Person",
+               "email": "someone@example.org", "current_password": current,
+               "new_password": "Another-long-Passphrase-4471"})
+    };
+    let started = Instant::now();
+    let refused = s.client.request("user-changepass", change("nope")).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(refused.failure_reason.as_deref(), Some("user password does not match"));
+    let changed = s.client.request("user-changepass", change(PW)).await.unwrap();
+    assert!(changed.success, "{changed:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
+    let s = TestServer::start_with(|c| {
+        c.user_lock_tries = 2;
+        c.failed_login_delay_ms = 200;
+    })
+    .await;
+    s.verified_user("real@example.org", PW).await;
+    let mut seen = Vec::new();
+    for email in ["real@example.org", "nobody@example.org"] {
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            let started = Instant::now();
+            let r = login(&s, email, "wrong wrong wrong").await;
+            answers.push((r.failure_reason.clone(), r.response.clone(), started.elapsed()));
+        }
+        seen.push(answers);
+    }
+    let (real, unknown) = (&seen[0], &seen[1]);
+    for (n, ((rr, rresp, rt), (ur, uresp, ut))) in real.iter().zip(unknown).enumerate() {
+        assert_eq!(rr, ur, "failure {n}: reasons differ");
+        assert_eq!(rresp, uresp, "failure {n}: answers differ");
+        let want = match n {
+            0 => Some(Duration::from_millis(200)),
+            1 => Some(Duration::from_millis(300)),
+            _ => None,
+        };
+        if let Some(want) = want {
+            assert!(*rt >= want && *ut >= want, "failure {n}: {rt:?} / {ut:?}");
+            assert_eq!(rr.as_deref(), Some(WRONG));
+        } else {
+            assert_eq!(rr.as_deref(), Some(LOCKED));
+        }
+    }
+    // An unverified account with the right password answers as a wrong
+    // password does: no id, the same reason.
+    let made = s
+        .client
+        .request("user-new", json!({"full_name": "Not Yet", "email": "pending@example.org", "password": PW}))
+        .await
+        .unwrap();
+    assert!(made.success);
+    let pending = login(&s, "pending@example.org", PW).await;
+    assert_eq!(pending.failure_reason.as_deref(), Some(WRONG));
+    assert!(pending.response["user_id"].is_null(), "{pending:?}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_hung_up_logins_leave_the_hashing_pool_usable() {
+    let defaults = Config::default();
+    let s = TestServer::start_with(|c| {
+        c.argon2_memory_kib = defaults.argon2_memory_kib;
+        c.argon2_iterations = defaults.argon2_iterations;
+        c.hash_workers = Some(1);
+        c.hash_queue = 8;
+    })
+    .await;
+    s.verified_user("busy@example.org", PW).await;
+    let impatient = Client::builder(s.url(), &s.key)
+        .timeout(Duration::from_millis(20))
+        .build()
+        .expect("client");
+    let body = json!({"email": "busy@example.org", "password": PW});
+    let mut hung_up = JoinSet::new();
+    for _ in 0..200 {
+        let c = impatient.clone();
+        let body = body.clone();
+        hung_up.spawn(async move { c.request("user-passcheck-nosession", body).await });
+    }
+    let mut timed_out = 0;
+    while let Some(r) = hung_up.join_next().await {
+        if r.expect("task").is_err() {
+            timed_out += 1;
+        }
+    }
+    assert!(timed_out >= 190, "only {timed_out} of 200 hung up");
+    // Hashes already started finish on their own; then the pool is free.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = s.client.request("user-passcheck-nosession", body.clone()).await;
+        match r {
+            Ok(r) => {
+                assert!(r.success, "{r:?}");
+                break;
+            }
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "logins still refused after the clients hung up: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
+    let secrets = [
+        "smtp-S3cret-value",
+        "salt-S3cret-value",
+        "superuser-S3cret-value-2291",
+        "twilio-S3cret-value",
+        "webhook-S3cret-value",
+    ];
+    let s = TestServer::start_with(|c| {
+        c.smtp_username = Some("mailer".into());
+        c.smtp_password = Some(secrets[0].into());
+        c.pii_salt = Some(secrets[1].into());
+        c.superuser_password = Some(secrets[2].into());
+        c.twilio_auth_token = Some(secrets[3].into());
+        c.sms_sender = authnzd::config::SmsSender::Webhook;
+        c.sms_webhook_url = Some(format!("http://127.0.0.1:9/hook?token={}", secrets[4]).into());
+    })
+    .await;
+    let printed = format!("{:?}\n{:?}", s.config, s.running().app);
+    let params: authnzd::actions::login::LoginParams = serde_json::from_value(json!({
+        "session_token": "session-S3cret-token", "email": "a@example.org", "password": "password-S3cret"
+    }))
+    .expect("params");
+    let printed = format!("{printed}\n{params:?}");
+    for secret in secrets
+        .iter()
+        .copied()
+        .chain([s.key.as_str(), "session-S3cret-token", "password-S3cret"])
+    {
+        assert!(!printed.contains(secret), "Debug shows {secret}");
+    }
+    assert!(printed.contains("REDACTED"), "secrets are not even named: {printed}");
+    s.stop().await;
+}
