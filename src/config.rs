@@ -62,8 +62,16 @@ pub struct Config {
     pub replay_cache_entries: usize,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
-    /// Time a client gets to send a request's headers, in seconds.
+    /// Time a client gets to send a request's headers, in seconds, counted
+    /// from the connection's start or the previous answer (so also the idle
+    /// keep-alive timeout).
     pub header_read_timeout: u64,
+    /// Time a client gets to send a whole request body once its headers are
+    /// in, in seconds (a total deadline: a trickle does not extend it).
+    pub body_read_timeout: u64,
+    /// Most connections served at once; past it new ones wait in the
+    /// kernel's backlog. Default: derived from the descriptor limit.
+    pub max_connections: Option<usize>,
     /// Time in-flight requests get to finish at shutdown, in seconds.
     pub drain_timeout: u64,
     /// authnzerver's rate-limit string, or `none`.
@@ -197,6 +205,8 @@ impl Default for Config {
             replay_cache_entries: 1_000_000,
             max_body_bytes: 1024 * 1024,
             header_read_timeout: 10,
+            body_read_timeout: 5,
+            max_connections: None,
             drain_timeout: 10,
             rate_limits: "ipaddr:720; user:480; session:600; apikey:720; burst:150".into(),
             user_lock_tries: 10,
@@ -325,6 +335,28 @@ impl Config {
                 "must be at least 1 second",
             ));
         }
+        if !(1..=MAX_BODY_READ_TIMEOUT).contains(&self.body_read_timeout) {
+            return Err(ConfigError::invalid(
+                "body_read_timeout",
+                format!("must be between 1 and {MAX_BODY_READ_TIMEOUT} seconds"),
+            ));
+        }
+        if let Some(n) = self.max_connections {
+            let most = self.connection_ceiling();
+            if !(1..=most).contains(&n) {
+                return Err(ConfigError::invalid(
+                    "max_connections",
+                    match descriptor_limit() {
+                        Some(limit) if most < MAX_CONNECTIONS => format!(
+                            "must be between 1 and {most}: the descriptor limit (ulimit -n) \
+                             is {limit} and {} are kept for the database pool, mail and logs",
+                            limit.saturating_sub(most as u64)
+                        ),
+                        _ => format!("must be between 1 and {most}"),
+                    },
+                ));
+            }
+        }
         if self.session_expiry_days == 0 {
             return Err(ConfigError::invalid(
                 "session_expiry_days",
@@ -432,10 +464,72 @@ impl Config {
             .collect()
     }
 
+    /// The connection cap in force: `max_connections`, or what the
+    /// descriptor limit leaves room for (at most `DEFAULT_MAX_CONNECTIONS`).
+    pub fn connection_limit(&self) -> usize {
+        self.max_connections
+            .unwrap_or_else(|| self.connection_ceiling().min(DEFAULT_MAX_CONNECTIONS))
+    }
+
+    /// The most connections this process's descriptors allow.
+    fn connection_ceiling(&self) -> usize {
+        let limit = descriptor_limit().unwrap_or(UNKNOWN_DESCRIPTOR_LIMIT);
+        connection_budget(limit, self.db_max_connections)
+    }
+
     /// Whether per-IP rate limiting is on (and so `client_ipaddr` required).
     pub fn rate_limiting(&self) -> bool {
         !self.rate_limits.trim().eq_ignore_ascii_case("none")
     }
+}
+
+/// Upper bound of `body_read_timeout`, in seconds.
+const MAX_BODY_READ_TIMEOUT: u64 = 600;
+/// Upper bound of `max_connections`, whatever the descriptor limit.
+const MAX_CONNECTIONS: usize = 1_000_000;
+/// Most connections served by default: past this it is memory, not
+/// descriptors, that runs out first.
+const DEFAULT_MAX_CONNECTIONS: usize = 65_536;
+/// Assumed where the descriptor limit cannot be read.
+const UNKNOWN_DESCRIPTOR_LIMIT: u64 = 1024;
+
+/// The soft `RLIMIT_NOFILE` of this process (`ulimit -n`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn descriptor_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0).then_some(lim.rlim_cur)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn descriptor_limit() -> Option<u64> {
+    None
+}
+
+/// Descriptors kept back from connections: the database pool (SQLite opens
+/// up to three files per connection), the SMTP and HTTP client pools, logs,
+/// the listener and the runtime's own.
+fn reserved_descriptors(db_max_connections: u32) -> u64 {
+    256 + 3 * u64::from(db_max_connections)
+}
+
+/// The most connections `limit` descriptors leave room for: the limit less
+/// the reserve, or half of a limit too small for the whole reserve; never
+/// more than `MAX_CONNECTIONS`.
+fn connection_budget(limit: u64, db_max_connections: u32) -> usize {
+    let reserve = reserved_descriptors(db_max_connections);
+    let budget = if limit > 2 * reserve {
+        limit - reserve
+    } else {
+        limit / 2
+    };
+    usize::try_from(budget)
+        .unwrap_or(MAX_CONNECTIONS)
+        .clamp(1, MAX_CONNECTIONS)
 }
 
 /// The configuration's field names.
@@ -547,6 +641,67 @@ mod tests {
         };
         let err = cfg.validated().expect_err("twilio without a token");
         assert!(err.to_string().contains("`twilio_auth_token`"), "{err}");
+    }
+
+    #[test]
+    fn transport_limits_are_bounded() {
+        for bad in [0, MAX_BODY_READ_TIMEOUT + 1, u64::MAX] {
+            let cfg = Config {
+                body_read_timeout: bad,
+                ..Config::default()
+            };
+            let err = cfg.validated().expect_err("body timeout out of range");
+            assert!(err.to_string().contains("`body_read_timeout`"), "{err}");
+        }
+        for good in [1, 5, MAX_BODY_READ_TIMEOUT] {
+            let cfg = Config {
+                body_read_timeout: good,
+                ..Config::default()
+            };
+            assert!(cfg.validated().is_ok(), "body_read_timeout {good}");
+        }
+
+        let ceiling = Config::default().connection_ceiling();
+        for bad in [0, ceiling + 1, usize::MAX] {
+            let cfg = Config {
+                max_connections: Some(bad),
+                ..Config::default()
+            };
+            let err = cfg.validated().expect_err("connection cap out of range");
+            assert!(err.to_string().contains("`max_connections`"), "{err}");
+        }
+        for good in [1, 100, ceiling] {
+            let cfg = Config {
+                max_connections: Some(good),
+                ..Config::default()
+            };
+            let cfg = cfg.validated().expect("cap in range");
+            assert_eq!(cfg.connection_limit(), good);
+        }
+
+        // The default leaves room for the pool, mail and logs.
+        let derived = Config::default().connection_limit();
+        assert!(
+            (1..=DEFAULT_MAX_CONNECTIONS).contains(&derived),
+            "{derived}"
+        );
+        if let Some(limit) = descriptor_limit() {
+            assert!((derived as u64) < limit, "{derived} of {limit}");
+        }
+    }
+
+    #[test]
+    fn the_connection_budget_follows_the_descriptor_limit() {
+        // 256 + 3 per pool connection kept back.
+        assert_eq!(connection_budget(20_000, 8), 20_000 - 280);
+        assert_eq!(connection_budget(1024, 8), 1024 - 280);
+        assert_eq!(connection_budget(1024, 100), 512);
+        // Too small for the reserve: half.
+        assert_eq!(connection_budget(256, 8), 128);
+        assert_eq!(connection_budget(1, 8), 1);
+        assert_eq!(connection_budget(0, 8), 1);
+        // Unlimited (RLIM_INFINITY) or huge: the absolute ceiling.
+        assert_eq!(connection_budget(u64::MAX, 8), MAX_CONNECTIONS);
     }
 
     #[test]
