@@ -143,6 +143,7 @@ impl Server {
             ),
             dispatcher: dispatch::Dispatcher::new(limits),
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: Duration::from_secs(config.body_read_timeout),
             require_client_ip: config.rate_limiting(),
         });
         let ping_db = app.db.clone();
