@@ -175,6 +175,7 @@ impl Server {
         let limits = http::Limits {
             header_read_timeout: Duration::from_secs(config.header_read_timeout),
             drain_timeout: Duration::from_secs(config.drain_timeout),
+            max_connections: config.connection_limit(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, routes, limits, async move {
