@@ -94,7 +94,9 @@ impl App {
     pub fn keyed(&self, what: &str) -> String {
         use hmac::{Hmac, KeyInit, Mac};
         // HMAC takes keys of any length.
-        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.code_key.expose_secret()) else {
+        let Ok(mut mac) =
+            <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.code_key.expose_secret())
+        else {
             return String::new();
         };
         mac.update(what.as_bytes());

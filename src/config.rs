@@ -66,8 +66,16 @@ pub struct Config {
     pub replay_cache_entries: usize,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: u64,
-    /// Time a client gets to send a request's headers, in seconds.
+    /// Time a client gets to send a request's headers, in seconds, counted
+    /// from the connection's start or the previous answer (so also the idle
+    /// keep-alive timeout).
     pub header_read_timeout: u64,
+    /// Time a client gets to send a whole request body once its headers are
+    /// in, in seconds (a total deadline: a trickle does not extend it).
+    pub body_read_timeout: u64,
+    /// Most connections served at once; past it new ones wait in the
+    /// kernel's backlog. Default: derived from the descriptor limit.
+    pub max_connections: Option<usize>,
     /// Time in-flight requests get to finish at shutdown, in seconds.
     pub drain_timeout: u64,
     /// authnzerver's rate-limit string, or `none`.
@@ -208,6 +216,8 @@ impl Default for Config {
             replay_cache_entries: 1_000_000,
             max_body_bytes: 1024 * 1024,
             header_read_timeout: 10,
+            body_read_timeout: 5,
+            max_connections: None,
             drain_timeout: 10,
             rate_limits: "ipaddr:720; user:480; session:600; apikey:720; burst:150".into(),
             user_lock_tries: 10,
@@ -329,6 +339,22 @@ impl Config {
                 ));
             }
         }
+        if let Some(n) = self.max_connections {
+            let most = self.connection_ceiling();
+            if !(1..=most).contains(&n) {
+                return Err(ConfigError::invalid(
+                    "max_connections",
+                    match descriptor_limit() {
+                        Some(limit) if most < MAX_CONNECTIONS => format!(
+                            "must be between 1 and {most}: the descriptor limit (ulimit -n) \
+                             is {limit} and {} are kept for the database pool, mail and logs",
+                            limit.saturating_sub(most as u64)
+                        ),
+                        _ => format!("must be between 1 and {most}"),
+                    },
+                ));
+            }
+        }
         argon2::Params::new(
             self.argon2_memory_kib,
             self.argon2_iterations,
@@ -339,7 +365,13 @@ impl Config {
         if self.sms_sender == SmsSender::Twilio {
             for (key, value) in [
                 ("twilio_account_sid", &self.twilio_account_sid),
-                ("twilio_auth_token", &self.twilio_auth_token.as_ref().map(|t| t.expose_secret().to_owned())),
+                (
+                    "twilio_auth_token",
+                    &self
+                        .twilio_auth_token
+                        .as_ref()
+                        .map(|t| t.expose_secret().to_owned()),
+                ),
                 ("twilio_from", &self.twilio_from),
             ] {
                 if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
@@ -369,35 +401,120 @@ impl Config {
     }
 
     /// `(key, value, min, max, unit)` for every bounded number.
-    fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 23] {
+    fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 24] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
         let z = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         [
             ("request_ttl", self.request_ttl, 1, DAY, " s"),
-            ("replay_cache_entries", z(self.replay_cache_entries), 1000, 100_000_000, ""),
-            ("max_body_bytes", self.max_body_bytes, 1024, 1 << 30, " bytes"),
-            ("header_read_timeout", self.header_read_timeout, 1, 3600, " s"),
+            (
+                "replay_cache_entries",
+                z(self.replay_cache_entries),
+                1000,
+                100_000_000,
+                "",
+            ),
+            (
+                "max_body_bytes",
+                self.max_body_bytes,
+                1024,
+                1 << 30,
+                " bytes",
+            ),
+            (
+                "header_read_timeout",
+                self.header_read_timeout,
+                1,
+                3600,
+                " s",
+            ),
+            (
+                "body_read_timeout",
+                self.body_read_timeout,
+                1,
+                MAX_BODY_READ_TIMEOUT,
+                " s",
+            ),
             ("drain_timeout", self.drain_timeout, 0, 3600, " s"),
-            ("session_expiry_days", n(self.session_expiry_days), 1, 3660, " days"),
+            (
+                "session_expiry_days",
+                n(self.session_expiry_days),
+                1,
+                3660,
+                " days",
+            ),
             ("user_lock_tries", n(self.user_lock_tries), 1, 1000, ""),
             ("user_lock_time", self.user_lock_time, 1, YEAR, " s"),
-            ("failed_login_delay_ms", self.failed_login_delay_ms, 0, 10_000, " ms"),
+            (
+                "failed_login_delay_ms",
+                self.failed_login_delay_ms,
+                0,
+                10_000,
+                " ms",
+            ),
             ("session_cache_ttl", self.session_cache_ttl, 0, DAY, " s"),
-            ("session_cache_entries", self.session_cache_entries, 0, 100_000_000, ""),
-            ("db_max_connections", n(self.db_max_connections), 2, 10_000, ""),
-            ("hash_workers", z(self.hash_workers.unwrap_or(1)), 1, 1024, ""),
+            (
+                "session_cache_entries",
+                self.session_cache_entries,
+                0,
+                100_000_000,
+                "",
+            ),
+            (
+                "db_max_connections",
+                n(self.db_max_connections),
+                2,
+                10_000,
+                "",
+            ),
+            (
+                "hash_workers",
+                z(self.hash_workers.unwrap_or(1)),
+                1,
+                1024,
+                "",
+            ),
             ("hash_queue", z(self.hash_queue), 1, 1_000_000, ""),
-            ("argon2_memory_kib", n(self.argon2_memory_kib), 8, 4 << 20, " KiB"),
+            (
+                "argon2_memory_kib",
+                n(self.argon2_memory_kib),
+                8,
+                4 << 20,
+                " KiB",
+            ),
             ("argon2_iterations", n(self.argon2_iterations), 1, 100, ""),
             ("argon2_parallelism", n(self.argon2_parallelism), 1, 64, ""),
             ("mail_timeout", self.mail_timeout, 1, 300, " s"),
             ("passwordless_ttl", self.passwordless_ttl, 60, DAY, " s"),
-            ("passwordless_address_window", self.passwordless_address_window, 60, YEAR, " s"),
-            ("passwordless_ip_window", self.passwordless_ip_window, 60, YEAR, " s"),
-            ("passwordless_per_address", n(self.passwordless_per_address), 1, 1000, ""),
-            ("passwordless_per_ip", n(self.passwordless_per_ip), 1, 100_000, ""),
+            (
+                "passwordless_address_window",
+                self.passwordless_address_window,
+                60,
+                YEAR,
+                " s",
+            ),
+            (
+                "passwordless_ip_window",
+                self.passwordless_ip_window,
+                60,
+                YEAR,
+                " s",
+            ),
+            (
+                "passwordless_per_address",
+                n(self.passwordless_per_address),
+                1,
+                1000,
+                "",
+            ),
+            (
+                "passwordless_per_ip",
+                n(self.passwordless_per_ip),
+                1,
+                100_000,
+                "",
+            ),
         ]
     }
 
@@ -410,10 +527,72 @@ impl Config {
             .collect()
     }
 
+    /// The connection cap in force: `max_connections`, or what the
+    /// descriptor limit leaves room for (at most `DEFAULT_MAX_CONNECTIONS`).
+    pub fn connection_limit(&self) -> usize {
+        self.max_connections
+            .unwrap_or_else(|| self.connection_ceiling().min(DEFAULT_MAX_CONNECTIONS))
+    }
+
+    /// The most connections this process's descriptors allow.
+    fn connection_ceiling(&self) -> usize {
+        let limit = descriptor_limit().unwrap_or(UNKNOWN_DESCRIPTOR_LIMIT);
+        connection_budget(limit, self.db_max_connections)
+    }
+
     /// Whether per-IP rate limiting is on (and so `client_ipaddr` required).
     pub fn rate_limiting(&self) -> bool {
         !self.rate_limits.trim().eq_ignore_ascii_case("none")
     }
+}
+
+/// Upper bound of `body_read_timeout`, in seconds.
+const MAX_BODY_READ_TIMEOUT: u64 = 600;
+/// Upper bound of `max_connections`, whatever the descriptor limit.
+const MAX_CONNECTIONS: usize = 1_000_000;
+/// Most connections served by default: past this it is memory, not
+/// descriptors, that runs out first.
+const DEFAULT_MAX_CONNECTIONS: usize = 65_536;
+/// Assumed where the descriptor limit cannot be read.
+const UNKNOWN_DESCRIPTOR_LIMIT: u64 = 1024;
+
+/// The soft `RLIMIT_NOFILE` of this process (`ulimit -n`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn descriptor_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a valid pointer.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    (rc == 0).then_some(lim.rlim_cur)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn descriptor_limit() -> Option<u64> {
+    None
+}
+
+/// Descriptors kept back from connections: the database pool (SQLite opens
+/// up to three files per connection), the SMTP and HTTP client pools, logs,
+/// the listener and the runtime's own.
+fn reserved_descriptors(db_max_connections: u32) -> u64 {
+    256 + 3 * u64::from(db_max_connections)
+}
+
+/// The most connections `limit` descriptors leave room for: the limit less
+/// the reserve, or half of a limit too small for the whole reserve; never
+/// more than `MAX_CONNECTIONS`.
+fn connection_budget(limit: u64, db_max_connections: u32) -> usize {
+    let reserve = reserved_descriptors(db_max_connections);
+    let budget = if limit > 2 * reserve {
+        limit - reserve
+    } else {
+        limit / 2
+    };
+    usize::try_from(budget)
+        .unwrap_or(MAX_CONNECTIONS)
+        .clamp(1, MAX_CONNECTIONS)
 }
 
 /// The configuration's field names.
@@ -548,6 +727,53 @@ mod tests {
     }
 
     #[test]
+    fn transport_limits_are_bounded() {
+        for bad in [0, MAX_BODY_READ_TIMEOUT + 1, u64::MAX] {
+            let cfg = Config {
+                body_read_timeout: bad,
+                ..Config::default()
+            };
+            let err = cfg.validated().expect_err("body timeout out of range");
+            assert!(err.to_string().contains("`body_read_timeout`"), "{err}");
+        }
+        for good in [1, 5, MAX_BODY_READ_TIMEOUT] {
+            let cfg = Config {
+                body_read_timeout: good,
+                ..Config::default()
+            };
+            assert!(cfg.validated().is_ok(), "body_read_timeout {good}");
+        }
+
+        let ceiling = Config::default().connection_ceiling();
+        for bad in [0, ceiling + 1, usize::MAX] {
+            let cfg = Config {
+                max_connections: Some(bad),
+                ..Config::default()
+            };
+            let err = cfg.validated().expect_err("connection cap out of range");
+            assert!(err.to_string().contains("`max_connections`"), "{err}");
+        }
+        for good in [1, 100, ceiling] {
+            let cfg = Config {
+                max_connections: Some(good),
+                ..Config::default()
+            };
+            let cfg = cfg.validated().expect("cap in range");
+            assert_eq!(cfg.connection_limit(), good);
+        }
+
+        // The default leaves room for the pool, mail and logs.
+        let derived = Config::default().connection_limit();
+        assert!(
+            (1..=DEFAULT_MAX_CONNECTIONS).contains(&derived),
+            "{derived}"
+        );
+        if let Some(limit) = descriptor_limit() {
+            assert!((derived as u64) < limit, "{derived} of {limit}");
+        }
+    }
+
+    #[test]
     fn authnzerver_lock_time_past_any_date_is_refused_by_name() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("AUTHNZERVER_USERLOCKTIME", "999999999999999999");
@@ -555,6 +781,20 @@ mod tests {
             assert!(err.to_string().contains("`user_lock_time`"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_connection_budget_follows_the_descriptor_limit() {
+        // 256 + 3 per pool connection kept back.
+        assert_eq!(connection_budget(20_000, 8), 20_000 - 280);
+        assert_eq!(connection_budget(1024, 8), 1024 - 280);
+        assert_eq!(connection_budget(1024, 100), 512);
+        // Too small for the reserve: half.
+        assert_eq!(connection_budget(256, 8), 128);
+        assert_eq!(connection_budget(1, 8), 1);
+        assert_eq!(connection_budget(0, 8), 1);
+        // Unlimited (RLIM_INFINITY) or huge: the absolute ceiling.
+        assert_eq!(connection_budget(u64::MAX, 8), MAX_CONNECTIONS);
     }
 
     #[test]

@@ -144,6 +144,7 @@ impl Server {
             ),
             dispatcher: dispatch::Dispatcher::new(limits),
             max_body_bytes: config.max_body_bytes,
+            body_read_timeout: Duration::from_secs(config.body_read_timeout),
             require_client_ip: config.rate_limiting(),
         });
         let ping_db = app.db.clone();
@@ -175,6 +176,7 @@ impl Server {
         let limits = http::Limits {
             header_read_timeout: Duration::from_secs(config.header_read_timeout),
             drain_timeout: Duration::from_secs(config.drain_timeout),
+            max_connections: config.connection_limit(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(http::serve(listener, routes, limits, async move {

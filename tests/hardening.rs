@@ -59,8 +59,16 @@ async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
     }
     // Each failure counted once: five answered as wrong, the fifteen after
     // them as locked.
-    assert_eq!(reasons.iter().filter(|r| *r == WRONG).count(), 5, "{reasons:?}");
-    assert_eq!(reasons.iter().filter(|r| *r == LOCKED).count(), 15, "{reasons:?}");
+    assert_eq!(
+        reasons.iter().filter(|r| *r == WRONG).count(),
+        5,
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons.iter().filter(|r| *r == LOCKED).count(),
+        15,
+        "{reasons:?}"
+    );
     let right = login(&s, "target@example.org", PW).await;
     assert!(!right.success, "a locked account logged in: {right:?}");
     assert_eq!(right.failure_reason.as_deref(), Some(LOCKED));
@@ -107,10 +115,21 @@ async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
                "new_password": "Another-long-Passphrase-4471"})
     };
     let started = Instant::now();
-    let refused = s.client.request("user-changepass", change("nope")).await.unwrap();
+    let refused = s
+        .client
+        .request("user-changepass", change("nope"))
+        .await
+        .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400));
-    assert_eq!(refused.failure_reason.as_deref(), Some("user password does not match"));
-    let changed = s.client.request("user-changepass", change(PW)).await.unwrap();
+    assert_eq!(
+        refused.failure_reason.as_deref(),
+        Some("user password does not match")
+    );
+    let changed = s
+        .client
+        .request("user-changepass", change(PW))
+        .await
+        .unwrap();
     assert!(changed.success, "{changed:?}");
     s.stop().await;
 }
@@ -129,7 +148,11 @@ async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
         for _ in 0..4 {
             let started = Instant::now();
             let r = login(&s, email, "wrong wrong wrong").await;
-            answers.push((r.failure_reason.clone(), r.response.clone(), started.elapsed()));
+            answers.push((
+                r.failure_reason.clone(),
+                r.response.clone(),
+                started.elapsed(),
+            ));
         }
         seen.push(answers);
     }
@@ -153,7 +176,10 @@ async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
     // password does: no id, the same reason.
     let made = s
         .client
-        .request("user-new", json!({"full_name": "Not Yet", "email": "pending@example.org", "password": PW}))
+        .request(
+            "user-new",
+            json!({"full_name": "Not Yet", "email": "pending@example.org", "password": PW}),
+        )
         .await
         .unwrap();
     assert!(made.success);
@@ -195,7 +221,10 @@ async fn two_hundred_hung_up_logins_leave_the_hashing_pool_usable() {
     // Hashes already started finish on their own; then the pool is free.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let r = s.client.request("user-passcheck-nosession", body.clone()).await;
+        let r = s
+            .client
+            .request("user-passcheck-nosession", body.clone())
+            .await;
         match r {
             Ok(r) => {
                 assert!(r.success, "{r:?}");
@@ -236,13 +265,17 @@ async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
     }))
     .expect("params");
     let printed = format!("{printed}\n{params:?}");
-    for secret in secrets
-        .iter()
-        .copied()
-        .chain([s.key.as_str(), "session-S3cret-token", "password-S3cret"])
+    for secret in
+        secrets
+            .iter()
+            .copied()
+            .chain([s.key.as_str(), "session-S3cret-token", "password-S3cret"])
     {
         assert!(!printed.contains(secret), "Debug shows {secret}");
     }
-    assert!(printed.contains("REDACTED"), "secrets are not even named: {printed}");
+    assert!(
+        printed.contains("REDACTED"),
+        "secrets are not even named: {printed}"
+    );
     s.stop().await;
 }

@@ -34,7 +34,9 @@ pub enum Checked {
     Inactive(users::Model),
     /// Locked after repeated failures (possibly by this very attempt); the
     /// password was not looked at.
-    Locked { retry_after: i64 },
+    Locked {
+        retry_after: i64,
+    },
 }
 
 impl Checked {
@@ -258,7 +260,8 @@ pub async fn passcheck_nosession(
 ) -> ActionResult {
     let address = email::normalise(&p.email);
     let candidate = store::users::by_email(&app.db, &address).await?;
-    let checked = check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
+    let checked =
+        check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
     Ok(verified(checked))
 }
 

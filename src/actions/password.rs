@@ -90,8 +90,14 @@ async fn finish_new_password(
         password_hash: Some(hash),
         ..Default::default()
     };
-    store::users::update_ending_sessions(&app.db, user.user_id, changes, app.now(), keep.as_deref())
-        .await?;
+    store::users::update_ending_sessions(
+        &app.db,
+        user.user_id,
+        changes,
+        app.now(),
+        keep.as_deref(),
+    )
+    .await?;
     app.sessions.revoke_user_sessions(user.user_id).await;
     let mut out = Outcome::ok(f, CHANGED);
     out.messages
@@ -120,7 +126,10 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResu
         // Same work as a real check, then the refusal.
         let _ = app
             .hasher
-            .verify(p.current_password.expose_secret().to_owned(), app.dummy_hash.clone())
+            .verify(
+                p.current_password.expose_secret().to_owned(),
+                app.dummy_hash.clone(),
+            )
             .await?;
         return Ok(Outcome::fail(
             "session does not belong to user_id",
@@ -129,7 +138,14 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResu
         ));
     }
     let keep = Some(tokens::digest(p.session_token.expose_secret()));
-    change(&app, user, p.current_password.expose_secret(), p.new_password.expose_secret(), keep).await
+    change(
+        &app,
+        user,
+        p.current_password.expose_secret(),
+        p.new_password.expose_secret(),
+        keep,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,7 +163,14 @@ pub async fn changepass_nosession(
     p: ChangeNosessionParams,
 ) -> ActionResult {
     let user = target_user(&app, p.user_id, &p.email, true).await?;
-    change(&app, user, p.current_password.expose_secret(), p.new_password.expose_secret(), None).await
+    change(
+        &app,
+        user,
+        p.current_password.expose_secret(),
+        p.new_password.expose_secret(),
+        None,
+    )
+    .await
 }
 
 /// The active user with this id and address, if `allowed`.
@@ -174,7 +197,10 @@ pub struct ResetParams {
 }
 
 pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: ResetParams) -> ActionResult {
-    if live_session(&app, p.session_token.expose_secret()).await?.is_none() {
+    if live_session(&app, p.session_token.expose_secret())
+        .await?
+        .is_none()
+    {
         return Ok(Outcome::fail(
             "session does not exist",
             "Invalid session token for password reset request.",
@@ -196,7 +222,13 @@ pub async fn resetpass_nosession(
     _ctx: Ctx,
     p: ResetNosessionParams,
 ) -> ActionResult {
-    reset(&app, &p.email_address, p.new_password.expose_secret(), p.required_active).await
+    reset(
+        &app,
+        &p.email_address,
+        p.new_password.expose_secret(),
+        p.required_active,
+    )
+    .await
 }
 
 /// A reset (the frontend has verified the user by email): no current

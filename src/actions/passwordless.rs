@@ -16,8 +16,8 @@ use subtle::ConstantTimeEq;
 
 use super::{ActionResult, Ctx, Fault, Outcome};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
 use crate::notify::templates::Kind;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::email::{normalise, validate_for_signup};
 use crate::security::tokens;
 use crate::store::{self, users::NewUser};
@@ -305,7 +305,9 @@ pub struct FinishParams {
 pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
     let now = app.now();
     let attempt = match (&p.link_token, &p.attempt_id, &p.code) {
-        (Some(link), _, _) => store::passwordless::by_link(&app.db, &tokens::digest(link.expose_secret())).await?,
+        (Some(link), _, _) => {
+            store::passwordless::by_link(&app.db, &tokens::digest(link.expose_secret())).await?
+        }
         (None, Some(id), Some(_)) => store::passwordless::by_id(&app.db, id).await?,
         _ => {
             return Ok(refused(

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
 use crate::cache::CachedSession;
+use crate::secret::{ExposeSecret, SecretString};
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
 use crate::timefmt;

@@ -207,7 +207,8 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
     let is_superuser = candidate
         .as_ref()
         .is_some_and(|u| u.user_role == "superuser");
-    let checked = login::check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
+    let checked =
+        login::check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
     let user = match checked {
         Checked::Ok(u) | Checked::Inactive(u) => u,
         Checked::Locked { .. } => return Ok(checked.failure()),
@@ -422,7 +423,14 @@ pub async fn edit(app: Arc<App>, _ctx: Ctx, p: EditParams) -> ActionResult {
         Ok(c) => c,
         Err(why) => return Ok(fail(&why, "extra elements in update_dict not allowed")),
     };
-    apply_edit(&app, p.target_userid, changes, false, "User update successful.").await
+    apply_edit(
+        &app,
+        p.target_userid,
+        changes,
+        false,
+        "User update successful.",
+    )
+    .await
 }
 
 /// Writes `changes` (with `end_sessions`, deleting the target's sessions in
@@ -562,7 +570,14 @@ pub async fn toggle_lock(app: &App, target: i64, action: &str) -> ActionResult {
         }
     };
     let locking = action == "lock";
-    apply_edit(app, target, changes, locking, "User lock toggle successful.").await
+    apply_edit(
+        app,
+        target,
+        changes,
+        locking,
+        "User lock toggle successful.",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,18 +1,21 @@
-//! The transport: our own accept loop (header-read timeout, drain deadline)
-//! around warp filters. It hands decrypted requests to the dispatcher and
-//! never touches the database itself.
+//! The transport: our own accept loop (connection cap, header-read and idle
+//! timeout, drain deadline) around warp filters. It hands decrypted requests
+//! to the dispatcher and never touches the database itself.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tower_service::Service;
 use warp::Filter;
 use warp::http::StatusCode;
@@ -97,16 +100,102 @@ pub fn routes(
         .unify()
 }
 
-/// Timeouts of the accept loop.
+/// Limits of the accept loop.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Time a client gets to send a request's headers, from the connection's
+    /// start or the previous answer. Also how long a connection may go with
+    /// no request in hand (silent, half an HTTP/2 preface, idle keep-alive,
+    /// an answer the client does not read) before it is closed.
     pub header_read_timeout: Duration,
     pub drain_timeout: Duration,
+    /// Connections served at once; at the cap `accept` is not called, so new
+    /// connections wait in the kernel's backlog.
+    pub max_connections: usize,
 }
+
+/// Whether a connection has a request in hand, and since when it has not.
+struct Activity {
+    busy: AtomicUsize,
+    idle_since: parking_lot::Mutex<Instant>,
+}
+
+impl Activity {
+    fn new() -> Arc<Activity> {
+        Arc::new(Activity {
+            busy: AtomicUsize::new(0),
+            idle_since: parking_lot::Mutex::new(Instant::now()),
+        })
+    }
+
+    /// When the connection has been idle for `idle`; `None` while busy.
+    fn idle_deadline(&self, idle: Duration) -> Option<Instant> {
+        if self.busy.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(*self.idle_since.lock() + idle)
+    }
+}
+
+/// Held while the service handles one request.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(activity: &Arc<Activity>) -> Busy {
+        activity.busy.fetch_add(1, Ordering::AcqRel);
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        if self.0.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *self.0.idle_since.lock() = Instant::now();
+        }
+    }
+}
+
+/// Runs `conn` to its end, or drops it (closing the socket) once it has had
+/// no request in hand for `idle`.
+async fn run_connection<C, E>(conn: C, activity: Arc<Activity>, idle: Duration)
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    tokio::pin!(conn);
+    let mut check = Instant::now() + idle;
+    loop {
+        tokio::select! {
+            ended = &mut conn => {
+                if let Err(e) = ended {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = tokio::time::sleep_until(check) => {
+                match activity.idle_deadline(idle) {
+                    Some(at) if at <= Instant::now() => {
+                        tracing::debug!("idle connection closed");
+                        return;
+                    }
+                    Some(at) => check = at,
+                    None => check = Instant::now() + idle,
+                }
+            }
+        }
+    }
+}
+
+/// How often reaching the connection cap is logged, at most.
+const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 /// Serves `routes` on `listener` until `shutdown` resolves, then stops
 /// accepting, lets in-flight requests finish for up to the drain deadline,
 /// and drops whatever is left (a stalled client cannot hold the process).
+///
+/// At most `limits.max_connections` connections are served at once: a
+/// permit is taken before `accept` and moved into the connection's task, so
+/// it comes back however the connection ends.
 pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
@@ -130,10 +219,26 @@ pub async fn serve<F>(
         .keep_alive_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
     let mut conns = JoinSet::new();
+    let cap = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(cap));
+    let mut slot: Option<OwnedSemaphorePermit> = None;
+    let mut cap_warned: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
+        if slot.is_none() {
+            slot = slots.clone().try_acquire_owned().ok();
+            if slot.is_none() && cap_warned.is_none_or(|at| at.elapsed() >= CAP_WARNING_EVERY) {
+                tracing::warn!(
+                    max_connections = cap,
+                    "at the connection cap; new connections wait in the backlog"
+                );
+                cap_warned = Some(Instant::now());
+            }
+        }
         tokio::select! {
-            accepted = listener.accept() => {
+            // The semaphore is never closed.
+            permit = slots.clone().acquire_owned(), if slot.is_none() => slot = permit.ok(),
+            accepted = listener.accept(), if slot.is_some() => {
                 let (stream, _peer): (_, SocketAddr) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
@@ -143,18 +248,27 @@ pub async fn serve<F>(
                         continue;
                     }
                 };
+                let Some(permit) = slot.take() else { continue };
                 let _ = stream.set_nodelay(true);
+                let activity = Activity::new();
                 let svc = service.clone();
+                let in_hand = activity.clone();
                 let hyper_svc = hyper::service::service_fn(move |req| {
+                    let busy = Busy::start(&in_hand);
                     let mut svc = svc.clone();
-                    svc.call(req)
+                    let answer = svc.call(req);
+                    async move {
+                        let answer = answer.await;
+                        drop(busy);
+                        answer
+                    }
                 });
                 let conn = builder.serve_connection(TokioIo::new(stream), hyper_svc).into_owned();
                 let conn = graceful.watch(conn);
+                let idle = limits.header_read_timeout;
                 conns.spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
+                    let _permit = permit;
+                    run_connection(conn, activity, idle).await;
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}

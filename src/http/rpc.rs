@@ -4,7 +4,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use futures_util::{FutureExt, Stream, StreamExt};
@@ -24,6 +24,9 @@ pub struct Rpc {
     pub envelope: Envelope,
     pub dispatcher: Dispatcher,
     pub max_body_bytes: u64,
+    /// The whole body must arrive within this, counted from the end of the
+    /// headers (a trickle does not extend it).
+    pub body_read_timeout: Duration,
     /// `client_ipaddr` is required while rate limiting is on.
     pub require_client_ip: bool,
 }
@@ -39,10 +42,15 @@ pub fn filter(
                 if length.is_some_and(|n| n > rpc.max_body_bytes) {
                     return too_large();
                 }
-                match read_limited(body, rpc.max_body_bytes).await {
-                    Ok(Some(bytes)) => rpc.handle(&bytes).await,
-                    Ok(None) => too_large(),
-                    Err(()) => text(StatusCode::BAD_REQUEST, "could not read the request body"),
+                let read = read_limited(body, rpc.max_body_bytes);
+                match tokio::time::timeout(rpc.body_read_timeout, read).await {
+                    Ok(Ok(Some(bytes))) => rpc.handle(&bytes).await,
+                    Ok(Ok(None)) => too_large(),
+                    Ok(Err(())) => text(StatusCode::BAD_REQUEST, "could not read the request body"),
+                    Err(_) => {
+                        tracing::info!(outcome = "body timeout", "request refused");
+                        body_timeout()
+                    }
                 }
             }
         })
@@ -50,6 +58,20 @@ pub fn filter(
 
 fn too_large() -> Response {
     text(StatusCode::PAYLOAD_TOO_LARGE, "request body is too large")
+}
+
+/// 408, and the connection closed: the rest of a stalled body is not worth
+/// waiting for, nor is the next request behind it.
+fn body_timeout() -> Response {
+    let mut res = text(
+        StatusCode::REQUEST_TIMEOUT,
+        "request body not received in time",
+    );
+    res.headers_mut().insert(
+        warp::http::header::CONNECTION,
+        warp::http::HeaderValue::from_static("close"),
+    );
+    res
 }
 
 /// The whole body, or `None` once it passes `limit` (chunked bodies carry no

@@ -89,7 +89,10 @@ impl Mailer {
                     });
                 }
                 if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), pass.expose_secret().to_owned()));
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        pass.expose_secret().to_owned(),
+                    ));
                 }
                 Transport::Smtp(builder.build())
             }

@@ -144,11 +144,7 @@ impl Sms {
                 .http
                 .post(url)
                 .basic_auth(sid, Some(token.expose_secret()))
-                .form(&[
-                ("To", to),
-                ("From", from.as_str()),
-                ("Body", body),
-            ]),
+                .form(&[("To", to), ("From", from.as_str()), ("Body", body)]),
             Sender::Webhook { url } => self
                 .http
                 .post(url.expose_secret())

@@ -84,7 +84,11 @@ pub struct UnknownFailures {
 
 impl std::fmt::Debug for UnknownFailures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "UnknownFailures({} addresses)", self.counts.entry_count())
+        write!(
+            f,
+            "UnknownFailures({} addresses)",
+            self.counts.entry_count()
+        )
     }
 }
 
