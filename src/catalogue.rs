@@ -5,6 +5,7 @@
 
 use crate::params::{Param, Ty::*};
 
+#[derive(Debug)]
 pub struct Spec {
     pub name: &'static str,
     pub params: &'static [Param],

@@ -307,7 +307,16 @@ impl Config {
 
     /// The layered sources, for callers (the CLI) that merge more on top.
     pub fn figment(file: Option<&Path>) -> Figment {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        // `mail_transport` and `smtp_host` are left out of the defaults layer
+        // (serde fills them in) so that naming an SMTP server anywhere, as
+        // authnzerver's EMAILSERVER does, means SMTP unless a transport is
+        // named too.
+        let mut defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        if let Some(map) = defaults.as_object_mut() {
+            map.remove("mail_transport");
+            map.remove("smtp_host");
+        }
+        let mut fig = Figment::from(Serialized::defaults(defaults));
         match file {
             Some(path) => fig = fig.merge(Toml::file_exact(path)),
             None => fig = fig.merge(Toml::file("authnzd.toml")),
@@ -324,7 +333,11 @@ impl Config {
         let known = config_keys();
         let ours = Env::prefixed("AUTHNZD_")
             .filter(move |k| known.iter().any(|f| k.as_str().eq_ignore_ascii_case(f)));
-        fig.merge(authnzerver).merge(ours)
+        let fig = fig.merge(authnzerver).merge(ours);
+        if fig.contains("smtp_host") && !fig.contains("mail_transport") {
+            return fig.merge(Serialized::default("mail_transport", MailTransport::Smtp));
+        }
+        fig
     }
 
     /// Checks values serde cannot, and normalises the database URL.
@@ -795,6 +808,24 @@ mod tests {
         assert_eq!(connection_budget(0, 8), 1);
         // Unlimited (RLIM_INFINITY) or huge: the absolute ceiling.
         assert_eq!(connection_budget(u64::MAX, 8), MAX_CONNECTIONS);
+    }
+
+    #[test]
+    fn naming_an_smtp_server_means_smtp() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None).expect("loads").mail_transport, MailTransport::Log);
+            jail.set_env("AUTHNZERVER_EMAILSERVER", "mail.example.org");
+            jail.set_env("AUTHNZERVER_EMAILPORT", "2525");
+            let cfg = Config::load(None).expect("loads");
+            assert_eq!(cfg.mail_transport, MailTransport::Smtp);
+            assert_eq!(cfg.smtp_host, "mail.example.org");
+            assert_eq!(cfg.smtp_port, 2525);
+            assert_eq!(cfg.smtp_tls, SmtpTls::Starttls);
+            // A transport named outright wins.
+            jail.set_env("AUTHNZD_MAIL_TRANSPORT", "file");
+            assert_eq!(Config::load(None).expect("loads").mail_transport, MailTransport::File);
+            Ok(())
+        });
     }
 
     #[test]

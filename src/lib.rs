@@ -43,6 +43,9 @@ use crate::envelope::Envelope;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// How often sessions long expired are deleted (and once at start-up).
+const SESSION_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
@@ -79,6 +82,7 @@ pub struct Running {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     sweeper: Option<JoinHandle<()>>,
+    pruner: JoinHandle<()>,
 }
 
 impl Server {
@@ -123,6 +127,18 @@ impl Server {
                 problem: e.to_string(),
             })?
             .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
+        let pruner = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(SESSION_PRUNE_INTERVAL);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = actions::session::prune_expired(&app).await {
+                        tracing::warn!(error = %e, "expired sessions not pruned");
+                    }
+                }
+            })
+        };
         let sweeper = limits.clone().map(|l| {
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_secs(5));
@@ -193,6 +209,7 @@ impl Server {
             stop: Some(stop),
             task,
             sweeper,
+            pruner,
         })
     }
 }
@@ -210,6 +227,7 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.pruner.abort();
         if let Some(s) = self.sweeper.take() {
             s.abort();
         }

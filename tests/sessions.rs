@@ -243,3 +243,55 @@ async fn a_deleted_session_is_not_served_from_the_cache() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
+    use sea_orm::PaginatorTrait;
+    let mut s = TestServer::start_with(|c| c.session_expiry_days = 30).await;
+    let short = s
+        .client
+        .request("session-new", session_new_body(None, 1))
+        .await
+        .unwrap();
+    let long = s
+        .client
+        .request("session-new", session_new_body(None, 24 * 40))
+        .await
+        .unwrap();
+    let count = |s: &TestServer| {
+        let db = s.running().app.db.clone();
+        async move { sessions::Entity::find().count(&db).await.unwrap() }
+    };
+    let before = count(&s).await;
+    // 29 days on: the short one has expired but is kept.
+    s.clock.advance(chrono::Duration::days(29));
+    s.restart().await;
+    assert_eq!(count(&s).await, before);
+    // 31 days after it expired it goes at the next start (and hourly).
+    s.clock.advance(chrono::Duration::days(2));
+    s.restart().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while count(&s).await != before - 1 {
+        assert!(std::time::Instant::now() < deadline, "expired session not pruned");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let alive = s
+        .client
+        .request(
+            "session-exists",
+            json!({"session_token": long.response["session_token"]}),
+        )
+        .await
+        .unwrap();
+    assert!(alive.success, "{alive:?}");
+    let gone = s
+        .client
+        .request(
+            "session-exists",
+            json!({"session_token": short.response["session_token"]}),
+        )
+        .await
+        .unwrap();
+    assert!(!gone.success);
+    s.stop().await;
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{ActionResult, Ctx, Outcome};
+use super::{ActionResult, Ctx, Fault, Outcome};
 use crate::app::App;
 use crate::cache::CachedSession;
 use crate::secret::{ExposeSecret, SecretString};
@@ -215,4 +215,19 @@ pub async fn delete_userid(app: Arc<App>, _ctx: Ctx, p: DeleteUserSessionsParams
     } else {
         Outcome::fail("no sessions to delete", message, json!({"deleted": 0}))
     })
+}
+
+/// authnzerver's session killer: deletes sessions that expired more than
+/// `session_expiry_days` ago (they are refused from their expiry on; this
+/// keeps the table small). Runs at start-up and hourly.
+pub async fn prune_expired(app: &App) -> Result<u64, Fault> {
+    let keep = chrono::Duration::days(i64::from(app.config.session_expiry_days));
+    let Some(cutoff) = app.now().checked_sub_signed(keep) else {
+        return Ok(0);
+    };
+    let pruned = store::sessions::delete_expired_before(&app.db, cutoff).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "expired sessions deleted");
+    }
+    Ok(pruned)
 }

@@ -54,6 +54,18 @@ pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<bool,
     Ok(res.rows_affected > 0)
 }
 
+/// Deletes sessions that expired before `cutoff`; how many.
+pub async fn delete_expired_before(
+    db: &impl ConnectionTrait,
+    cutoff: NaiveDateTime,
+) -> Result<u64, DbErr> {
+    Ok(sessions::Entity::delete_many()
+        .filter(sessions::Column::Expires.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Deletes every session of `user_id` except `keep` (a token digest);
 /// returns how many went.
 pub async fn delete_for_user(

@@ -64,7 +64,7 @@ impl MailSink {
                 .expect("openssl");
             assert!(made.success(), "openssl req failed");
         }
-        let mut cmd = Command::new("python3");
+        let mut cmd = Command::new(super::test_python());
         cmd.args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")]);
         match tls {
             SinkTls::Plain => {}
@@ -94,7 +94,7 @@ impl MailSink {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 -m aiosmtpd (pip install aiosmtpd)");
+            .expect("python -m aiosmtpd");
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "aiosmtpd did not start");

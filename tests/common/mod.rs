@@ -272,45 +272,56 @@ pub fn session_new_body(user_id: Option<i64>, hours: i64) -> serde_json::Value {
     })
 }
 
-/// A Python interpreter that has `cryptography` (what authnzerver's client
-/// uses): the system one if it has it, else a venv made once under `target/`.
-pub fn python_with_cryptography() -> PathBuf {
+/// What the tests' Python needs: `cryptography` (what authnzerver's client
+/// encrypts with) and `aiosmtpd` (the SMTP server mail tests deliver to).
+const PYTHON_PACKAGES: &[&str] = &["aiosmtpd", "cryptography"];
+
+/// A Python interpreter with `PYTHON_PACKAGES`: a venv made once under the
+/// target directory, so the tests need nothing but `python3` on the machine.
+/// Built under a temporary name and renamed into place, so concurrent test
+/// processes never use a half-made one.
+pub fn test_python() -> PathBuf {
     use std::process::Command;
-    let has = |py: &std::path::Path| {
-        Command::new(py)
-            .args(["-c", "import cryptography"])
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let system = PathBuf::from("python3");
-    if has(&system) {
-        return system;
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv");
-    let py = venv.join("bin/python");
-    if !has(&py) {
-        let made = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status();
-        assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
-        let pip = Command::new(&py)
-            .args(["-m", "pip", "install", "-q", "cryptography"])
-            .status();
-        assert!(
-            pip.is_ok_and(|s| s.success()),
-            "pip install cryptography failed"
-        );
-    }
-    py
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let has_all = |py: &std::path::Path| {
+                let imports = format!("import {}", PYTHON_PACKAGES.join(", "));
+                Command::new(py)
+                    .args(["-c", &imports])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-venv");
+            let py = venv.join("bin/python");
+            if has_all(&py) {
+                return py;
+            }
+            let scratch = venv.with_file_name(format!("test-venv.{}", random_suffix()));
+            let made = Command::new("python3").arg("-m").arg("venv").arg(&scratch).status();
+            assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
+            let pip = Command::new(scratch.join("bin/python"))
+                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+                .args(PYTHON_PACKAGES)
+                .status();
+            assert!(pip.is_ok_and(|s| s.success()), "pip install {PYTHON_PACKAGES:?} failed");
+            if std::fs::rename(&scratch, &venv).is_err() {
+                // Another test process got there first.
+                std::fs::remove_dir_all(&scratch).ok();
+            }
+            assert!(has_all(&py), "the test venv at {} lacks {PYTHON_PACKAGES:?}", venv.display());
+            py
+        })
+        .clone()
 }
 
 /// Runs `tests/python/interop.py` against `url` with `key`; returns its
 /// summary line.
 pub fn run_python_interop(url: &str, key: &str) -> serde_json::Value {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/interop.py");
-    let out = std::process::Command::new(python_with_cryptography())
+    let out = std::process::Command::new(test_python())
         .arg(script)
         .arg(url)
         .arg(key)
