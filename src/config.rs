@@ -813,7 +813,10 @@ mod tests {
     #[test]
     fn naming_an_smtp_server_means_smtp() {
         figment::Jail::expect_with(|jail| {
-            assert_eq!(Config::load(None).expect("loads").mail_transport, MailTransport::Log);
+            assert_eq!(
+                Config::load(None).expect("loads").mail_transport,
+                MailTransport::Log
+            );
             jail.set_env("AUTHNZERVER_EMAILSERVER", "mail.example.org");
             jail.set_env("AUTHNZERVER_EMAILPORT", "2525");
             let cfg = Config::load(None).expect("loads");
@@ -823,7 +826,10 @@ mod tests {
             assert_eq!(cfg.smtp_tls, SmtpTls::Starttls);
             // A transport named outright wins.
             jail.set_env("AUTHNZD_MAIL_TRANSPORT", "file");
-            assert_eq!(Config::load(None).expect("loads").mail_transport, MailTransport::File);
+            assert_eq!(
+                Config::load(None).expect("loads").mail_transport,
+                MailTransport::File
+            );
             Ok(())
         });
     }

@@ -279,3 +279,19 @@ async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_second_sign_up_with_any_verify_retry_wait_is_answered() {
+    let s = TestServer::start().await;
+    let body = |wait: i64| {
+        json!({"full_name": "Twice", "email": "twice@example.org", "password": PW,
+               "verify_retry_wait": wait})
+    };
+    assert!(s.client.request("user-new", body(6)).await.unwrap().success);
+    for wait in [i64::MAX, i64::MIN, i64::MAX / 3600, -1, 0] {
+        let r = s.client.request("user-new", body(wait)).await;
+        let r = r.unwrap_or_else(|e| panic!("verify_retry_wait {wait}: {e}"));
+        assert_eq!(r.status, 200, "verify_retry_wait {wait}");
+    }
+    s.stop().await;
+}

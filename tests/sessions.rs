@@ -272,7 +272,10 @@ async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
     s.restart().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while count(&s).await != before - 1 {
-        assert!(std::time::Instant::now() < deadline, "expired session not pruned");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expired session not pruned"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let alive = s

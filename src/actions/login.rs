@@ -91,12 +91,13 @@ pub async fn check_password(
     }
     let user = match candidate {
         Some(u) if matched => u,
-        other => return failed(app, candidate_id(&other), unknown_key.as_deref(), now).await,
+        other => return failed(app, failed_row(&other), unknown_key.as_deref(), now).await,
     };
     if !(user.is_active && user.email_verified) || user.user_role == "locked" {
         // Counted and delayed like a wrong password, so the answer does not
         // tell that the password was right.
-        return Ok(match failed(app, Some(user.user_id), None, now).await? {
+        let row = Some((user.user_id, user.lock_expires.is_some()));
+        return Ok(match failed(app, row, None, now).await? {
             Checked::Wrong => Checked::Inactive(user),
             other => other,
         });
@@ -111,8 +112,12 @@ pub async fn check_password(
     Ok(Checked::Ok(user))
 }
 
-fn candidate_id(candidate: &Option<users::Model>) -> Option<i64> {
-    candidate.as_ref().map(|u| u.user_id)
+/// The account to count a failure for, and whether its row (as read before
+/// the hash) had a lock that may have ended since.
+fn failed_row(candidate: &Option<users::Model>) -> Option<(i64, bool)> {
+    candidate
+        .as_ref()
+        .map(|u| (u.user_id, u.lock_expires.is_some()))
 }
 
 fn locked(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Checked {
@@ -125,16 +130,16 @@ fn locked(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Checked {
 /// then waits the delay or answers the lock.
 async fn failed(
     app: &App,
-    user_id: Option<i64>,
+    account: Option<(i64, bool)>,
     unknown_key: Option<&str>,
     now: chrono::NaiveDateTime,
 ) -> Result<Checked, Fault> {
     let lock_until = app.lockout.lock_until(now);
-    let state = match (user_id, unknown_key) {
-        (Some(id), _) => {
+    let state = match (account, unknown_key) {
+        (Some((id, had_lock)), _) => {
+            let limit = app.lockout.tries;
             let Some(f) =
-                store::users::record_failure(&app.db, id, now, app.lockout.tries, lock_until)
-                    .await?
+                store::users::record_failure(&app.db, id, had_lock, now, limit, lock_until).await?
             else {
                 return Ok(Checked::Wrong);
             };
@@ -150,7 +155,9 @@ async fn failed(
     match app.lockout.verdict(state, now) {
         Verdict::Locked { until } => Ok(locked(until, now)),
         Verdict::Wait(delay) => {
-            tokio::time::sleep(delay).await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             Ok(Checked::Wrong)
         }
     }

@@ -241,7 +241,10 @@ pub struct Failure {
 }
 
 /// Counts one failed password check, in one transaction: an ended lock
-/// restarts the count; `failed_login_tries` goes up by one in the database
+/// restarts the count (looked for only when the row had a lock when it was
+/// read; a lock set since then and already over, which takes a lock time of
+/// about a second, only makes this one failure wait longer, the next one
+/// restarts the count); `failed_login_tries` goes up by one in the database
 /// (never written from a value read earlier, so concurrent failures count
 /// each); the failure past `limit` sets `lock_expires = lock_until` in the
 /// same statement and deletes the user's sessions. `None` if the user is
@@ -249,21 +252,24 @@ pub struct Failure {
 pub async fn record_failure(
     db: &DatabaseConnection,
     user_id: i64,
+    had_lock: bool,
     now: NaiveDateTime,
     limit: u32,
     lock_until: Option<NaiveDateTime>,
 ) -> Result<Option<Failure>, DbErr> {
     let txn = db.begin().await?;
-    users::Entity::update_many()
-        .col_expr(users::Column::FailedLoginTries, Expr::value(0))
-        .col_expr(
-            users::Column::LockExpires,
-            Expr::value(Option::<NaiveDateTime>::None),
-        )
-        .filter(users::Column::UserId.eq(user_id))
-        .filter(users::Column::LockExpires.lte(now))
-        .exec(&txn)
-        .await?;
+    if had_lock {
+        users::Entity::update_many()
+            .col_expr(users::Column::FailedLoginTries, Expr::value(0))
+            .col_expr(
+                users::Column::LockExpires,
+                Expr::value(Option::<NaiveDateTime>::None),
+            )
+            .filter(users::Column::UserId.eq(user_id))
+            .filter(users::Column::LockExpires.lte(now))
+            .exec(&txn)
+            .await?;
+    }
     let tries = Expr::col(users::Column::FailedLoginTries);
     let past_limit = Expr::col(users::Column::LockExpires)
         .is_null()

@@ -300,18 +300,29 @@ pub fn test_python() -> PathBuf {
                 return py;
             }
             let scratch = venv.with_file_name(format!("test-venv.{}", random_suffix()));
-            let made = Command::new("python3").arg("-m").arg("venv").arg(&scratch).status();
+            let made = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&scratch)
+                .status();
             assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
             let pip = Command::new(scratch.join("bin/python"))
                 .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
                 .args(PYTHON_PACKAGES)
                 .status();
-            assert!(pip.is_ok_and(|s| s.success()), "pip install {PYTHON_PACKAGES:?} failed");
+            assert!(
+                pip.is_ok_and(|s| s.success()),
+                "pip install {PYTHON_PACKAGES:?} failed"
+            );
             if std::fs::rename(&scratch, &venv).is_err() {
                 // Another test process got there first.
                 std::fs::remove_dir_all(&scratch).ok();
             }
-            assert!(has_all(&py), "the test venv at {} lacks {PYTHON_PACKAGES:?}", venv.display());
+            assert!(
+                has_all(&py),
+                "the test venv at {} lacks {PYTHON_PACKAGES:?}",
+                venv.display()
+            );
             py
         })
         .clone()
