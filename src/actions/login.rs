@@ -121,8 +121,11 @@ fn failed_row(candidate: &Option<users::Model>) -> Option<(i64, bool)> {
 }
 
 fn locked(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Checked {
+    // Rounded up: databases keep microseconds at most, so a stored lock can
+    // end a hair before the one computed here.
+    let left_ms = (until - now).num_milliseconds();
     Checked::Locked {
-        retry_after: (until - now).num_seconds().max(1),
+        retry_after: left_ms.saturating_add(999).div_euclid(1000).max(1),
     }
 }
 
