@@ -34,6 +34,7 @@ async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
     })
     .await;
     s.verified_user("target@example.org", PW).await;
+    let (_, signed_in) = s.login("target@example.org", PW).await.expect("login");
     let mut anon = Vec::new();
     for _ in 0..20 {
         anon.push(s.anon_session().await);
@@ -69,6 +70,14 @@ async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
         15,
         "{reasons:?}"
     );
+    // The lock logged the account out (the session was cached: it was
+    // just checked by login's session-new).
+    let gone = s
+        .client
+        .request("session-exists", json!({"session_token": signed_in}))
+        .await
+        .unwrap();
+    assert!(!gone.success, "a locked account's session still served");
     let right = login(&s, "target@example.org", PW).await;
     assert!(!right.success, "a locked account logged in: {right:?}");
     assert_eq!(right.failure_reason.as_deref(), Some(LOCKED));

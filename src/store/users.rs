@@ -296,9 +296,10 @@ pub async fn record_failure(
         tries: i64::from(row.failed_login_tries),
         lock_expires: row.lock_expires,
     };
-    let locked_now = lock_until.is_some()
-        && row.lock_expires == lock_until
-        && state.tries == i64::from(limit) + 1;
+    // The count passes the limit once per lock; the stored time is not
+    // compared with `lock_until` (databases round it to microseconds).
+    let locked_now =
+        lock_until.is_some() && row.lock_expires.is_some() && state.tries == i64::from(limit) + 1;
     if locked_now {
         sessions::Entity::delete_many()
             .filter(sessions::Column::UserId.eq(user_id))
