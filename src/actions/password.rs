@@ -37,10 +37,11 @@ const MISMATCH: &str = "Your current password did not match the stored password.
 async fn change(
     app: &App,
     user: Option<users::Model>,
-    current: &str,
-    new: &str,
+    current: &SecretString,
+    new: &SecretString,
     keep: Option<String>,
 ) -> ActionResult {
+    let (current, new) = (current.expose_secret(), new.expose_secret());
     let fields = |u: &Option<users::Model>| json!({"user_id": u.as_ref().map(|u| u.user_id), "email": u.as_ref().map(|u| u.email.clone())});
     let f = fields(&user);
     let checked = login::check_password(app, user, None, current).await?;
@@ -138,14 +139,7 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResu
         ));
     }
     let keep = Some(tokens::digest(p.session_token.expose_secret()));
-    change(
-        &app,
-        user,
-        p.current_password.expose_secret(),
-        p.new_password.expose_secret(),
-        keep,
-    )
-    .await
+    change(&app, user, &p.current_password, &p.new_password, keep).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,14 +157,7 @@ pub async fn changepass_nosession(
     p: ChangeNosessionParams,
 ) -> ActionResult {
     let user = target_user(&app, p.user_id, &p.email, true).await?;
-    change(
-        &app,
-        user,
-        p.current_password.expose_secret(),
-        p.new_password.expose_secret(),
-        None,
-    )
-    .await
+    change(&app, user, &p.current_password, &p.new_password, None).await
 }
 
 /// The active user with this id and address, if `allowed`.
