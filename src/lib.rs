@@ -43,6 +43,21 @@ use crate::envelope::Envelope;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Runs `chore` now and then every `interval`, until aborted.
+fn every<F, Fut>(interval: Duration, chore: F) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            chore().await;
+        }
+    })
+}
+
 /// How often sessions long expired are deleted (and once at start-up).
 const SESSION_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -81,8 +96,8 @@ pub struct Running {
     pub app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
-    sweeper: Option<JoinHandle<()>>,
-    pruner: JoinHandle<()>,
+    /// Periodic chores (session pruning, rate-limit sweeping).
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -127,27 +142,23 @@ impl Server {
                 problem: e.to_string(),
             })?
             .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
-        let pruner = {
+        let mut background = vec![every(SESSION_PRUNE_INTERVAL, {
             let app = app.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(SESSION_PRUNE_INTERVAL);
-                loop {
-                    tick.tick().await;
+            move || {
+                let app = app.clone();
+                async move {
                     if let Err(e) = actions::session::prune_expired(&app).await {
                         tracing::warn!(error = %e, "expired sessions not pruned");
                     }
                 }
-            })
-        };
-        let sweeper = limits.clone().map(|l| {
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(5));
-                loop {
-                    tick.tick().await;
-                    l.sweep();
-                }
-            })
-        });
+            }
+        })];
+        if let Some(l) = limits.clone() {
+            background.push(every(Duration::from_secs(5), move || {
+                l.sweep();
+                std::future::ready(())
+            }));
+        }
         let rpc = Arc::new(http::rpc::Rpc {
             app: app.clone(),
             // Wire freshness follows the real clock: a test that moves the
@@ -208,8 +219,7 @@ impl Server {
             app,
             stop: Some(stop),
             task,
-            sweeper,
-            pruner,
+            background,
         })
     }
 }
@@ -227,9 +237,8 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
-        self.pruner.abort();
-        if let Some(s) = self.sweeper.take() {
-            s.abort();
+        for chore in &self.background {
+            chore.abort();
         }
         let _ = self.app.db.clone().close().await;
     }

@@ -76,7 +76,10 @@ pub async fn check_password(
 ) -> Result<Checked, Fault> {
     let now = app.now();
     let password = truncate_password(password);
-    let unknown_key = address.map(|a| app.keyed(&format!("login\0{a}")));
+    // Only an address without an account is counted by its digest.
+    let unknown_key = address
+        .filter(|_| candidate.is_none())
+        .map(|a| app.keyed(&format!("login\0{a}")));
     let locked_until = match (&candidate, &unknown_key) {
         (Some(u), _) => app.lockout.locked_until(u, now),
         (None, Some(k)) => app.unknown_failures.locked_until(k, now),
