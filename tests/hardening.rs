@@ -304,3 +304,38 @@ async fn a_second_sign_up_with_any_verify_retry_wait_is_answered() {
     }
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hanging_up_during_the_delay_does_not_save_a_guess_from_counting() {
+    let s = TestServer::start_with(|c| {
+        c.user_lock_tries = 2;
+        c.failed_login_delay_ms = 2000;
+    })
+    .await;
+    s.verified_user("patient@example.org", PW).await;
+    let impatient = Client::builder(s.url(), &s.key)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    // Two guesses, each abandoned while its answer waits; both counted, so
+    // the third locks and is answered at once.
+    for n in 1..=3 {
+        let anon = s.anon_session().await;
+        let r = impatient
+            .request(
+                "user-login",
+                json!({"session_token": anon, "email": "patient@example.org", "password": "guess"}),
+            )
+            .await;
+        if n < 3 {
+            assert!(r.is_err(), "guess {n} answered before its delay: {r:?}");
+        } else {
+            let r = r.expect("the locking failure is not delayed");
+            assert_eq!(r.failure_reason.as_deref(), Some(LOCKED), "{r:?}");
+        }
+    }
+    // The lock holds for the right password too.
+    let right = login(&s, "patient@example.org", PW).await;
+    assert_eq!(right.failure_reason.as_deref(), Some(LOCKED), "{right:?}");
+    s.stop().await;
+}

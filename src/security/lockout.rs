@@ -203,6 +203,26 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_failures_of_one_unknown_address_count_each() {
+        let p = LockoutPolicy {
+            tries: 5,
+            ..policy()
+        };
+        let unknown = Arc::new(UnknownFailures::new(&p, 100));
+        let now = at(0);
+        let threads: Vec<_> = (0..20)
+            .map(|_| {
+                let unknown = unknown.clone();
+                std::thread::spawn(move || unknown.record("k", now, p.lock_until(now)).tries)
+            })
+            .collect();
+        let mut seen: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=20).collect::<Vec<_>>());
+        assert!(unknown.locked_until("k", now).is_some());
+    }
+
+    #[test]
     fn a_lock_ends_by_itself() {
         let p = policy();
         let until = at(10);
