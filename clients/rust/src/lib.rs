@@ -34,7 +34,7 @@
 //!     .await?;
 //! let login = client
 //!     .user_login(&params::UserLogin {
-//!         session_token: session.session_token,
+//!         session_token: session.session_token.into(),
 //!         email: "ada@example.com".into(),
 //!         password: "correct horse battery staple".into(),
 //!     })
@@ -77,37 +77,10 @@ pub use error::{Error, ProtocolError};
 /// null are `Option`s sent as `null`; optional ones are `Option`s left out
 /// when `None`. Every struct has a `Default`, for `..Default::default()`.
 pub mod params {
-    pub use crate::api::access::{UserCheckAccess, UserCheckLimit};
-    pub use crate::api::apikeys::{
-        ApikeyNew, ApikeyNewNosession, ApikeyRefreshNosession, ApikeyRevoke, ApikeyRevokeNosession,
-        ApikeyRevokeallNosession, ApikeyVerify, ApikeyVerifyNosession,
-    };
-    pub use crate::api::email::{
-        UserSendemailForgotpass, UserSendemailSignup, UserSetEmailsent, UserSetEmailverified,
-    };
-    pub use crate::api::internal::{
-        InternalSessionEdit, InternalUserDelete, InternalUserEdit, InternalUserLock,
-    };
-    pub use crate::api::login::{UserLogin, UserLogout, UserPasscheck, UserPasscheckNosession};
-    pub use crate::api::passwordless::{PasswordlessFinish, PasswordlessStart};
-    pub use crate::api::sessions::{SessionDelete, SessionDeleteUserid, SessionExists, SessionNew};
-    pub use crate::api::users::{
-        UserChangepass, UserChangepassNosession, UserDelete, UserEdit, UserList, UserLock,
-        UserLookupEmail, UserLookupMatch, UserNew, UserResetpass, UserResetpassNosession,
-        UserValidatepass,
-    };
+    pub use authnzd_proto::requests::*;
+    pub use authnzd_proto::{Request, Secret, Spec, catalogue};
 }
 
-/// What successful requests answer. Unknown fields are ignored, so a newer
-/// server can add fields without breaking older clients. Requests whose
-/// answer holds a single value (a count, a yes/no, nothing) return it
-/// directly.
 pub mod responses {
-    pub use crate::api::apikeys::{ApiKey, ApiKeyWithRefresh, apikey_dict};
-    pub use crate::api::email::{EmailSent, EmailVerified, ForgotMailSent, SignupMailSent};
-    pub use crate::api::internal::SessionRecord;
-    pub use crate::api::login::LoggedIn;
-    pub use crate::api::passwordless::{PasswordlessStarted, SignedIn};
-    pub use crate::api::sessions::{NewSession, SessionInfo};
-    pub use crate::api::users::{NewUser, UserInfo};
+    pub use authnzd_proto::answers::*;
 }

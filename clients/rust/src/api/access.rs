@@ -1,38 +1,10 @@
 //! Permission questions: `user-check-access`, `user-check-limit`. Both
 //! answer `Ok(bool)`: "no" is an answer, not a failure.
 
-use serde::Serialize;
-use serde_json::Value;
+
+use authnzd_proto::*;
 
 use crate::{Client, Error};
-
-/// Parameters of `user-check-access`: may this user do `action` to this
-/// item?
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserCheckAccess {
-    pub user_id: i64,
-    pub user_role: String,
-    /// `create`, `view`, `list`, `edit`, `delete`, `change_owner`… as the
-    /// policy names them.
-    pub action: String,
-    /// The item type, as the policy names it.
-    pub target_name: String,
-    pub target_owner: i64,
-    /// `private`, `shared` or `public`.
-    pub target_visibility: String,
-    /// Comma-separated user ids the item is shared with (may be empty).
-    pub target_sharedwith: String,
-}
-
-/// Parameters of `user-check-limit`: is the user within the role's
-/// limit?
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserCheckLimit {
-    pub user_id: i64,
-    pub user_role: String,
-    pub limit_name: String,
-    pub value_to_check: Value,
-}
 
 impl Client {
     /// `user-check-access`: `Ok(true)` when the policy grants it,
@@ -60,7 +32,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_check_access(&self, p: &UserCheckAccess) -> Result<bool, Error> {
-        self.decide("user-check-access", p, "action not permitted")
+        self.decide(p, "action not permitted")
             .await
     }
 
@@ -82,7 +54,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_check_limit(&self, p: &UserCheckLimit) -> Result<bool, Error> {
-        self.decide("user-check-limit", p, "user is over limit")
+        self.decide(p, "user is over limit")
             .await
     }
 }

@@ -8,134 +8,11 @@
 //! and the frontend passes it, parsed, as `apikey_dict`
 //! ([`ApiKey::dict`], [`apikey_dict`]).
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use authnzd_proto::answers::*;
+use authnzd_proto::*;
 
 use crate::{Client, Error};
-
-/// Parameters of `apikey-new`: a key that lives as long as the session
-/// that made it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApikeyNew {
-    pub issuer: String,
-    pub audience: String,
-    pub subject: String,
-    /// A string or an integer.
-    pub apiversion: Value,
-    pub expires_days: i64,
-    /// Seconds from now before the key is valid.
-    pub not_valid_before: f64,
-    pub user_id: i64,
-    pub user_role: String,
-    pub ip_address: String,
-    pub user_agent: String,
-    pub session_token: String,
-}
-
-/// Parameters of the requests about one presented key: `apikey-verify`,
-/// `apikey-revoke`, `apikey-verify-nosession`, `apikey-revoke-nosession`,
-/// `apikey-revokeall-nosession` (the other names are aliases of this one).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApikeyVerify {
-    /// The key as the end user presented it, parsed.
-    pub apikey_dict: Map<String, Value>,
-    /// Who asks.
-    pub user_id: i64,
-    pub user_role: String,
-}
-
-/// Parameters of `apikey-revoke`.
-pub type ApikeyRevoke = ApikeyVerify;
-
-/// Parameters of `apikey-new-nosession`: a key with its own refresh token,
-/// independent of any session.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApikeyNewNosession {
-    pub issuer: String,
-    pub audience: String,
-    pub subject: String,
-    /// A string or an integer.
-    pub apiversion: Value,
-    pub expires_seconds: i64,
-    /// Seconds from now before the key is valid.
-    pub not_valid_before: f64,
-    pub user_id: i64,
-    pub user_role: String,
-    pub ip_address: String,
-    /// Seconds the refresh token lives.
-    pub refresh_expires: i64,
-    /// Seconds from now before the refresh token is valid.
-    pub refresh_nbf: f64,
-}
-
-/// Parameters of `apikey-verify-nosession`.
-pub type ApikeyVerifyNosession = ApikeyVerify;
-
-/// Parameters of `apikey-revoke-nosession`.
-pub type ApikeyRevokeNosession = ApikeyVerify;
-
-/// Parameters of `apikey-revokeall-nosession`.
-pub type ApikeyRevokeallNosession = ApikeyVerify;
-
-/// Parameters of `apikey-refresh-nosession`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ApikeyRefreshNosession {
-    /// The old key (it may have expired), parsed.
-    pub apikey_dict: Map<String, Value>,
-    pub user_id: i64,
-    pub user_role: String,
-    /// The old key's refresh token; spent by this call.
-    pub refresh_token: String,
-    pub ip_address: String,
-    pub expires_seconds: i64,
-    pub not_valid_before: f64,
-    pub refresh_expires: i64,
-    pub refresh_nbf: f64,
-}
-
-/// Answer of `apikey-new`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ApiKey {
-    /// A JSON object serialised as a string: hand it to the end user as is.
-    pub apikey: String,
-    /// ISO 8601.
-    pub expires: String,
-}
-
-/// Answer of `apikey-new-nosession` and `apikey-refresh-nosession`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ApiKeyWithRefresh {
-    /// A JSON object serialised as a string: hand it to the end user as is.
-    pub apikey: String,
-    pub expires: String,
-    pub refresh_token: String,
-    pub refresh_token_expires: String,
-}
-
-/// Parses a key as the end user presents it into the `apikey_dict` that
-/// verify, revoke and refresh take.
-pub fn apikey_dict(apikey: &str) -> Result<Map<String, Value>, serde_json::Error> {
-    serde_json::from_str(apikey)
-}
-
-impl ApiKey {
-    /// The key as `apikey_dict`.
-    pub fn dict(&self) -> Result<Map<String, Value>, serde_json::Error> {
-        apikey_dict(&self.apikey)
-    }
-}
-
-impl ApiKeyWithRefresh {
-    /// The key as `apikey_dict`.
-    pub fn dict(&self) -> Result<Map<String, Value>, serde_json::Error> {
-        apikey_dict(&self.apikey)
-    }
-}
-
-#[derive(Deserialize)]
-struct Revoked {
-    revoked_keys: u64,
-}
 
 impl Client {
     /// `apikey-new`: a key for the session's user, valid while the session
@@ -163,7 +40,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn apikey_new(&self, p: &ApikeyNew) -> Result<ApiKey, Error> {
-        self.call("apikey-new", p).await
+        self.send(p).await
     }
 
     /// `apikey-verify`: `Ok` when the presented session-bound key is
@@ -184,7 +61,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn apikey_verify(&self, p: &ApikeyVerify) -> Result<(), Error> {
-        self.call_unit("apikey-verify", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `apikey-revoke`: revokes a session-bound key.
@@ -202,7 +79,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn apikey_revoke(&self, p: &ApikeyRevoke) -> Result<(), Error> {
-        self.call_unit("apikey-revoke", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `apikey-new-nosession`: a key with a refresh token, independent of
@@ -233,7 +110,7 @@ impl Client {
         &self,
         p: &ApikeyNewNosession,
     ) -> Result<ApiKeyWithRefresh, Error> {
-        self.call("apikey-new-nosession", p).await
+        self.send(p).await
     }
 
     /// `apikey-verify-nosession`: `Ok` when the presented key is valid.
@@ -253,7 +130,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn apikey_verify_nosession(&self, p: &ApikeyVerifyNosession) -> Result<(), Error> {
-        self.call_unit("apikey-verify-nosession", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `apikey-revoke-nosession`: revokes one session-less key.
@@ -271,7 +148,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn apikey_revoke_nosession(&self, p: &ApikeyRevokeNosession) -> Result<(), Error> {
-        self.call_unit("apikey-revoke-nosession", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `apikey-revokeall-nosession`: revokes every session-less key of the
@@ -294,7 +171,7 @@ impl Client {
         &self,
         p: &ApikeyRevokeallNosession,
     ) -> Result<u64, Error> {
-        self.call::<_, Revoked>("apikey-revokeall-nosession", p)
+        self.send(p)
             .await
             .map(|r| r.revoked_keys)
     }
@@ -310,7 +187,7 @@ impl Client {
     ///         apikey_dict: old.dict()?,
     ///         user_id: 4,
     ///         user_role: "authenticated".into(),
-    ///         refresh_token: old.refresh_token.clone(),
+    ///         refresh_token: old.refresh_token.clone().into(),
     ///         ip_address: "203.0.113.7".into(),
     ///         expires_seconds: 3600,
     ///         not_valid_before: 0.0,
@@ -324,7 +201,7 @@ impl Client {
         &self,
         p: &ApikeyRefreshNosession,
     ) -> Result<ApiKeyWithRefresh, Error> {
-        self.call("apikey-refresh-nosession", p).await
+        self.send(p).await
     }
 }
 

@@ -2,60 +2,11 @@
 //! `internal-user-lock`, `internal-user-delete`, `internal-user-edit`,
 //! `internal-session-edit`.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
-use super::users::{UserInfo, UserInfoField};
+use authnzd_proto::answers::*;
+use authnzd_proto::*;
+
 use crate::{Client, Error};
-
-/// Parameters of `internal-user-lock`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct InternalUserLock {
-    pub target_userid: i64,
-    /// `lock` or `unlock`.
-    pub action: String,
-}
-
-/// Parameters of `internal-user-delete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct InternalUserDelete {
-    pub target_userid: i64,
-}
-
-/// Parameters of `internal-user-edit`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct InternalUserEdit {
-    pub target_userid: i64,
-    /// Columns to set; `extra_info` is merged, a value `"__delete__"`
-    /// removing its key.
-    pub update_dict: Map<String, Value>,
-}
-
-/// Parameters of `internal-session-edit`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct InternalSessionEdit {
-    pub target_session_token: String,
-    /// `extra_info_json` is merged as for `internal-user-edit`.
-    pub update_dict: Map<String, Value>,
-}
-
-/// Answer of `internal-session-edit`: the session without its user.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SessionRecord {
-    pub user_id: i64,
-    pub session_token: String,
-    pub ip_address: String,
-    pub user_agent: String,
-    pub created: String,
-    pub expires: String,
-    #[serde(default)]
-    pub extra_info_json: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct SessionRecordField {
-    session_info: SessionRecord,
-}
 
 impl Client {
     /// `internal-user-lock`: locks or unlocks an account.
@@ -69,7 +20,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn internal_user_lock(&self, p: &InternalUserLock) -> Result<UserInfo, Error> {
-        self.call::<_, UserInfoField>("internal-user-lock", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -85,7 +36,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn internal_user_delete(&self, p: &InternalUserDelete) -> Result<(), Error> {
-        self.call_unit("internal-user-delete", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `internal-user-edit`: edits any account; answers it as it now is.
@@ -102,7 +53,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn internal_user_edit(&self, p: &InternalUserEdit) -> Result<UserInfo, Error> {
-        self.call::<_, UserInfoField>("internal-user-edit", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -127,7 +78,7 @@ impl Client {
         &self,
         p: &InternalSessionEdit,
     ) -> Result<SessionRecord, Error> {
-        self.call::<_, SessionRecordField>("internal-session-edit", p)
+        self.send(p)
             .await
             .map(|r| r.session_info)
     }

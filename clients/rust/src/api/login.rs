@@ -1,47 +1,11 @@
 //! Logging in and out, and password checks: `user-login`, `user-logout`,
 //! `user-passcheck`, `user-passcheck-nosession`.
 
-use serde::{Deserialize, Serialize};
+
+use authnzd_proto::answers::*;
+use authnzd_proto::*;
 
 use crate::{Client, Error};
-
-/// Parameters of `user-login`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserLogin {
-    /// The visitor's current (anonymous) session; the server deletes it.
-    pub session_token: String,
-    pub email: String,
-    pub password: String,
-}
-
-/// Parameters of `user-logout`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserLogout {
-    pub session_token: String,
-    pub user_id: i64,
-}
-
-/// Parameters of `user-passcheck`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserPasscheck {
-    pub session_token: String,
-    pub password: String,
-}
-
-/// Parameters of `user-passcheck-nosession`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserPasscheckNosession {
-    pub email: String,
-    pub password: String,
-}
-
-/// Answer of `user-login`, `user-passcheck` and
-/// `user-passcheck-nosession`: whose password it was.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LoggedIn {
-    pub user_id: i64,
-    pub user_role: String,
-}
 
 impl Client {
     /// `user-login`: checks the password of a verified, active account.
@@ -73,7 +37,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_login(&self, p: &UserLogin) -> Result<LoggedIn, Error> {
-        self.call("user-login", p).await
+        self.send(p).await
     }
 
     /// `user-logout`: ends the user's session; a session of someone else
@@ -88,7 +52,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_logout(&self, p: &UserLogout) -> Result<(), Error> {
-        self.call_unit("user-logout", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `user-passcheck`: checks the password of the session's user (before
@@ -106,7 +70,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_passcheck(&self, p: &UserPasscheck) -> Result<LoggedIn, Error> {
-        self.call("user-passcheck", p).await
+        self.send(p).await
     }
 
     /// `user-passcheck-nosession`: checks an address and password without
@@ -127,6 +91,6 @@ impl Client {
         &self,
         p: &UserPasscheckNosession,
     ) -> Result<LoggedIn, Error> {
-        self.call("user-passcheck-nosession", p).await
+        self.send(p).await
     }
 }

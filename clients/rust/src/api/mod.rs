@@ -16,6 +16,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use authnzd_proto::Request;
+
 use crate::client::random_reqid;
 use crate::{Client, Error, ProtocolError};
 
@@ -59,24 +61,26 @@ impl Client {
         })
     }
 
-    /// For requests whose successful answer carries nothing the caller
-    /// did not send.
-    pub(crate) async fn call_unit<P: Serialize + ?Sized>(
-        &self,
-        name: &str,
-        params: &P,
-    ) -> Result<(), Error> {
-        self.answer(name, params).await.map(drop)
+    /// Sends any request of the catalogue by its parameter struct and
+    /// reads its answer: every request type works this way, including
+    /// those without a method of their own.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &authnzd_client::Client) -> Result<(), authnzd_client::Error> {
+    /// use authnzd_client::params::UserLookupEmail;
+    /// let found = client
+    ///     .send(&UserLookupEmail { email: "ada@example.com".into() })
+    ///     .await?;
+    /// println!("{}", found.user_info.user_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send<R: Request>(&self, params: &R) -> Result<R::Answer, Error> {
+        self.call(R::SPEC.name, params).await
     }
 
     /// A yes/no question: the refusal `no` means "no", not "failed".
-    pub(crate) async fn decide<P: Serialize + ?Sized>(
-        &self,
-        name: &str,
-        params: &P,
-        no: &str,
-    ) -> Result<bool, Error> {
-        match self.answer(name, params).await {
+    pub(crate) async fn decide<R: Request>(&self, params: &R, no: &str) -> Result<bool, Error> {
+        match self.answer(R::SPEC.name, params).await {
             Ok(_) => Ok(true),
             Err(Error::Refused { failure_reason, .. }) if failure_reason == no => Ok(false),
             Err(e) => Err(e),

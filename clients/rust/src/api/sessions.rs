@@ -1,92 +1,11 @@
 //! Sessions: `session-new`, `session-exists`, `session-delete`,
 //! `session-delete-userid`.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use authnzd_proto::answers::*;
+use authnzd_proto::*;
 
 use crate::{Client, Error};
-
-/// Parameters of `session-new`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SessionNew {
-    /// The end user's address, as the frontend sees it.
-    pub ip_address: String,
-    pub user_agent: String,
-    /// `None` for an anonymous session.
-    pub user_id: Option<i64>,
-    /// ISO 8601, e.g. `2030-01-01T00:00:00Z`.
-    pub expires: String,
-    pub extra_info_json: Option<Map<String, Value>>,
-}
-
-/// Parameters of `session-exists`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SessionExists {
-    pub session_token: String,
-}
-
-/// Parameters of `session-delete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SessionDelete {
-    pub session_token: String,
-}
-
-/// Parameters of `session-delete-userid`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SessionDeleteUserid {
-    pub session_token: String,
-    pub user_id: i64,
-    /// Spare the session `session_token` names (log out everywhere else).
-    pub keep_current_session: bool,
-}
-
-/// Answer of `session-new`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct NewSession {
-    pub session_token: String,
-    /// ISO 8601 UTC.
-    pub expires: String,
-}
-
-/// Answer of `session-exists`: the session and its user.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SessionInfo {
-    pub user_id: i64,
-    pub user_role: String,
-    pub email: String,
-    pub full_name: Option<String>,
-    pub email_verified: bool,
-    pub is_active: bool,
-    #[serde(default)]
-    pub system_id: Option<String>,
-    #[serde(default)]
-    pub extra_info: Option<Value>,
-    #[serde(default)]
-    pub emailverify_sent_datetime: Option<String>,
-    #[serde(default)]
-    pub last_login_try: Option<String>,
-    #[serde(default)]
-    pub last_login_success: Option<String>,
-    #[serde(default)]
-    pub created_on: Option<String>,
-    pub session_token: String,
-    pub ip_address: String,
-    pub user_agent: String,
-    pub created: String,
-    pub expires: String,
-    #[serde(default)]
-    pub extra_info_json: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct SessionInfoField {
-    session_info: SessionInfo,
-}
-
-#[derive(Deserialize)]
-struct Deleted {
-    deleted: u64,
-}
 
 impl Client {
     /// `session-new`: starts a session, anonymous unless `user_id` is set.
@@ -109,7 +28,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn session_new(&self, p: &SessionNew) -> Result<NewSession, Error> {
-        self.call("session-new", p).await
+        self.send(p).await
     }
 
     /// `session-exists`: the live session and its user. An unknown or
@@ -119,12 +38,12 @@ impl Client {
     /// # async fn demo(client: &authnzd_client::Client) -> Result<(), authnzd_client::Error> {
     /// use authnzd_client::params::SessionExists;
     /// let token = "from the session cookie".to_owned();
-    /// let info = client.session_exists(&SessionExists { session_token: token }).await?;
+    /// let info = client.session_exists(&SessionExists { session_token: token.into() }).await?;
     /// println!("{} is {}", info.email, info.user_role);
     /// # Ok(()) }
     /// ```
     pub async fn session_exists(&self, p: &SessionExists) -> Result<SessionInfo, Error> {
-        self.call::<_, SessionInfoField>("session-exists", p)
+        self.send(p)
             .await
             .map(|r| r.session_info)
     }
@@ -140,7 +59,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn session_delete(&self, p: &SessionDelete) -> Result<(), Error> {
-        self.call_unit("session-delete", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `session-delete-userid`: ends the user's sessions; answers how many.
@@ -160,7 +79,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn session_delete_userid(&self, p: &SessionDeleteUserid) -> Result<u64, Error> {
-        self.call::<_, Deleted>("session-delete-userid", p)
+        self.send(p)
             .await
             .map(|r| r.deleted)
     }

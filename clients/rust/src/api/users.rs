@@ -3,193 +3,11 @@
 //! `user-edit`, `user-resetpass`, `user-resetpass-nosession`, `user-lock`,
 //! `user-validatepass`.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use authnzd_proto::answers::*;
+use authnzd_proto::*;
 
 use crate::{Client, Error};
-
-/// Parameters of `user-new`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserNew {
-    pub full_name: String,
-    pub email: String,
-    pub password: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extra_info: Option<Map<String, Value>>,
-    /// Hours after which an unverified sign-up of the same address may be
-    /// replaced.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify_retry_wait: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub system_id: Option<String>,
-}
-
-/// Parameters of `user-changepass`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserChangepass {
-    pub user_id: i64,
-    /// A session of `user_id`.
-    pub session_token: String,
-    pub full_name: String,
-    pub email: String,
-    pub current_password: String,
-    pub new_password: String,
-}
-
-/// Parameters of `user-changepass-nosession`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserChangepassNosession {
-    pub user_id: i64,
-    pub full_name: String,
-    pub email: String,
-    pub current_password: String,
-    pub new_password: String,
-}
-
-/// Parameters of `user-delete`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserDelete {
-    pub email: String,
-    pub user_id: i64,
-    pub password: String,
-}
-
-/// Parameters of `user-list`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserList {
-    /// `None` lists every user.
-    pub user_id: Option<i64>,
-}
-
-/// Parameters of `user-lookup-email`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserLookupEmail {
-    pub email: String,
-}
-
-/// Parameters of `user-lookup-match`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserLookupMatch {
-    /// A column: `user_id`, `system_id`, `full_name`, `email`,
-    /// `user_role`, `email_verified`, `is_active`, or `extra_info` (then
-    /// `match` is an object of keys that must all be equal).
-    pub by: String,
-    /// The value to match, of the column's type.
-    pub r#match: Value,
-}
-
-/// Parameters of `user-edit`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserEdit {
-    /// Who edits, with their role and session.
-    pub user_id: i64,
-    pub user_role: String,
-    pub session_token: String,
-    /// Whose account. Users may edit their own `full_name` and `email`;
-    /// superusers also `is_active`, `user_role`, `email_verified`.
-    pub target_userid: i64,
-    pub update_dict: Map<String, Value>,
-}
-
-/// Parameters of `user-resetpass`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserResetpass {
-    pub email_address: String,
-    pub new_password: String,
-    pub session_token: String,
-}
-
-/// Parameters of `user-resetpass-nosession`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserResetpassNosession {
-    pub email_address: String,
-    pub new_password: String,
-    /// Reset only an account whose `is_active` is this.
-    pub required_active: bool,
-}
-
-/// Parameters of `user-lock`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserLock {
-    /// The superuser who locks, with role and session.
-    pub user_id: i64,
-    pub user_role: String,
-    pub session_token: String,
-    pub target_userid: i64,
-    /// `lock` or `unlock`.
-    pub action: String,
-}
-
-/// Parameters of `user-validatepass`; the limits default to the server's
-/// policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct UserValidatepass {
-    pub password: String,
-    pub email: String,
-    pub full_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_pass_length: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_unsafe_similarity: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_character_frequency: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_pwned_matches: Option<i64>,
-}
-
-/// Answer of `user-new`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct NewUser {
-    pub user_id: i64,
-    pub user_email: String,
-    pub system_id: String,
-    /// True when the frontend should send the verification email.
-    pub send_verification: bool,
-}
-
-/// A user's account as `user-list`, `user-lookup-*`, `user-edit`,
-/// `user-lock` and `internal-user-*` describe it (never the password).
-/// Datetimes are ISO 8601 UTC.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct UserInfo {
-    pub user_id: i64,
-    pub system_id: String,
-    pub full_name: Option<String>,
-    pub email: String,
-    pub email_verified: bool,
-    pub is_active: bool,
-    pub user_role: String,
-    #[serde(default)]
-    pub extra_info: Option<Value>,
-    pub created_on: String,
-    #[serde(default)]
-    pub last_updated: Option<String>,
-    #[serde(default)]
-    pub last_login_try: Option<String>,
-    #[serde(default)]
-    pub last_login_success: Option<String>,
-    #[serde(default)]
-    pub failed_login_tries: Option<i64>,
-    #[serde(default)]
-    pub emailverify_sent_datetime: Option<String>,
-    #[serde(default)]
-    pub emailforgotpass_sent_datetime: Option<String>,
-    #[serde(default)]
-    pub emailchangepass_sent_datetime: Option<String>,
-    /// E.164, for SMS sign-in (authnzd only).
-    #[serde(default)]
-    pub phone: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct UserInfoField {
-    pub user_info: UserInfo,
-}
-
-#[derive(Deserialize)]
-struct UserInfoList {
-    user_info: Vec<UserInfo>,
-}
 
 impl Client {
     /// `user-new`: signs up an account, inactive (role `locked`) until
@@ -214,7 +32,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_new(&self, p: &UserNew) -> Result<NewUser, Error> {
-        self.call("user-new", p).await
+        self.send(p).await
     }
 
     /// `user-changepass`: a new password for the session's user, who
@@ -236,7 +54,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_changepass(&self, p: &UserChangepass) -> Result<(), Error> {
-        self.call_unit("user-changepass", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `user-changepass-nosession`: as
@@ -260,7 +78,7 @@ impl Client {
         &self,
         p: &UserChangepassNosession,
     ) -> Result<(), Error> {
-        self.call_unit("user-changepass-nosession", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `user-delete`: the user deletes their own account, password
@@ -279,7 +97,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_delete(&self, p: &UserDelete) -> Result<(), Error> {
-        self.call_unit("user-delete", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `user-list`: one user, or all of them.
@@ -293,7 +111,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_list(&self, p: &UserList) -> Result<Vec<UserInfo>, Error> {
-        self.call::<_, UserInfoList>("user-list", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -310,7 +128,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_lookup_email(&self, p: &UserLookupEmail) -> Result<UserInfo, Error> {
-        self.call::<_, UserInfoField>("user-lookup-email", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -330,7 +148,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_lookup_match(&self, p: &UserLookupMatch) -> Result<Vec<UserInfo>, Error> {
-        self.call::<_, UserInfoList>("user-lookup-match", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -356,7 +174,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_edit(&self, p: &UserEdit) -> Result<UserInfo, Error> {
-        self.call::<_, UserInfoField>("user-edit", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -378,7 +196,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_resetpass(&self, p: &UserResetpass) -> Result<(), Error> {
-        self.call_unit("user-resetpass", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `user-resetpass-nosession`: as
@@ -397,7 +215,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_resetpass_nosession(&self, p: &UserResetpassNosession) -> Result<(), Error> {
-        self.call_unit("user-resetpass-nosession", p).await
+        self.send(p).await.map(drop)
     }
 
     /// `user-lock`: a superuser locks or unlocks an account; locking ends
@@ -419,7 +237,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_lock(&self, p: &UserLock) -> Result<UserInfo, Error> {
-        self.call::<_, UserInfoField>("user-lock", p)
+        self.send(p)
             .await
             .map(|r| r.user_info)
     }
@@ -445,7 +263,7 @@ impl Client {
     /// # }
     /// ```
     pub async fn user_validatepass(&self, p: &UserValidatepass) -> Result<(), Error> {
-        self.call_unit("user-validatepass", p).await
+        self.send(p).await.map(drop)
     }
 }
 

@@ -1,0 +1,238 @@
+//! What successful requests answer, as the wire has it. Unknown fields are
+//! ignored, so a newer server can add fields without breaking older
+//! clients. `…Field` / `…List` structs are the wrappers a request answers
+//! with around its value.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The answer of a request that answers nothing beyond its success.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Done {}
+
+/// Answer of `apikey-new`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// A JSON object serialised as a string: hand it to the end user as is.
+    pub apikey: String,
+    /// ISO 8601.
+    pub expires: String,
+}
+
+/// Answer of `apikey-new-nosession` and `apikey-refresh-nosession`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyWithRefresh {
+    /// A JSON object serialised as a string: hand it to the end user as is.
+    pub apikey: String,
+    pub expires: String,
+    pub refresh_token: String,
+    pub refresh_token_expires: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revoked {
+    pub revoked_keys: u64,
+}
+
+impl ApiKey {
+    /// The key as `apikey_dict`.
+    pub fn dict(&self) -> Result<Map<String, Value>, serde_json::Error> {
+        apikey_dict(&self.apikey)
+    }
+}
+
+impl ApiKeyWithRefresh {
+    /// The key as `apikey_dict`.
+    pub fn dict(&self) -> Result<Map<String, Value>, serde_json::Error> {
+        apikey_dict(&self.apikey)
+    }
+}
+
+/// Parses a key as the end user presents it into the `apikey_dict` that
+/// verify, revoke and refresh take.
+pub fn apikey_dict(apikey: &str) -> Result<Map<String, Value>, serde_json::Error> {
+    serde_json::from_str(apikey)
+}
+
+/// Answer of `user-sendemail-signup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignupMailSent {
+    pub user_id: i64,
+    pub email_address: String,
+    pub emailverify_sent_datetime: String,
+}
+
+/// Answer of `user-sendemail-forgotpass`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForgotMailSent {
+    pub user_id: i64,
+    pub email_address: String,
+    pub emailforgotpass_sent_datetime: String,
+}
+
+/// Answer of `user-set-emailverified`: the account, now active.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailVerified {
+    pub user_id: i64,
+    pub is_active: bool,
+    pub user_role: String,
+}
+
+/// Answer of `user-set-emailsent`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailSent {
+    pub user_id: i64,
+    pub email: String,
+    pub is_active: bool,
+    pub user_role: String,
+    #[serde(default)]
+    pub emailverify_sent_datetime: Option<String>,
+    #[serde(default)]
+    pub emailforgotpass_sent_datetime: Option<String>,
+}
+
+/// Answer of `internal-session-edit`: the session without its user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub user_id: i64,
+    pub session_token: String,
+    pub ip_address: String,
+    pub user_agent: String,
+    pub created: String,
+    pub expires: String,
+    #[serde(default)]
+    pub extra_info_json: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecordField {
+    pub session_info: SessionRecord,
+}
+
+/// Answer of `user-login`, `user-passcheck` and
+/// `user-passcheck-nosession`: whose password it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedIn {
+    pub user_id: i64,
+    pub user_role: String,
+}
+
+/// Answer of `passwordless-start`: the same whether or not the address has
+/// an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordlessStarted {
+    pub attempt_id: String,
+    pub expires: String,
+    pub channel: String,
+}
+
+/// Answer of `passwordless-finish`: proceed as after `user-login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user_id: i64,
+    pub user_role: String,
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+}
+
+/// Answer of `session-new`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewSession {
+    pub session_token: String,
+    /// ISO 8601 UTC.
+    pub expires: String,
+}
+
+/// Answer of `session-exists`: the session and its user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user_id: i64,
+    pub user_role: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub email_verified: bool,
+    pub is_active: bool,
+    #[serde(default)]
+    pub system_id: Option<String>,
+    #[serde(default)]
+    pub extra_info: Option<Value>,
+    #[serde(default)]
+    pub emailverify_sent_datetime: Option<String>,
+    #[serde(default)]
+    pub last_login_try: Option<String>,
+    #[serde(default)]
+    pub last_login_success: Option<String>,
+    #[serde(default)]
+    pub created_on: Option<String>,
+    pub session_token: String,
+    pub ip_address: String,
+    pub user_agent: String,
+    pub created: String,
+    pub expires: String,
+    #[serde(default)]
+    pub extra_info_json: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfoField {
+    pub session_info: SessionInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub deleted: u64,
+}
+
+/// Answer of `user-new`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub user_id: i64,
+    pub user_email: String,
+    pub system_id: String,
+    /// True when the frontend should send the verification email.
+    pub send_verification: bool,
+}
+
+/// A user's account as `user-list`, `user-lookup-*`, `user-edit`,
+/// `user-lock` and `internal-user-*` describe it (never the password).
+/// Datetimes are ISO 8601 UTC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub user_id: i64,
+    pub system_id: String,
+    pub full_name: Option<String>,
+    pub email: String,
+    pub email_verified: bool,
+    pub is_active: bool,
+    pub user_role: String,
+    #[serde(default)]
+    pub extra_info: Option<Value>,
+    pub created_on: String,
+    #[serde(default)]
+    pub last_updated: Option<String>,
+    #[serde(default)]
+    pub last_login_try: Option<String>,
+    #[serde(default)]
+    pub last_login_success: Option<String>,
+    #[serde(default)]
+    pub failed_login_tries: Option<i64>,
+    #[serde(default)]
+    pub emailverify_sent_datetime: Option<String>,
+    #[serde(default)]
+    pub emailforgotpass_sent_datetime: Option<String>,
+    #[serde(default)]
+    pub emailchangepass_sent_datetime: Option<String>,
+    /// E.164, for SMS sign-in (authnzd only).
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfoField {
+    pub user_info: UserInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfoList {
+    pub user_info: Vec<UserInfo>,
+}

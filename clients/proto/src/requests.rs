@@ -1,0 +1,359 @@
+//! Every request type: its name, rate-limit group, answer, one-line doc and
+//! parameters with the JSON types authnzerver's `apischema.py` accepts (commit
+//! 9a038e3, with the fixes of `requests.md`). `req` parameters must be
+//! present (they may still be `null` where `Null` is listed); `opt` ones may
+//! be left out. Adding a request type starts here.
+
+use serde_json::{Map, Value};
+
+use crate::Secret;
+use crate::answers::*;
+
+crate::requests! {
+    /// Starts a session, anonymous unless `user_id` is set.
+    SessionNew = "session-new", Session, NewSession {
+        /// The end user's address, as the frontend sees it.
+        ip_address: String = req[Str],
+        user_agent: String = req[Str],
+        /// `None` for an anonymous session.
+        user_id: Option<i64> = req[Int, Null],
+        /// ISO 8601, e.g. `2030-01-01T00:00:00Z`.
+        expires: String = req[Str],
+        extra_info_json: Option<Map<String, Value>> = req[Dict, Null],
+    }
+    /// The live session and its user.
+    SessionExists = "session-exists", Session, SessionInfoField {
+        session_token: Secret = req[Str],
+    }
+    /// Ends one session.
+    SessionDelete = "session-delete", Session, Done {
+        session_token: Secret = req[Str],
+    }
+    /// Ends the user's sessions, optionally all but the current one; answers how many.
+    SessionDeleteUserid = "session-delete-userid", Session, Deleted {
+        session_token: Secret = req[Str],
+        user_id: i64 = req[Int],
+        /// Spare the session `session_token` names (log out everywhere else).
+        keep_current_session: bool = req[Bool],
+    }
+    /// Checks the password of a verified, active account and ends the pre-login session.
+    UserLogin = "user-login", User, LoggedIn {
+        /// The visitor's current (anonymous) session; the server deletes it.
+        session_token: Secret = req[Str],
+        email: String = req[Str],
+        password: Secret = req[Str],
+    }
+    /// Ends the user's own session.
+    UserLogout = "user-logout", User, Done {
+        session_token: Secret = req[Str],
+        user_id: i64 = req[Int],
+    }
+    /// Checks the password of the session's user.
+    UserPasscheck = "user-passcheck", User, LoggedIn {
+        session_token: Secret = req[Str],
+        password: Secret = req[Str],
+    }
+    /// Checks an address and password without a session.
+    UserPasscheckNosession = "user-passcheck-nosession", User, LoggedIn {
+        email: String = req[Str],
+        password: Secret = req[Str],
+    }
+    /// Signs up an account, inactive until its address is verified.
+    UserNew = "user-new", User, NewUser {
+        full_name: String = req[Str],
+        email: String = req[Str],
+        password: Secret = req[Str],
+        extra_info: Option<Map<String, Value>> = opt[Dict, Null],
+        /// Hours after which an unverified sign-up of the same address may be
+        /// replaced.
+        verify_retry_wait: Option<i64> = opt[Int, Null],
+        system_id: Option<String> = opt[Str, Null],
+    }
+    /// Sets a new password for the session's user, given the current one; logs out the other sessions.
+    UserChangepass = "user-changepass", User, Done {
+        user_id: i64 = req[Int],
+        /// A session of `user_id`.
+        session_token: Secret = req[Str],
+        full_name: String = req[Str],
+        email: String = req[Str],
+        current_password: Secret = req[Str],
+        new_password: Secret = req[Str],
+    }
+    /// As `user-changepass`, for a frontend that has no session.
+    UserChangepassNosession = "user-changepass-nosession", User, Done {
+        user_id: i64 = req[Int],
+        full_name: String = req[Str],
+        email: String = req[Str],
+        current_password: Secret = req[Str],
+        new_password: Secret = req[Str],
+    }
+    /// Deletes the caller's own account, given its password.
+    UserDelete = "user-delete", User, Done {
+        email: String = req[Str],
+        user_id: i64 = req[Int],
+        password: Secret = req[Str],
+    }
+    /// One user, or all of them.
+    UserList = "user-list", User, UserInfoList {
+        /// `None` lists every user.
+        user_id: Option<i64> = req[Int, Null],
+    }
+    /// The account with this address.
+    UserLookupEmail = "user-lookup-email", User, UserInfoField {
+        email: String = req[Str],
+    }
+    /// The accounts whose column `by` equals `match`.
+    UserLookupMatch = "user-lookup-match", User, UserInfoList {
+        /// A column: `user_id`, `system_id`, `full_name`, `email`,
+        /// `user_role`, `email_verified`, `is_active`, or `extra_info` (then
+        /// `match` is an object of keys that must all be equal).
+        by: String = req[Str],
+        /// The value to match, of the column's type.
+        r#match as "match": Value = req[Any],
+    }
+    /// Edits the caller's own account, or any account for a superuser.
+    UserEdit = "user-edit", User, UserInfoField {
+        /// Who edits, with their role and session.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        session_token: Secret = req[Str],
+        /// Whose account. Users may edit their own `full_name` and `email`;
+        /// superusers also `is_active`, `user_role`, `email_verified`.
+        target_userid: i64 = req[Int],
+        update_dict: Map<String, Value> = req[Dict],
+    }
+    /// Sets a new password after a forgot-password mail, without the current one.
+    UserResetpass = "user-resetpass", User, Done {
+        email_address: String = req[Str],
+        new_password: Secret = req[Str],
+        session_token: Secret = req[Str],
+    }
+    /// As `user-resetpass`, for a frontend that has no session.
+    UserResetpassNosession = "user-resetpass-nosession", User, Done {
+        email_address: String = req[Str],
+        new_password: Secret = req[Str],
+        /// Reset only an account whose `is_active` is this.
+        required_active: bool = req[Bool],
+    }
+    /// Locks or unlocks an account (superusers only).
+    UserLock = "user-lock", User, UserInfoField {
+        /// The superuser who locks, with role and session.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        session_token: Secret = req[Str],
+        target_userid: i64 = req[Int],
+        /// `lock` or `unlock`.
+        action: String = req[Str],
+    }
+    /// Parameters of `user-validatepass`; the limits default to the server's
+    UserValidatepass = "user-validatepass", User, Done {
+        password: Secret = req[Str],
+        email: String = req[Str],
+        full_name: String = req[Str],
+        min_pass_length: Option<i64> = opt[Int],
+        max_unsafe_similarity: Option<i64> = opt[Int],
+        max_character_frequency: Option<f64> = opt[Float],
+        min_pwned_matches: Option<i64> = opt[Int],
+    }
+    /// Parameters of `user-sendemail-signup`. The `email*` fields override the
+    UserSendemailSignup = "user-sendemail-signup", User, SignupMailSent {
+        email_address: String = req[Str],
+        session_token: Secret = req[Str],
+        /// What [`user_new`](Client::user_new) answered, as an object.
+        created_info: Map<String, Value> = req[Dict],
+        server_name: String = req[Str],
+        server_baseurl: String = req[Str],
+        /// The verification page (authnzerver's schema name);
+        /// `account_verify_url` is accepted too.
+        server_verify_url: Option<String> = opt[Str],
+        account_verify_url: Option<String> = opt[Str],
+        /// The token the frontend generated and will check on that page.
+        verification_token: Secret = req[Str],
+        /// Seconds the token stays valid.
+        verification_expiry: i64 = req[Int],
+        emailuser: Option<String> = opt[Str, Null],
+        emailpass: Option<Secret> = opt[Str, Null],
+        emailserver: Option<String> = opt[Str],
+        emailport: Option<i64> = opt[Int],
+        emailsender: Option<String> = opt[Str],
+    }
+    /// Mails the password-reset token, at most once a day per account.
+    UserSendemailForgotpass = "user-sendemail-forgotpass", User, ForgotMailSent {
+        email_address: String = req[Str],
+        session_token: Secret = req[Str],
+        server_name: String = req[Str],
+        server_baseurl: String = req[Str],
+        password_forgot_url: String = req[Str],
+        verification_token: Secret = req[Str],
+        /// Seconds the token stays valid.
+        verification_expiry: i64 = req[Int],
+        emailuser: Option<String> = opt[Str, Null],
+        emailpass: Option<Secret> = opt[Str, Null],
+        emailserver: Option<String> = opt[Str],
+        emailport: Option<i64> = opt[Int],
+        emailsender: Option<String> = opt[Str],
+    }
+    /// Marks the address verified and activates a pending sign-up.
+    UserSetEmailverified = "user-set-emailverified", User, EmailVerified {
+        email: String = req[Str],
+    }
+    /// Records that the frontend sent a sign-up or reset mail itself.
+    UserSetEmailsent = "user-set-emailsent", User, EmailSent {
+        email: String = req[Str],
+        /// `signup` or `forgotpass`.
+        email_type: String = req[Str],
+    }
+    /// Parameters of `apikey-new`: a key that lives as long as the session
+    ApikeyNew = "apikey-new", Apikey, ApiKey {
+        issuer: String = req[Str],
+        audience: String = req[Str],
+        subject: String = req[Str],
+        /// A string or an integer.
+        apiversion: Value = req[Str, Int],
+        expires_days: i64 = req[Int],
+        /// Seconds from now before the key is valid.
+        not_valid_before: f64 = req[Float, Int],
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        ip_address: String = req[Str],
+        user_agent: String = req[Str],
+        session_token: Secret = req[Str],
+    }
+    /// Parameters of the requests about one presented key: `apikey-verify`,
+    ApikeyVerify = "apikey-verify", Apikey, Done {
+        /// The key as the end user presented it, parsed.
+        apikey_dict: Map<String, Value> = req[Dict],
+        /// Who asks.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+    }
+    /// Revokes a session-bound API key.
+    ApikeyRevoke = "apikey-revoke", Apikey, Done {
+        /// The key as the end user presented it, parsed.
+        apikey_dict: Map<String, Value> = req[Dict],
+        /// Who asks.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+    }
+    /// Parameters of `apikey-new-nosession`: a key with its own refresh token,
+    ApikeyNewNosession = "apikey-new-nosession", Apikey, ApiKeyWithRefresh {
+        issuer: String = req[Str],
+        audience: String = req[Str],
+        subject: String = req[Str],
+        /// A string or an integer.
+        apiversion: Value = req[Str, Int],
+        expires_seconds: i64 = req[Int],
+        /// Seconds from now before the key is valid.
+        not_valid_before: f64 = req[Float, Int],
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        ip_address: String = req[Str],
+        /// Seconds the refresh token lives.
+        refresh_expires: i64 = req[Int],
+        /// Seconds from now before the refresh token is valid.
+        refresh_nbf: f64 = req[Float, Int],
+    }
+    /// Whether a session-less API key is valid.
+    ApikeyVerifyNosession = "apikey-verify-nosession", Apikey, Done {
+        /// The key as the end user presented it, parsed.
+        apikey_dict: Map<String, Value> = req[Dict],
+        /// Who asks.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+    }
+    /// Revokes one session-less API key.
+    ApikeyRevokeNosession = "apikey-revoke-nosession", Apikey, Done {
+        /// The key as the end user presented it, parsed.
+        apikey_dict: Map<String, Value> = req[Dict],
+        /// Who asks.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+    }
+    /// Revokes every session-less API key of the key's owner.
+    ApikeyRevokeallNosession = "apikey-revokeall-nosession", Apikey, Revoked {
+        /// The key as the end user presented it, parsed.
+        apikey_dict: Map<String, Value> = req[Dict],
+        /// Who asks.
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+    }
+    /// Swaps a session-less key and its refresh token for new ones (the refresh token is spent).
+    ApikeyRefreshNosession = "apikey-refresh-nosession", Apikey, ApiKeyWithRefresh {
+        /// The old key (it may have expired), parsed.
+        apikey_dict: Map<String, Value> = req[Dict],
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        /// The old key's refresh token; spent by this call.
+        refresh_token: Secret = req[Str],
+        ip_address: String = req[Str],
+        expires_seconds: i64 = req[Int],
+        not_valid_before: f64 = req[Int, Float],
+        refresh_expires: i64 = req[Int],
+        refresh_nbf: f64 = req[Int, Float],
+    }
+    /// Parameters of `user-check-access`: may this user do `action` to this
+    UserCheckAccess = "user-check-access", User, Done {
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        /// `create`, `view`, `list`, `edit`, `delete`, `change_owner`… as the
+        /// policy names them.
+        action: String = req[Str],
+        /// The item type, as the policy names it.
+        target_name: String = req[Str],
+        target_owner: i64 = req[Int],
+        /// `private`, `shared` or `public`.
+        target_visibility: String = req[Str],
+        /// Comma-separated user ids the item is shared with (may be empty).
+        target_sharedwith: String = req[Str],
+    }
+    /// Parameters of `user-check-limit`: is the user within the role's
+    UserCheckLimit = "user-check-limit", User, Done {
+        user_id: i64 = req[Int],
+        user_role: String = req[Str],
+        limit_name: String = req[Str],
+        value_to_check: Value = req[Any],
+    }
+    /// Locks or unlocks any account (trusted frontends).
+    InternalUserLock = "internal-user-lock", Internal, UserInfoField {
+        target_userid: i64 = req[Int],
+        /// `lock` or `unlock`.
+        action: String = req[Str],
+    }
+    /// Deletes any account and its sessions (trusted frontends).
+    InternalUserDelete = "internal-user-delete", Internal, Done {
+        target_userid: i64 = req[Int],
+    }
+    /// Edits any account (trusted frontends).
+    InternalUserEdit = "internal-user-edit", Internal, UserInfoField {
+        target_userid: i64 = req[Int],
+        /// Columns to set; `extra_info` is merged, a value `"__delete__"`
+        /// removing its key.
+        update_dict: Map<String, Value> = req[Dict],
+    }
+    /// Edits a session's `extra_info_json` (trusted frontends).
+    InternalSessionEdit = "internal-session-edit", Internal, SessionRecordField {
+        target_session_token: Secret = req[Str],
+        /// `extra_info_json` is merged as for `internal-user-edit`.
+        update_dict: Map<String, Value> = req[Dict],
+    }
+    /// Sends a one-time code (and, by email, a link) to an address.
+    PasswordlessStart = "passwordless-start", Ipaddr, PasswordlessStarted {
+        /// `email` or `sms`.
+        channel: String = req[Str],
+        /// An email address, or a phone number.
+        address: String = req[Str],
+        /// Create the account on first success (email only).
+        create_user: Option<bool> = opt[Bool],
+        /// Handed back by `passwordless-finish`.
+        redirect_url: Option<String> = opt[Str, Null],
+    }
+    /// Parameters of `passwordless-finish`: `attempt_id` with `code`, or
+    PasswordlessFinish = "passwordless-finish", Ipaddr, SignedIn {
+        attempt_id: Option<String> = opt[Str],
+        code: Option<Secret> = opt[Str],
+        link_token: Option<Secret> = opt[Str],
+        /// The visitor's current (anonymous) session, ended as `user-login`
+        /// ends it.
+        session_token: Option<Secret> = opt[Str],
+    }
+}
