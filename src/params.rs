@@ -5,57 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A JSON type a parameter may take (authnzerver's type names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
-    Str,
-    /// An integer; unlike authnzerver, `true`/`false` are not integers.
-    Int,
-    /// Any JSON number.
-    Float,
-    Bool,
-    Dict,
-    List,
-    /// JSON `null` (authnzerver accepted anything where `None` was listed).
-    Null,
-    /// Anything but `null`.
-    Any,
-}
-
-impl Ty {
-    fn name(self) -> &'static str {
-        match self {
-            Ty::Str => "str",
-            Ty::Int => "int",
-            Ty::Float => "float",
-            Ty::Bool => "bool",
-            Ty::Dict => "dict",
-            Ty::List => "list",
-            Ty::Null => "None",
-            Ty::Any => "Any",
-        }
-    }
-
-    fn accepts(self, v: &Value) -> bool {
-        match self {
-            Ty::Str => v.is_string(),
-            Ty::Int => v.is_i64() || v.is_u64(),
-            Ty::Float => v.is_number(),
-            Ty::Bool => v.is_boolean(),
-            Ty::Dict => v.is_object(),
-            Ty::List => v.is_array(),
-            Ty::Null => v.is_null(),
-            Ty::Any => !v.is_null(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Param {
-    pub name: &'static str,
-    pub types: &'static [Ty],
-    pub required: bool,
-}
+pub use authnzd_proto::{Param, Ty};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Problem {

@@ -269,7 +269,7 @@ async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
     })
     .await;
     let printed = format!("{:?}\n{:?}", s.config, s.running().app);
-    let params: authnzd::actions::login::LoginParams = serde_json::from_value(json!({
+    let params: authnzd_client::params::UserLogin = serde_json::from_value(json!({
         "session_token": "session-S3cret-token", "email": "a@example.org", "password": "password-S3cret"
     }))
     .expect("params");

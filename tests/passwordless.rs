@@ -473,7 +473,7 @@ async fn the_file_transport_and_the_typed_client() {
         .client
         .passwordless_finish(&params::PasswordlessFinish {
             attempt_id: Some(started.attempt_id),
-            code: Some(code),
+            code: Some(code.into()),
             ..Default::default()
         })
         .await

@@ -78,7 +78,7 @@ async fn a_user_from_sign_up_to_delete() {
     // Login spends the anonymous session; the frontend makes the user's.
     let me = c
         .user_login(&params::UserLogin {
-            session_token: anon.session_token.clone(),
+            session_token: anon.session_token.clone().into(),
             email: ADA.into(),
             password: PW.into(),
         })
@@ -103,7 +103,7 @@ async fn a_user_from_sign_up_to_delete() {
 
     let checked = c
         .user_passcheck(&params::UserPasscheck {
-            session_token: mine.session_token.clone(),
+            session_token: mine.session_token.clone().into(),
             password: PW.into(),
         })
         .await
@@ -117,7 +117,7 @@ async fn a_user_from_sign_up_to_delete() {
         .unwrap();
     c.user_changepass(&params::UserChangepass {
         user_id: me.user_id,
-        session_token: mine.session_token.clone(),
+        session_token: mine.session_token.clone().into(),
         full_name: "Ada Typed".into(),
         email: ADA.into(),
         current_password: PW.into(),
@@ -143,7 +143,7 @@ async fn a_user_from_sign_up_to_delete() {
         .user_edit(&params::UserEdit {
             user_id: me.user_id,
             user_role: me.user_role.clone(),
-            session_token: mine.session_token.clone(),
+            session_token: mine.session_token.clone().into(),
             target_userid: me.user_id,
             update_dict: object(json!({"full_name": "Ada Lovelace"})),
         })
@@ -184,19 +184,19 @@ async fn a_user_from_sign_up_to_delete() {
         .await
         .unwrap();
     c.session_delete(&params::SessionDelete {
-        session_token: spare.session_token.clone(),
+        session_token: spare.session_token.clone().into(),
     })
     .await
     .unwrap();
     let again = c
         .session_delete(&params::SessionDelete {
-            session_token: spare.session_token,
+            session_token: spare.session_token.into(),
         })
         .await
         .unwrap_err();
     assert_eq!(again.failure_reason(), Some("session does not exist"));
     c.user_logout(&params::UserLogout {
-        session_token: mine.session_token.clone(),
+        session_token: mine.session_token.clone().into(),
         user_id: me.user_id,
     })
     .await
@@ -283,7 +283,7 @@ async fn access_checks_and_api_keys() {
             apikey_dict: key.dict().unwrap(),
             user_id: uid,
             user_role: "authenticated".into(),
-            refresh_token: key.refresh_token.clone(),
+            refresh_token: key.refresh_token.clone().into(),
             ip_address: "203.0.113.7".into(),
             expires_seconds: 600,
             not_valid_before: 0.0,
@@ -297,7 +297,11 @@ async fn access_checks_and_api_keys() {
         .await
         .unwrap();
     let revoked = c
-        .apikey_revokeall_nosession(&presented(fresh.dict().unwrap()))
+        .apikey_revokeall_nosession(&params::ApikeyRevokeallNosession {
+            apikey_dict: fresh.dict().unwrap(),
+            user_id: uid,
+            user_role: "authenticated".into(),
+        })
         .await
         .unwrap();
     assert!(revoked >= 1);
@@ -318,9 +322,9 @@ async fn errors_say_which_layer_failed() {
     let wrong = s
         .client
         .user_login(&params::UserLogin {
-            session_token: anon,
+            session_token: anon.into(),
             email: ADA.into(),
-            password: format!("x{PW}"),
+            password: format!("x{PW}").into(),
         })
         .await
         .unwrap_err();

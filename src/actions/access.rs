@@ -2,29 +2,24 @@
 //! decisions, given only for users that exist, are active and hold the role
 //! the caller names (as authnzerver does).
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::session::cached_user;
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
+use crate::dispatch::{Route, typed};
 use crate::policy::AccessQuery;
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![typed(check_access), typed(check_limit)]
+}
 
 /// Most user IDs a `target_sharedwith` list may name.
 const SHAREDWITH_MAX: usize = 1000;
-
-#[derive(Debug, Deserialize)]
-pub struct AccessParams {
-    pub user_id: i64,
-    pub user_role: String,
-    pub action: String,
-    pub target_name: String,
-    pub target_owner: i64,
-    pub target_visibility: String,
-    pub target_sharedwith: String,
-}
 
 /// An access decision with the reason behind a refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +92,7 @@ fn granted_message(granted: bool) -> String {
     )
 }
 
-pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: AccessParams) -> ActionResult {
+pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckAccess) -> ActionResult {
     let shared = match parse_sharedwith(&p.target_sharedwith) {
         Ok(ids) => ids,
         Err(problem) => {
@@ -126,15 +121,7 @@ pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: AccessParams) -> ActionRe
     Ok(Outcome::fail(reason, granted_message(false), json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LimitParams {
-    pub user_id: i64,
-    pub user_role: String,
-    pub limit_name: String,
-    pub value_to_check: Value,
-}
-
-pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: LimitParams) -> ActionResult {
+pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckLimit) -> ActionResult {
     let passed = app
         .policy
         .check_limit(&p.user_role, &p.limit_name, &p.value_to_check);

@@ -7,11 +7,11 @@
 //! SHA-256 of `tkn` and a SHA-256 of the other claims are stored, so a key
 //! whose JSON was edited in any field is refused.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use entity::apikeys;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 
@@ -19,11 +19,17 @@ use super::access::{Verdict, decide};
 use super::session::{cached_user, live_session, live_session_by_digest};
 use super::{ActionResult, Ctx, Outcome, audit};
 use crate::app::App;
+use crate::dispatch::{Route, typed};
 use crate::policy::AccessQuery;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store;
 use crate::timefmt;
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![typed(new), typed(verify), typed(revoke)]
+}
 
 /// The claims of a session-bound key, in digest order.
 const SESSION_CLAIMS: &[&str] = &[
@@ -177,22 +183,7 @@ pub(super) fn mint(
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NewParams {
-    pub issuer: String,
-    pub audience: String,
-    pub subject: String,
-    pub apiversion: Value,
-    pub expires_days: i64,
-    pub not_valid_before: f64,
-    pub user_id: i64,
-    pub user_role: String,
-    pub ip_address: String,
-    pub user_agent: String,
-    pub session_token: SecretString,
-}
-
-pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
+pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
         return Ok(Outcome::fail(
             "user not allowed to issue API key",
@@ -270,14 +261,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct KeyParams {
-    pub apikey_dict: Map<String, Value>,
-    pub user_id: i64,
-    pub user_role: String,
-}
-
-pub async fn verify(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerify) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, SESSION_CLAIMS) else {
         return Ok(Outcome::fail(
             NOT_VERIFIED,
@@ -328,7 +312,7 @@ pub async fn verify(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
     ))
 }
 
-pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevoke) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, SESSION_CLAIMS) else {
         return Ok(Outcome::fail(
             "API key not found",

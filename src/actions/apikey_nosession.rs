@@ -4,40 +4,37 @@
 //! (authnzerver: argon2, which cost a hash per refresh for a 256-bit secret)
 //! and is spent by the refresh that uses it.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
 use entity::apikeys_nosession;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use subtle::ConstantTimeEq;
 
 use super::apikey::{
-    FREE_CLAIMS, KeyParams, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed,
-    lifetime, mint, presented, revoke_answer, verifies,
+    FREE_CLAIMS, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed, lifetime, mint,
+    presented, revoke_answer, verifies,
 };
 use super::{ActionResult, Ctx, Fault, Outcome, audit};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::dispatch::{Route, typed};
+use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store;
 use crate::timefmt;
 
-const TEN_YEARS: f64 = 10.0 * 366.0 * 86_400.0;
-
-#[derive(Debug, Deserialize)]
-pub struct NewParams {
-    pub issuer: String,
-    pub audience: String,
-    pub subject: String,
-    pub apiversion: Value,
-    pub expires_seconds: i64,
-    pub not_valid_before: f64,
-    pub user_id: i64,
-    pub user_role: String,
-    pub ip_address: String,
-    pub refresh_expires: i64,
-    pub refresh_nbf: f64,
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        typed(new),
+        typed(verify),
+        typed(revoke),
+        typed(revoke_all),
+        typed(refresh),
+    ]
 }
+
+const TEN_YEARS: f64 = 10.0 * 366.0 * 86_400.0;
 
 /// Lifetimes of a new key and its refresh token, all in seconds from now.
 struct Lifetimes {
@@ -134,7 +131,7 @@ async fn issue(
     ))
 }
 
-pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
+pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNewNosession) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
         return Ok(Outcome::fail(
             "originating user is not allowed to issue an API key",
@@ -180,7 +177,7 @@ fn not_verified() -> Outcome {
     Outcome::fail(NOT_VERIFIED, "API key could not be verified.", json!({}))
 }
 
-pub async fn verify(app: Arc<App>, _ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerifyNosession) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
         return Ok(not_verified());
     };
@@ -211,7 +208,7 @@ fn revoke_refused() -> Outcome {
     )
 }
 
-pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevokeNosession) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
         return Ok(Outcome::fail(
             "API key not found",
@@ -228,7 +225,11 @@ pub async fn revoke(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
 
 /// Revokes every session-less key of the presented key's owner; needs a
 /// valid key to start with.
-pub async fn revoke_all(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
+pub async fn revoke_all(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::ApikeyRevokeallNosession,
+) -> ActionResult {
     let invalid = || {
         Outcome::fail(
             "provided API key is invalid, revoke-all operation requires a valid key to start with",
@@ -264,19 +265,6 @@ pub async fn revoke_all(app: Arc<App>, ctx: Ctx, p: KeyParams) -> ActionResult {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RefreshParams {
-    pub apikey_dict: Map<String, Value>,
-    pub user_id: i64,
-    pub user_role: String,
-    pub refresh_token: SecretString,
-    pub ip_address: String,
-    pub expires_seconds: i64,
-    pub not_valid_before: f64,
-    pub refresh_expires: i64,
-    pub refresh_nbf: f64,
-}
-
 fn refresh_refused(reason: &str) -> Outcome {
     Outcome::fail(
         reason,
@@ -289,7 +277,7 @@ fn refresh_refused(reason: &str) -> Outcome {
 /// Swaps a key and its refresh token for new ones. The old key may have
 /// expired; its refresh token must be within its own window, and is spent.
 /// The new key keeps the old key's owner and claims, with the caller's IP.
-pub async fn refresh(app: Arc<App>, ctx: Ctx, p: RefreshParams) -> ActionResult {
+pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) -> ActionResult {
     let no_token = "provided API key has no stored refresh token, probably invalid";
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
         return Ok(refresh_refused(no_token));

@@ -4,36 +4,29 @@
 //! compatibility and ignored: the operator's configuration decides where
 //! mail goes.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::session::live_session;
 use super::{ActionResult, Ctx, Outcome};
 use crate::app::App;
+use crate::dispatch::{Route, typed};
 use crate::notify::templates::Kind;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::ExposeSecret;
 use crate::security::email::normalise;
 use crate::store::{self, users::UserChanges};
 use crate::timefmt;
 
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![typed(signup), typed(forgotpass)]
+}
+
 /// The verification token goes into the mail wrapped at this width, as
 /// authnzerver does, so long tokens survive mail clients.
 const TOKEN_WRAP: usize = 70;
-
-#[derive(Debug, Deserialize)]
-pub struct SignupParams {
-    pub email_address: String,
-    pub session_token: SecretString,
-    pub created_info: Map<String, Value>,
-    pub server_name: String,
-    pub server_baseurl: String,
-    pub server_verify_url: Option<String>,
-    pub account_verify_url: Option<String>,
-    pub verification_token: SecretString,
-    pub verification_expiry: i64,
-}
 
 fn wrap(token: &str) -> String {
     token
@@ -59,7 +52,7 @@ fn expiry(app: &App, seconds: i64) -> Result<String, Outcome> {
     ))
 }
 
-pub async fn signup(app: Arc<App>, _ctx: Ctx, p: SignupParams) -> ActionResult {
+pub async fn signup(app: Arc<App>, _ctx: Ctx, p: proto::UserSendemailSignup) -> ActionResult {
     let none = json!({"user_id": null, "email_address": null, "emailverify_sent_datetime": null});
     let fail = |reason: &str, message: &str| Outcome::fail(reason, message, none.clone());
     let Some(verify_url) = p.account_verify_url.or(p.server_verify_url) else {
@@ -136,18 +129,11 @@ pub async fn signup(app: Arc<App>, _ctx: Ctx, p: SignupParams) -> ActionResult {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ForgotParams {
-    pub email_address: String,
-    pub session_token: SecretString,
-    pub server_name: String,
-    pub server_baseurl: String,
-    pub password_forgot_url: String,
-    pub verification_token: SecretString,
-    pub verification_expiry: i64,
-}
-
-pub async fn forgotpass(app: Arc<App>, _ctx: Ctx, p: ForgotParams) -> ActionResult {
+pub async fn forgotpass(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserSendemailForgotpass,
+) -> ActionResult {
     let none =
         json!({"user_id": null, "email_address": null, "emailforgotpass_sent_datetime": null});
     let fail = |reason: &str, message: &str| Outcome::fail(reason, message, none.clone());

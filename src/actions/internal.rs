@@ -1,18 +1,29 @@
 //! Requests for the trusted frontend only: `internal-user-lock`,
 //! `internal-user-delete`, `internal-user-edit`, `internal-session-edit`.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::user::{self, toggle_lock, user_info};
 use super::{ActionResult, Ctx, Outcome, session::live_session};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::dispatch::{Route, typed};
+use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store;
 use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID, SUPERUSER_ID};
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        typed(user_lock),
+        typed(user_delete),
+        typed(user_edit),
+        typed(session_edit),
+    ]
+}
 
 /// The value that removes a key from an `extra_info` dict.
 const DELETE: &str = "__delete__";
@@ -33,22 +44,11 @@ fn merge_extra(current: Option<&Value>, update: &Map<String, Value>) -> Value {
     Value::Object(merged)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LockParams {
-    pub target_userid: i64,
-    pub action: String,
-}
-
-pub async fn user_lock(app: Arc<App>, _ctx: Ctx, p: LockParams) -> ActionResult {
+pub async fn user_lock(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserLock) -> ActionResult {
     toggle_lock(&app, p.target_userid, &p.action).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct DeleteParams {
-    pub target_userid: i64,
-}
-
-pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
+pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserDelete) -> ActionResult {
     if [SUPERUSER_ID, ANONYMOUS_ID, DUMMY_ID].contains(&p.target_userid) {
         return Ok(Outcome::fail(
             "can't delete the reserved users",
@@ -71,12 +71,6 @@ pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionRes
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UserEditParams {
-    pub target_userid: i64,
-    pub update_dict: Map<String, Value>,
-}
-
 /// Keys authnzerver refuses here: identity, secrets and bookkeeping.
 const NOT_EDITABLE: &[&str] = &[
     "user_id",
@@ -93,7 +87,7 @@ const NOT_EDITABLE: &[&str] = &[
     "lock_expires",
 ];
 
-pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionResult {
+pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> ActionResult {
     let invalid = |reason: String| {
         Outcome::fail(
             reason,
@@ -180,13 +174,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: UserEditParams) -> ActionRes
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SessionEditParams {
-    pub target_session_token: SecretString,
-    pub update_dict: Map<String, Value>,
-}
-
-pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: SessionEditParams) -> ActionResult {
+pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalSessionEdit) -> ActionResult {
     let failed = |reason: &str| {
         Outcome::fail(
             reason,

@@ -3,19 +3,30 @@
 //! every path (against the dummy hash when there is no user), lockout
 //! bookkeeping in the database, re-hash on outdated parameters.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
 use entity::users;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::dispatch::{Route, typed};
+use crate::secret::ExposeSecret;
 use crate::security::email;
 use crate::security::lockout::Verdict;
 use crate::security::tokens;
 use crate::store;
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        typed(login),
+        typed(logout),
+        typed(passcheck),
+        typed(passcheck_nosession),
+    ]
+}
 
 /// authnzerver reads at most this many characters of a password.
 pub const PASSWORD_MAX_CHARS: usize = 256;
@@ -169,14 +180,7 @@ async fn failed(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LoginParams {
-    pub session_token: SecretString,
-    pub email: String,
-    pub password: SecretString,
-}
-
-pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
+pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResult {
     let session = live_session(&app, p.session_token.expose_secret()).await?;
     let address = email::normalise(&p.email);
     let candidate = match &session {
@@ -205,13 +209,7 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: LoginParams) -> ActionResult {
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LogoutParams {
-    pub session_token: SecretString,
-    pub user_id: i64,
-}
-
-pub async fn logout(app: Arc<App>, _ctx: Ctx, p: LogoutParams) -> ActionResult {
+pub async fn logout(app: Arc<App>, _ctx: Ctx, p: proto::UserLogout) -> ActionResult {
     let failed = |reason: &str| {
         Outcome::fail(
             reason,
@@ -237,13 +235,7 @@ pub async fn logout(app: Arc<App>, _ctx: Ctx, p: LogoutParams) -> ActionResult {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct PasscheckParams {
-    pub session_token: SecretString,
-    pub password: SecretString,
-}
-
-pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: PasscheckParams) -> ActionResult {
+pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: proto::UserPasscheck) -> ActionResult {
     let session = live_session(&app, p.session_token.expose_secret()).await?;
     let candidate = match &session {
         Some(s) => store::users::by_id(&app.db, s.user.user_id).await?,
@@ -260,16 +252,10 @@ pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: PasscheckParams) -> ActionRe
     Ok(verified(checked))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct PasscheckNosessionParams {
-    pub email: String,
-    pub password: SecretString,
-}
-
 pub async fn passcheck_nosession(
     app: Arc<App>,
     _ctx: Ctx,
-    p: PasscheckNosessionParams,
+    p: proto::UserPasscheckNosession,
 ) -> ActionResult {
     let address = email::normalise(&p.email);
     let candidate = store::users::by_email(&app.db, &address).await?;

@@ -2,20 +2,32 @@
 //! `user-resetpass-nosession`, `user-validatepass`, and the policy check
 //! they share with `user-new`.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
 use entity::users;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::login::{self, Checked};
 use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::dispatch::{Route, typed};
+use crate::secret::ExposeSecret;
 use crate::security::email;
 use crate::security::password_policy::PasswordPolicy;
 use crate::security::tokens;
 use crate::store::{self, users::UserChanges};
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        typed(changepass),
+        typed(changepass_nosession),
+        typed(resetpass),
+        typed(resetpass_nosession),
+        typed(validatepass),
+    ]
+}
 
 /// End-user messages for every policy rule `password` breaks (empty: fine),
 /// including the breached-password lookup when it is configured.
@@ -37,8 +49,8 @@ const MISMATCH: &str = "Your current password did not match the stored password.
 async fn change(
     app: &App,
     user: Option<users::Model>,
-    current: &SecretString,
-    new: &SecretString,
+    current: &proto::Secret,
+    new: &proto::Secret,
     keep: Option<String>,
 ) -> ActionResult {
     let (current, new) = (current.expose_secret(), new.expose_secret());
@@ -106,17 +118,7 @@ async fn finish_new_password(
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ChangeParams {
-    pub user_id: i64,
-    pub session_token: SecretString,
-    pub full_name: String,
-    pub email: String,
-    pub current_password: SecretString,
-    pub new_password: SecretString,
-}
-
-pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResult {
+pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: proto::UserChangepass) -> ActionResult {
     // Fixed: the session must belong to user_id.
     let session = live_session(&app, p.session_token.expose_secret()).await?;
     let owned = session
@@ -142,19 +144,10 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: ChangeParams) -> ActionResu
     change(&app, user, &p.current_password, &p.new_password, keep).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ChangeNosessionParams {
-    pub user_id: i64,
-    pub full_name: String,
-    pub email: String,
-    pub current_password: SecretString,
-    pub new_password: SecretString,
-}
-
 pub async fn changepass_nosession(
     app: Arc<App>,
     _ctx: Ctx,
-    p: ChangeNosessionParams,
+    p: proto::UserChangepassNosession,
 ) -> ActionResult {
     let user = target_user(&app, p.user_id, &p.email, true).await?;
     change(&app, user, &p.current_password, &p.new_password, None).await
@@ -176,14 +169,7 @@ async fn target_user(
         .filter(|u| u.email == address && u.is_active))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ResetParams {
-    pub email_address: String,
-    pub new_password: SecretString,
-    pub session_token: SecretString,
-}
-
-pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: ResetParams) -> ActionResult {
+pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: proto::UserResetpass) -> ActionResult {
     if live_session(&app, p.session_token.expose_secret())
         .await?
         .is_none()
@@ -197,17 +183,10 @@ pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: ResetParams) -> ActionResult
     reset(&app, &p.email_address, p.new_password.expose_secret(), true).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ResetNosessionParams {
-    pub email_address: String,
-    pub new_password: SecretString,
-    pub required_active: bool,
-}
-
 pub async fn resetpass_nosession(
     app: Arc<App>,
     _ctx: Ctx,
-    p: ResetNosessionParams,
+    p: proto::UserResetpassNosession,
 ) -> ActionResult {
     reset(
         &app,
@@ -234,28 +213,31 @@ async fn reset(app: &App, address: &str, new: &str, required_active: bool) -> Ac
     finish_new_password(app, user, new, None).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ValidateParams {
-    pub password: SecretString,
-    pub email: String,
-    pub full_name: String,
-    pub min_pass_length: Option<u32>,
-    pub max_unsafe_similarity: Option<u32>,
-    pub max_character_frequency: Option<f64>,
-    pub min_pwned_matches: Option<u32>,
-}
-
-pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: ValidateParams) -> ActionResult {
+pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) -> ActionResult {
     let password = login::truncate_password(p.password.expose_secret());
     let base = &app.passwords.policy;
-    // The request may tighten or relax the configured policy, as authnzerver.
+    // The request may tighten or relax the configured policy, as authnzerver;
+    // counts must be whole numbers that fit.
+    let count = |v: Option<i64>, default: u32| v.map_or(Some(default), |v| u32::try_from(v).ok());
+    let (Some(min_length), Some(max_unsafe_similarity), Some(min_pwned_matches)) = (
+        count(
+            p.min_pass_length,
+            u32::try_from(base.min_length).unwrap_or(u32::MAX),
+        ),
+        count(p.max_unsafe_similarity, base.max_unsafe_similarity),
+        count(p.min_pwned_matches, base.min_pwned_matches),
+    ) else {
+        return Ok(Outcome::fail(
+            "invalid request parameters",
+            "password policy counts must be between 0 and 4294967295",
+            json!({}),
+        ));
+    };
     let policy = PasswordPolicy {
-        min_length: p.min_pass_length.map_or(base.min_length, |v| v as usize),
-        max_unsafe_similarity: p
-            .max_unsafe_similarity
-            .unwrap_or(base.max_unsafe_similarity),
+        min_length: min_length as usize,
+        max_unsafe_similarity,
         max_char_frequency: p.max_character_frequency.unwrap_or(base.max_char_frequency),
-        min_pwned_matches: p.min_pwned_matches.unwrap_or(base.min_pwned_matches),
+        min_pwned_matches,
     };
     let problems = app
         .passwords

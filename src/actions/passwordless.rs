@@ -7,21 +7,27 @@
 //! derived from the server key, the link token as SHA-256; five wrong codes
 //! end an attempt; every attempt is single use and expires.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
 use entity::{passwordless_attempts as attempts, users};
-use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{ActionResult, Ctx, Fault, Outcome};
 use crate::app::App;
+use crate::dispatch::{Route, typed};
 use crate::notify::templates::Kind;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::secret::ExposeSecret;
 use crate::security::email::{normalise, validate_for_signup};
 use crate::security::tokens;
 use crate::store::{self, users::NewUser};
 use crate::timefmt;
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![typed(start), typed(finish)]
+}
 
 /// Wrong codes that end an attempt.
 const WRONG_CODES_MAX: i32 = 5;
@@ -49,21 +55,13 @@ fn refused(reason: &str, message: &str) -> Outcome {
     Outcome::fail(reason, message, json!({}))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct StartParams {
-    pub channel: String,
-    pub address: String,
-    pub create_user: Option<bool>,
-    pub redirect_url: Option<String>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Channel {
     Email,
     Sms,
 }
 
-pub async fn start(app: Arc<App>, ctx: Ctx, p: StartParams) -> ActionResult {
+pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> ActionResult {
     let channel = match p.channel.as_str() {
         "email" => Channel::Email,
         "sms" => Channel::Sms,
@@ -293,16 +291,7 @@ fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
         && u.lock_expires.is_none_or(|t| t <= now)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct FinishParams {
-    pub attempt_id: Option<String>,
-    pub code: Option<SecretString>,
-    pub link_token: Option<SecretString>,
-    /// The frontend's current (anonymous) session, ended as `user-login` does.
-    pub session_token: Option<SecretString>,
-}
-
-pub async fn finish(app: Arc<App>, ctx: Ctx, p: FinishParams) -> ActionResult {
+pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> ActionResult {
     let now = app.now();
     let attempt = match (&p.link_token, &p.attempt_id, &p.code) {
         (Some(link), _, _) => {

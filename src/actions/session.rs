@@ -1,33 +1,35 @@
 //! `session-new`, `session-exists`, `session-delete`.
 
+use authnzd_proto as proto;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{ActionResult, Ctx, Fault, Outcome};
 use crate::app::App;
 use crate::cache::CachedSession;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::dispatch::{Route, typed};
+use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
 use crate::timefmt;
 use entity::users;
 
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        typed(new),
+        typed(exists),
+        typed(delete),
+        typed(delete_userid),
+    ]
+}
+
 /// authnzerver's column width for user agents.
 const USER_AGENT_MAX: usize = 280;
 
-#[derive(Debug, Deserialize)]
-pub struct NewParams {
-    pub ip_address: String,
-    pub user_agent: String,
-    pub user_id: Option<i64>,
-    pub expires: String,
-    pub extra_info_json: Option<Map<String, Value>>,
-}
-
-pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
+pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> ActionResult {
     let fields = json!({"session_token": null, "expires": null});
     let Ok(ip) = p.ip_address.trim().parse::<IpAddr>() else {
         return Ok(Outcome::fail(
@@ -73,12 +75,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: NewParams) -> ActionResult {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct TokenParams {
-    pub session_token: SecretString,
-}
-
-pub async fn exists(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
+pub async fn exists(app: Arc<App>, _ctx: Ctx, p: proto::SessionExists) -> ActionResult {
     match live_session(&app, p.session_token.expose_secret()).await? {
         Some(found) => Ok(Outcome::ok(
             json!({"session_info": session_info(&found, p.session_token.expose_secret())}),
@@ -92,7 +89,7 @@ pub async fn exists(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
     }
 }
 
-pub async fn delete(app: Arc<App>, _ctx: Ctx, p: TokenParams) -> ActionResult {
+pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::SessionDelete) -> ActionResult {
     let hash = tokens::digest(p.session_token.expose_secret());
     let deleted = store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
@@ -190,16 +187,13 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
-#[derive(Debug, Deserialize)]
-pub struct DeleteUserSessionsParams {
-    pub session_token: SecretString,
-    pub user_id: i64,
-    pub keep_current_session: bool,
-}
-
 /// Fixed: authnzerver read `keep_current_session` from the token, so it
 /// always kept the current session.
-pub async fn delete_userid(app: Arc<App>, _ctx: Ctx, p: DeleteUserSessionsParams) -> ActionResult {
+pub async fn delete_userid(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::SessionDeleteUserid,
+) -> ActionResult {
     let keep = p
         .keep_current_session
         .then(|| tokens::digest(p.session_token.expose_secret()));

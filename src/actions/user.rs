@@ -2,21 +2,37 @@
 //! `user-lookup-match`, `user-edit`, `user-lock`, `user-set-emailverified`,
 //! `user-set-emailsent`.
 
+use authnzd_proto as proto;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDateTime};
 use entity::users;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::login::{self, Checked};
 use super::{ActionResult, Ctx, Outcome, session::live_session};
 use crate::app::App;
-use crate::secret::{ExposeSecret, SecretString};
+use crate::dispatch::{Route, typed};
+use crate::secret::ExposeSecret;
 use crate::security::email;
 use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID, ROLES};
 use crate::store::{self, users::UserChanges};
 use crate::timefmt;
+
+/// This module's requests, for the dispatcher's table.
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        typed(new),
+        typed(delete),
+        typed(list),
+        typed(lookup_email),
+        typed(lookup_match),
+        typed(edit),
+        typed(lock),
+        typed(set_email_verified),
+        typed(set_email_sent),
+    ]
+}
 
 /// authnzerver's `user_info` columns (never the password hash).
 pub fn user_info(u: &users::Model) -> Value {
@@ -80,17 +96,7 @@ fn clean_full_name(raw: &str) -> Option<String> {
     Some(escaped.chars().take(FULL_NAME_MAX).collect())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NewParams {
-    pub full_name: String,
-    pub email: String,
-    pub password: SecretString,
-    pub extra_info: Option<Map<String, Value>>,
-    pub verify_retry_wait: Option<i64>,
-    pub system_id: Option<String>,
-}
-
-pub async fn new(app: Arc<App>, _ctx: Ctx, p: NewParams) -> ActionResult {
+pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
     let none = json!({"user_email": null, "user_id": null, "send_verification": false});
     let address = match email::validate_for_signup(&p.email) {
         Ok(a) => a,
@@ -191,14 +197,7 @@ fn older_than_hours(now: NaiveDateTime, sent: NaiveDateTime, hours: i64) -> bool
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct DeleteParams {
-    pub email: String,
-    pub user_id: i64,
-    pub password: SecretString,
-}
-
-pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
+pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::UserDelete) -> ActionResult {
     let fields = json!({"user_id": p.user_id, "email": p.email});
     let address = email::normalise(&p.email);
     let candidate = store::users::by_id(&app.db, p.user_id)
@@ -232,12 +231,7 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: DeleteParams) -> ActionResult {
     Ok(Outcome::ok(fields, "User successfully deleted from DB."))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    pub user_id: Option<i64>,
-}
-
-pub async fn list(app: Arc<App>, _ctx: Ctx, p: ListParams) -> ActionResult {
+pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::UserList) -> ActionResult {
     let found = store::users::list(&app.db, p.user_id).await?;
     if p.user_id.is_some() && found.is_empty() {
         return Ok(Outcome::fail(
@@ -253,12 +247,7 @@ pub async fn list(app: Arc<App>, _ctx: Ctx, p: ListParams) -> ActionResult {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LookupEmailParams {
-    pub email: String,
-}
-
-pub async fn lookup_email(app: Arc<App>, _ctx: Ctx, p: LookupEmailParams) -> ActionResult {
+pub async fn lookup_email(app: Arc<App>, _ctx: Ctx, p: proto::UserLookupEmail) -> ActionResult {
     match store::users::by_email(&app.db, &email::normalise(&p.email)).await? {
         Some(u) => Ok(Outcome::ok(
             json!({"user_info": user_info(&u)}),
@@ -270,13 +259,6 @@ pub async fn lookup_email(app: Arc<App>, _ctx: Ctx, p: LookupEmailParams) -> Act
             json!({"user_info": null}),
         )),
     }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LookupMatchParams {
-    pub by: String,
-    #[serde(rename = "match")]
-    pub value: Value,
 }
 
 /// Columns `user-lookup-match` may match on (authnzerver allowed any column,
@@ -302,7 +284,7 @@ fn match_column(by: &str, value: &Value) -> Option<(users::Column, sea_orm::Valu
     }
 }
 
-pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: LookupMatchParams) -> ActionResult {
+pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: proto::UserLookupMatch) -> ActionResult {
     let invalid = || {
         Outcome::fail(
             "invalid request: 'by' names no matchable column, or 'match' has the wrong type for it",
@@ -311,7 +293,7 @@ pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: LookupMatchParams) -> Act
         )
     };
     let found = if p.by == "extra_info" {
-        let Value::Object(wanted) = &p.value else {
+        let Value::Object(wanted) = &p.r#match else {
             return Ok(invalid());
         };
         // JSON containment differs per backend; filter here instead.
@@ -326,7 +308,7 @@ pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: LookupMatchParams) -> Act
             })
             .collect()
     } else {
-        let Some((column, value)) = match_column(&p.by, &p.value) else {
+        let Some((column, value)) = match_column(&p.by, &p.r#match) else {
             return Ok(invalid());
         };
         store::users::matching(&app.db, column, value).await?
@@ -336,15 +318,6 @@ pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: LookupMatchParams) -> Act
         json!({"user_info": infos}),
         "User look up successful.",
     ))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct EditParams {
-    pub user_id: i64,
-    pub user_role: String,
-    pub session_token: SecretString,
-    pub target_userid: i64,
-    pub update_dict: Map<String, Value>,
 }
 
 /// Turns an `update_dict` into changes, refusing keys the role may not edit
@@ -383,7 +356,7 @@ pub fn edit_changes(update: &Map<String, Value>, allowed: &[&str]) -> Result<Use
     Ok(c)
 }
 
-pub async fn edit(app: Arc<App>, _ctx: Ctx, p: EditParams) -> ActionResult {
+pub async fn edit(app: Arc<App>, _ctx: Ctx, p: proto::UserEdit) -> ActionResult {
     let fail =
         |reason: &str, message: &str| Outcome::fail(reason, message, json!({"user_info": null}));
     if p.target_userid == ANONYMOUS_ID || p.target_userid == DUMMY_ID {
@@ -472,16 +445,7 @@ async fn apply_edit(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LockParams {
-    pub user_id: i64,
-    pub user_role: String,
-    pub session_token: SecretString,
-    pub target_userid: i64,
-    pub action: String,
-}
-
-pub async fn lock(app: Arc<App>, _ctx: Ctx, p: LockParams) -> ActionResult {
+pub async fn lock(app: Arc<App>, _ctx: Ctx, p: proto::UserLock) -> ActionResult {
     let fail =
         |reason: &str, message: &str| Outcome::fail(reason, message, json!({"user_info": null}));
     if p.user_role != "superuser" {
@@ -580,12 +544,11 @@ pub async fn toggle_lock(app: &App, target: i64, action: &str) -> ActionResult {
     .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct EmailParams {
-    pub email: String,
-}
-
-pub async fn set_email_verified(app: Arc<App>, _ctx: Ctx, p: EmailParams) -> ActionResult {
+pub async fn set_email_verified(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserSetEmailverified,
+) -> ActionResult {
     let failed = || {
         Outcome::fail(
             "could not find user in DB by email",
@@ -624,13 +587,7 @@ pub async fn set_email_verified(app: Arc<App>, _ctx: Ctx, p: EmailParams) -> Act
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct EmailSentParams {
-    pub email: String,
-    pub email_type: String,
-}
-
-pub async fn set_email_sent(app: Arc<App>, _ctx: Ctx, p: EmailSentParams) -> ActionResult {
+pub async fn set_email_sent(app: Arc<App>, _ctx: Ctx, p: proto::UserSetEmailsent) -> ActionResult {
     let now = app.now();
     let changes = match p.email_type.as_str() {
         "signup" => UserChanges {

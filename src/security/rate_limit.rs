@@ -105,15 +105,10 @@ impl Limits {
     }
 }
 
-/// The group a request counts against, by its name's prefix.
+/// The group a request counts against, as the catalogue says (unknown
+/// names count against the per-address group).
 fn group_of(request: &str) -> &'static str {
-    match request.split('-').next() {
-        Some("user") => "user",
-        Some("session") => "session",
-        Some("apikey") => "apikey",
-        Some("internal") => "internal",
-        _ => "ipaddr",
-    }
+    crate::catalogue::spec(request).map_or("ipaddr", |s| s.group.as_str())
 }
 
 /// governor's view of our clock, so tests that move time move limits too.

@@ -30,6 +30,36 @@ pub enum Ty {
     Any,
 }
 
+impl Ty {
+    /// authnzerver's name of the type, as `problems` report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Str => "str",
+            Ty::Int => "int",
+            Ty::Float => "float",
+            Ty::Bool => "bool",
+            Ty::Dict => "dict",
+            Ty::List => "list",
+            Ty::Null => "None",
+            Ty::Any => "Any",
+        }
+    }
+
+    /// Whether `v` has this type.
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        match self {
+            Ty::Str => v.is_string(),
+            Ty::Int => v.is_i64() || v.is_u64(),
+            Ty::Float => v.is_number(),
+            Ty::Bool => v.is_boolean(),
+            Ty::Dict => v.is_object(),
+            Ty::List => v.is_array(),
+            Ty::Null => v.is_null(),
+            Ty::Any => !v.is_null(),
+        }
+    }
+}
+
 /// One parameter of a request.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Param {
@@ -209,7 +239,12 @@ mod tests {
         // Serialising a default struct names exactly its required params
         // (optional ones are `None` and left out).
         let body = serde_json::to_value(UserNew::default()).unwrap();
-        let keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         let required: Vec<&str> = UserNew::SPEC
             .params
             .iter()

@@ -70,7 +70,10 @@ mod tests {
     fn debug_hides_it_and_the_wire_carries_it() {
         let s = Secret::from("hunter2-very-secret");
         assert_eq!(format!("{s:?}"), "[REDACTED]");
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2-very-secret\"");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"hunter2-very-secret\""
+        );
         let back: Secret = serde_json::from_str("\"x\"").unwrap();
         assert_eq!(back.expose_secret(), "x");
     }

@@ -1,7 +1,6 @@
 //! Permission questions: `user-check-access`, `user-check-limit`. Both
 //! answer `Ok(bool)`: "no" is an answer, not a failure.
 
-
 use authnzd_proto::*;
 
 use crate::{Client, Error};
@@ -32,8 +31,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_check_access(&self, p: &UserCheckAccess) -> Result<bool, Error> {
-        self.decide(p, "action not permitted")
-            .await
+        self.decide(p, "action not permitted").await
     }
 
     /// `user-check-limit`: `Ok(false)` when the user is over the limit
@@ -54,7 +52,6 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_check_limit(&self, p: &UserCheckLimit) -> Result<bool, Error> {
-        self.decide(p, "user is over limit")
-            .await
+        self.decide(p, "user is over limit").await
     }
 }

@@ -8,7 +8,6 @@
 //! and the frontend passes it, parsed, as `apikey_dict`
 //! ([`ApiKey::dict`], [`apikey_dict`]).
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 
@@ -171,9 +170,7 @@ impl Client {
         &self,
         p: &ApikeyRevokeallNosession,
     ) -> Result<u64, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.revoked_keys)
+        self.send(p).await.map(|r| r.revoked_keys)
     }
 
     /// `apikey-refresh-nosession`: swaps a key (possibly expired) and its

@@ -2,7 +2,6 @@
 //! `user-sendemail-forgotpass`, `user-set-emailverified`,
 //! `user-set-emailsent`.
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 

@@ -2,7 +2,6 @@
 //! `internal-user-lock`, `internal-user-delete`, `internal-user-edit`,
 //! `internal-session-edit`.
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 
@@ -20,9 +19,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn internal_user_lock(&self, p: &InternalUserLock) -> Result<UserInfo, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `internal-user-delete`: deletes an account and its sessions.
@@ -53,9 +50,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn internal_user_edit(&self, p: &InternalUserEdit) -> Result<UserInfo, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `internal-session-edit`: edits a session's `extra_info_json`.
@@ -78,8 +73,6 @@ impl Client {
         &self,
         p: &InternalSessionEdit,
     ) -> Result<SessionRecord, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.session_info)
+        self.send(p).await.map(|r| r.session_info)
     }
 }

@@ -1,7 +1,6 @@
 //! Logging in and out, and password checks: `user-login`, `user-logout`,
 //! `user-passcheck`, `user-passcheck-nosession`.
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 

@@ -1,7 +1,6 @@
 //! authnzd's passwordless sign-in by email or SMS: `passwordless-start`,
 //! `passwordless-finish`.
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 

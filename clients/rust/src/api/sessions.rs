@@ -1,7 +1,6 @@
 //! Sessions: `session-new`, `session-exists`, `session-delete`,
 //! `session-delete-userid`.
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 
@@ -43,9 +42,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn session_exists(&self, p: &SessionExists) -> Result<SessionInfo, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.session_info)
+        self.send(p).await.map(|r| r.session_info)
     }
 
     /// `session-delete`: ends one session.
@@ -79,9 +76,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn session_delete_userid(&self, p: &SessionDeleteUserid) -> Result<u64, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.deleted)
+        self.send(p).await.map(|r| r.deleted)
     }
 }
 

@@ -3,7 +3,6 @@
 //! `user-edit`, `user-resetpass`, `user-resetpass-nosession`, `user-lock`,
 //! `user-validatepass`.
 
-
 use authnzd_proto::answers::*;
 use authnzd_proto::*;
 
@@ -111,9 +110,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_list(&self, p: &UserList) -> Result<Vec<UserInfo>, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `user-lookup-email`: the account with this address; none is
@@ -128,9 +125,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_lookup_email(&self, p: &UserLookupEmail) -> Result<UserInfo, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `user-lookup-match`: the accounts whose column `by` equals `match`
@@ -148,9 +143,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_lookup_match(&self, p: &UserLookupMatch) -> Result<Vec<UserInfo>, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `user-edit`: a user edits their own account, or a superuser anyone's;
@@ -174,9 +167,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_edit(&self, p: &UserEdit) -> Result<UserInfo, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `user-resetpass`: sets a new password without the current one, once
@@ -237,9 +228,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn user_lock(&self, p: &UserLock) -> Result<UserInfo, Error> {
-        self.send(p)
-            .await
-            .map(|r| r.user_info)
+        self.send(p).await.map(|r| r.user_info)
     }
 
     /// `user-validatepass`: checks a candidate password against the policy
