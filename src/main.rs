@@ -63,6 +63,13 @@ enum Command {
     Keygen,
     /// Apply database migrations and exit.
     Migrate,
+    /// List the request types with their parameters, rate-limit groups and
+    /// docs (e.g. `authnzd catalogue --json` for tools that check clients).
+    Catalogue {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn load_config(cli: &Cli) -> Result<Config, ConfigError> {
@@ -87,9 +94,16 @@ fn pin_malloc_mmap_threshold() {
 fn main() -> ExitCode {
     pin_malloc_mmap_threshold();
     let cli = Cli::parse();
-    if let Some(Command::Keygen) = cli.command {
-        println!("{}", KeyRing::generate_key());
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Some(Command::Keygen) => {
+            println!("{}", KeyRing::generate_key());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Catalogue { json }) => {
+            print_catalogue(json);
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     let config = match load_config(&cli) {
         Ok(c) => c,
@@ -118,6 +132,41 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("authnzd: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes the catalogue to stdout; a closed pipe (`| head`) ends it quietly.
+fn print_catalogue(json: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let specs = authnzd::catalogue::all();
+    if json {
+        let all: Vec<_> = specs.collect();
+        if let Ok(text) = serde_json::to_string_pretty(&all) {
+            let _ = writeln!(out, "{text}");
+        }
+        return;
+    }
+    for spec in specs {
+        let params: Vec<String> = spec
+            .params
+            .iter()
+            .map(|p| {
+                let types: Vec<&str> = p.types.iter().map(|t| t.name()).collect();
+                let mark = if p.required { "" } else { "?" };
+                format!("{}{mark}: {}", p.name, types.join("|"))
+            })
+            .collect();
+        let line = format!(
+            "{:<28} {:<9} {}\n    {}",
+            spec.name,
+            spec.group.as_str(),
+            spec.doc.trim(),
+            params.join(", ")
+        );
+        if writeln!(out, "{line}").is_err() {
+            return;
         }
     }
 }

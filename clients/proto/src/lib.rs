@@ -104,8 +104,14 @@ impl Group {
 pub struct Spec {
     pub name: &'static str,
     pub group: Group,
+    /// One line (as written after `///`, so with a leading space).
+    #[serde(serialize_with = "trimmed")]
     pub doc: &'static str,
     pub params: &'static [Param],
+}
+
+fn trimmed<S: serde::Serializer>(s: &&'static str, out: S) -> Result<S::Ok, S::Error> {
+    out.serialize_str(s.trim())
 }
 
 /// A request's parameter struct, tied to its name and answer.

@@ -1,11 +1,13 @@
-"""The request methods against the server's own request table
-(`src/catalogue.rs`): one method per request type, each with that request's
-parameters, required ones without a default, nullable ones accepting None."""
+"""The request methods against the server's own catalogue (`authnzd
+catalogue --json`, from `clients/proto/src/requests.rs`): one method per
+request type, each with that request's parameters, required ones without a
+default, nullable ones accepting None."""
 
 from __future__ import annotations
 
 import inspect
-import re
+import json
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 
@@ -14,9 +16,7 @@ import pytest
 from authnzd_client import AsyncClient, Client
 from authnzd_client._methods import RequestMethods
 
-from .conftest import REPO
-
-CATALOGUE = REPO / "src" / "catalogue.rs"
+from .conftest import binary
 
 # The catalogue's JSON types and the annotations that accept them (a float
 # parameter takes ints too, as Python's `float` does).
@@ -41,17 +41,16 @@ class Param:
 
 @cache
 def catalogue() -> dict[str, list[Param]]:
-    if not CATALOGUE.exists():
-        pytest.skip(f"no {CATALOGUE}: not run from the authnzd repository")
-    specs: dict[str, list[Param]] = {}
-    spec = re.compile(r'Spec \{\s*name: "([^"]+)",\s*params: &\[(.*?)\],\s*\}', re.S)
-    param = re.compile(r'\b(req|opt)\("(\w+)", &\[([^\]]*)\]\)')
-    for name, params in spec.findall(CATALOGUE.read_text()):
-        specs[name] = [
-            Param(p, [t.strip() for t in types.split(",")], kind == "req")
-            for kind, p, types in param.findall(params)
-        ]
-    return specs
+    exe = binary()
+    if not exe.exists():
+        pytest.fail(f"no authnzd binary at {exe}: build it (cargo build) or set AUTHNZD_BIN")
+    out = subprocess.run(
+        [str(exe), "catalogue", "--json"], check=True, capture_output=True, text=True
+    ).stdout
+    return {
+        spec["name"]: [Param(p["name"], p["types"], p["required"]) for p in spec["params"]]
+        for spec in json.loads(out)
+    }
 
 
 def request_methods() -> dict[str, inspect.Signature]:
@@ -76,7 +75,7 @@ def test_one_method_per_request_type() -> None:
         assert all(callable(getattr(cls, n)) for n in names)
 
 
-@pytest.mark.parametrize("request_type", sorted(catalogue()) if CATALOGUE.exists() else [])
+@pytest.mark.parametrize("request_type", sorted(catalogue()))
 def test_method_parameters_match(request_type: str) -> None:
     expected = catalogue()[request_type]
     sig = request_methods()[request_type.replace("-", "_")]

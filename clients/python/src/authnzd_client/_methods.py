@@ -1,7 +1,8 @@
 """One method per request type of the catalogue, shared by `Client` (which
 returns `Response`) and `AsyncClient` (which returns an awaitable of it).
 
-Parameters and their types follow authnzd's request table (`src/catalogue.rs`:
+Parameters and their types follow authnzd's request catalogue
+(`clients/proto/src/requests.rs`, printed by `authnzd catalogue --json`:
 authnzerver's `apischema.py` with authnzd's fixes; the tests hold the two
 together). Optional parameters left as `None` are not sent. Every method also
 takes the `CallOptions` keywords.
