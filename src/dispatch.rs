@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{
-    ActionResult, Ctx, Outcome, access, apikey, apikey_nosession, email, internal, login, password,
-    passwordless, session, user,
+    ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, email, internal, login,
+    password, passwordless, session, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -128,7 +128,7 @@ impl Dispatcher {
                 return Ok(Handled::Limited(refused));
             }
             return Ok(Handled::Reply(Outcome::fail(
-                "unknown request type",
+                Refusal::UnknownRequest,
                 format!("request type '{}' is not supported", printable(request)),
                 json!({}),
             )));
@@ -146,7 +146,7 @@ impl Dispatcher {
             handler(app, ctx, body).await?
         } else {
             Outcome::fail(
-                "not implemented",
+                Refusal::NotImplemented,
                 format!("request '{request}' is not available on this server yet"),
                 json!({}),
             )
@@ -170,7 +170,7 @@ impl Dispatcher {
 
 fn invalid(problems: Vec<params::Problem>, message: &str) -> Outcome {
     Outcome::fail(
-        "invalid request parameters",
+        Refusal::InvalidParameters,
         message,
         json!({"problems": problems}),
     )
@@ -193,8 +193,8 @@ pub fn envelope(outcome: Outcome, reqid: Value) -> Value {
         "reqid": reqid,
     });
     if let Some(reason) = failure_reason {
-        fields.insert("failure_reason".into(), reason.clone().into());
-        top["failure_reason"] = reason.into();
+        fields.insert("failure_reason".into(), reason.as_str().into());
+        top["failure_reason"] = reason.as_str().into();
     }
     top["response"] = Value::Object(fields);
     top

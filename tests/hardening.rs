@@ -6,14 +6,14 @@ mod common;
 use std::time::{Duration, Instant};
 
 use authnzd::config::Config;
-use authnzd_client::{Client, Reply};
+use authnzd_client::{Client, Refusal, Reply};
 use common::TestServer;
 use serde_json::json;
 use tokio::task::JoinSet;
 
 const PW: &str = "tangerine-Voyage-8713-quartz";
-const WRONG: &str = "user does not exist or password doesn't match";
-const LOCKED: &str = "user account is locked";
+const WRONG: Refusal = Refusal::WrongPassword;
+const LOCKED: Refusal = Refusal::AccountLocked;
 
 async fn login(s: &TestServer, email: &str, password: &str) -> Reply {
     let anon = s.anon_session().await;
@@ -56,17 +56,17 @@ async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
     while let Some(r) = guesses.join_next().await {
         let r = r.expect("task");
         assert!(!r.success);
-        reasons.push(r.failure_reason.expect("a reason"));
+        reasons.push(r.refusal().expect("a reason"));
     }
     // Each failure counted once: five answered as wrong, the fifteen after
     // them as locked.
     assert_eq!(
-        reasons.iter().filter(|r| *r == WRONG).count(),
+        reasons.iter().filter(|r| **r == WRONG).count(),
         5,
         "{reasons:?}"
     );
     assert_eq!(
-        reasons.iter().filter(|r| *r == LOCKED).count(),
+        reasons.iter().filter(|r| **r == LOCKED).count(),
         15,
         "{reasons:?}"
     );
@@ -80,7 +80,7 @@ async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
     assert!(!gone.success, "a locked account's session still served");
     let right = login(&s, "target@example.org", PW).await;
     assert!(!right.success, "a locked account logged in: {right:?}");
-    assert_eq!(right.failure_reason.as_deref(), Some(LOCKED));
+    assert_eq!(right.refusal(), Some(LOCKED));
     let retry = right.response["retry_after"].as_i64().expect("retry_after");
     assert!((3000..=3600).contains(&retry), "retry_after {retry}");
     // The lock ends by itself (a session that outlives the hour).
@@ -111,7 +111,7 @@ async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
     let started = Instant::now();
     let wrong = login(&s, "someone@example.org", "not the password").await;
     assert!(started.elapsed() >= Duration::from_millis(400));
-    assert_eq!(wrong.failure_reason.as_deref(), Some(WRONG));
+    assert_eq!(wrong.refusal(), Some(WRONG));
     let right = login(&s, "someone@example.org", PW).await;
     assert!(right.success, "{right:?}");
 
@@ -176,9 +176,9 @@ async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
         };
         if let Some(want) = want {
             assert!(*rt >= want && *ut >= want, "failure {n}: {rt:?} / {ut:?}");
-            assert_eq!(rr.as_deref(), Some(WRONG));
+            assert_eq!(rr.as_deref().map(Refusal::parse), Some(WRONG));
         } else {
-            assert_eq!(rr.as_deref(), Some(LOCKED));
+            assert_eq!(rr.as_deref().map(Refusal::parse), Some(LOCKED));
         }
     }
     // An unverified account with the right password answers as a wrong
@@ -193,7 +193,7 @@ async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
         .unwrap();
     assert!(made.success);
     let pending = login(&s, "pending@example.org", PW).await;
-    assert_eq!(pending.failure_reason.as_deref(), Some(WRONG));
+    assert_eq!(pending.refusal(), Some(WRONG));
     assert!(pending.response["user_id"].is_null(), "{pending:?}");
     s.stop().await;
 }
@@ -331,11 +331,11 @@ async fn hanging_up_during_the_delay_does_not_save_a_guess_from_counting() {
             assert!(r.is_err(), "guess {n} answered before its delay: {r:?}");
         } else {
             let r = r.expect("the locking failure is not delayed");
-            assert_eq!(r.failure_reason.as_deref(), Some(LOCKED), "{r:?}");
+            assert_eq!(r.refusal(), Some(LOCKED), "{r:?}");
         }
     }
     // The lock holds for the right password too.
     let right = login(&s, "patient@example.org", PW).await;
-    assert_eq!(right.failure_reason.as_deref(), Some(LOCKED), "{right:?}");
+    assert_eq!(right.refusal(), Some(LOCKED), "{right:?}");
     s.stop().await;
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::session::cached_user;
-use super::{ActionResult, Ctx, Outcome};
+use super::{ActionResult, Ctx, Outcome, Refusal};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::policy::AccessQuery;
@@ -97,7 +97,7 @@ pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckAccess) -
         Ok(ids) => ids,
         Err(problem) => {
             return Ok(Outcome::fail(
-                format!("invalid request: target_sharedwith: {problem}"),
+                Refusal::Invalid(format!("invalid request: target_sharedwith: {problem}")),
                 "Invalid access grant request.",
                 json!({}),
             ));
@@ -114,9 +114,9 @@ pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckAccess) -
     };
     let reason = match decide(&app, &q).await? {
         Verdict::Granted => return Ok(Outcome::ok(json!({}), granted_message(true))),
-        Verdict::NotPermitted => "action not permitted",
-        Verdict::InvalidCaller => "user initiating request is not valid",
-        Verdict::UnknownUsers => "users specified as owner or shared-with not found",
+        Verdict::NotPermitted => Refusal::ActionNotPermitted,
+        Verdict::InvalidCaller => Refusal::InvalidCaller,
+        Verdict::UnknownUsers => Refusal::UnknownOwnerOrShare,
     };
     Ok(Outcome::fail(reason, granted_message(false), json!({})))
 }
@@ -131,7 +131,7 @@ pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckLimit) -> 
     );
     if !caller_is_valid(&app, p.user_id, &p.user_role).await? {
         return Ok(Outcome::fail(
-            "user attempting access not found",
+            Refusal::AccessUserNotFound,
             "Limit check successful. Limit check passed: False.",
             json!({}),
         ));
@@ -139,6 +139,6 @@ pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckLimit) -> 
     if passed {
         Ok(Outcome::ok(json!({}), message))
     } else {
-        Ok(Outcome::fail("user is over limit", message, json!({})))
+        Ok(Outcome::fail(Refusal::OverLimit, message, json!({})))
     }
 }

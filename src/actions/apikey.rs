@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use super::access::{Verdict, decide};
 use super::session::{cached_user, live_session, live_session_by_digest};
-use super::{ActionResult, Ctx, Outcome, audit};
+use super::{ActionResult, Ctx, Outcome, Refusal, audit};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::policy::AccessQuery;
@@ -42,9 +42,8 @@ pub(super) const FREE_CLAIMS: &[&str] = &[
 
 const YEAR_SECONDS: f64 = 366.0 * 86_400.0;
 
-pub(super) const NOT_VERIFIED: &str =
-    "key validation failed, provided key does not match stored key or has expired";
-pub(super) const NOT_ALLOWED: &str = "originating user is not allowed to operate on this API key";
+pub(super) const NOT_VERIFIED: Refusal = Refusal::ApikeyNotVerified;
+pub(super) const NOT_ALLOWED: Refusal = Refusal::ApikeyNotPermitted;
 
 /// SHA-256 hex over the named claims (missing ones count as null).
 pub(super) fn claims_digest(dict: &Map<String, Value>, names: &[&str]) -> String {
@@ -131,7 +130,9 @@ pub(super) fn lifetime(
 ) -> Result<chrono::Duration, Outcome> {
     if !seconds.is_finite() || seconds < min || seconds > max {
         return Err(Outcome::fail(
-            format!("invalid request: {name} must be between {min} and {max} seconds"),
+            Refusal::Invalid(format!(
+                "invalid request: {name} must be between {min} and {max} seconds"
+            )),
             "Invalid API key request.",
             json!({"apikey": null, "expires": null}),
         ));
@@ -186,7 +187,7 @@ pub(super) fn mint(
 pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
         return Ok(Outcome::fail(
-            "user not allowed to issue API key",
+            Refusal::ApikeyNotAllowed,
             "API key issuance failed. You are not allowed to issue an API key.",
             json!({"apikey": null, "expires": null}),
         ));
@@ -202,7 +203,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> ActionResult {
         });
     if !session_ok {
         return Ok(Outcome::fail(
-            "invalid session for user requesting API key issuance",
+            Refusal::ApikeyInvalidSession,
             "Invalid session token for API key issuance request.",
             json!({"apikey": null, "expires": null}),
         ));
@@ -315,7 +316,7 @@ pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerify) -> ActionR
 pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevoke) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, SESSION_CLAIMS) else {
         return Ok(Outcome::fail(
-            "API key not found",
+            Refusal::ApikeyNotFound,
             "API key revocation processed.",
             json!({}),
         ));
@@ -343,7 +344,7 @@ pub(super) async fn revoke_answer(
 ) -> ActionResult {
     if !deleted {
         return Ok(Outcome::fail(
-            "API key not found",
+            Refusal::ApikeyNotFound,
             "API key revocation processed.",
             json!({}),
         ));

@@ -15,7 +15,7 @@ use super::apikey::{
     FREE_CLAIMS, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed, lifetime, mint,
     presented, revoke_answer, verifies,
 };
-use super::{ActionResult, Ctx, Fault, Outcome, audit};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal, audit};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
@@ -100,9 +100,7 @@ async fn issue(
         None => store::apikeys::insert_free_key(&app.db, row).await?,
         Some((old_hash, refresh_hash)) => {
             if !store::apikeys::rotate_free_key(&app.db, old_hash, refresh_hash, row).await? {
-                return Ok(refresh_refused(
-                    "provided API key has no stored refresh token, probably invalid",
-                ));
+                return Ok(refresh_refused(Refusal::ApikeyNoRefreshToken));
             }
         }
     }
@@ -134,7 +132,7 @@ async fn issue(
 pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNewNosession) -> ActionResult {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
         return Ok(Outcome::fail(
-            "originating user is not allowed to issue an API key",
+            Refusal::ApikeyIssueNotAllowed,
             "API key issuance failed. You are not allowed to issue an API key.",
             json!({"apikey": null, "expires": null}),
         ));
@@ -211,7 +209,7 @@ fn revoke_refused() -> Outcome {
 pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevokeNosession) -> ActionResult {
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
         return Ok(Outcome::fail(
-            "API key not found",
+            Refusal::ApikeyNotFound,
             "API key revocation processed.",
             json!({}),
         ));
@@ -232,7 +230,7 @@ pub async fn revoke_all(
 ) -> ActionResult {
     let invalid = || {
         Outcome::fail(
-            "provided API key is invalid, revoke-all operation requires a valid key to start with",
+            Refusal::ApikeyRevokeAllNeedsValidKey,
             "All API keys revocation failed. The API key presented is invalid.",
             json!({}),
         )
@@ -242,7 +240,7 @@ pub async fn revoke_all(
     };
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
         return Ok(Outcome::fail(
-            "originating user is not allowed to delete API keys",
+            Refusal::ApikeyDeleteNotAllowed,
             "All API keys revocation failed. You are not allowed to delete API keys.",
             json!({}),
         ));
@@ -265,7 +263,7 @@ pub async fn revoke_all(
     ))
 }
 
-fn refresh_refused(reason: &str) -> Outcome {
+fn refresh_refused(reason: Refusal) -> Outcome {
     Outcome::fail(
         reason,
         "API key refresh failed. The API key presented does not have a valid refresh token. \
@@ -278,17 +276,15 @@ fn refresh_refused(reason: &str) -> Outcome {
 /// expired; its refresh token must be within its own window, and is spent.
 /// The new key keeps the old key's owner and claims, with the caller's IP.
 pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) -> ActionResult {
-    let no_token = "provided API key has no stored refresh token, probably invalid";
+    let no_token = || Refusal::ApikeyNoRefreshToken;
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
-        return Ok(refresh_refused(no_token));
+        return Ok(refresh_refused(no_token()));
     };
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
-        return Ok(refresh_refused(
-            "user from provided API key not allowed to revoke old key",
-        ));
+        return Ok(refresh_refused(Refusal::ApikeyRevokeOldNotAllowed));
     }
     let Some(row) = store::apikeys::free_key(&app.db, &key.token_hash).await? else {
-        return Ok(refresh_refused(no_token));
+        return Ok(refresh_refused(no_token()));
     };
     let now = app.now();
     let same_key = row.user_id == key.uid
@@ -297,18 +293,14 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) 
     let in_window =
         row.refresh_issued <= now && row.refresh_nbf <= now && now < row.refresh_expires;
     if !same_key || !in_window {
-        return Ok(refresh_refused(no_token));
+        return Ok(refresh_refused(no_token()));
     }
     let offered = tokens::digest(p.refresh_token.expose_secret());
     if !bool::from(row.refresh_token_hash.as_bytes().ct_eq(offered.as_bytes())) {
-        return Ok(refresh_refused(
-            "provided refresh token does not match stored refresh token",
-        ));
+        return Ok(refresh_refused(Refusal::RefreshTokenMismatch));
     }
     if !allowed(&app, row.user_id, &row.user_role, "create", row.user_id).await? {
-        return Ok(refresh_refused(
-            "user from provided API key not allowed to issue new key",
-        ));
+        return Ok(refresh_refused(Refusal::ApikeyReissueNotAllowed));
     }
     let mut claims = Map::new();
     for name in ["iss", "ver", "uid", "rol", "aud", "sub"] {

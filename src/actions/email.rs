@@ -4,13 +4,13 @@
 //! compatibility and ignored: the operator's configuration decides where
 //! mail goes.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, Role};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
 use super::session::live_session;
-use super::{ActionResult, Ctx, Outcome};
+use super::{ActionResult, Ctx, Outcome, Refusal};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::notify::templates::Kind;
@@ -41,7 +41,9 @@ fn wrap(token: &str) -> String {
 fn expiry(app: &App, seconds: i64) -> Result<String, Outcome> {
     if !(1..=30 * 86_400).contains(&seconds) {
         return Err(Outcome::fail(
-            "invalid request: verification_expiry must be between 1 s and 30 days",
+            Refusal::Invalid(
+                "invalid request: verification_expiry must be between 1 s and 30 days".into(),
+            ),
             "Invalid email request.",
             json!({}),
         ));
@@ -54,16 +56,19 @@ fn expiry(app: &App, seconds: i64) -> Result<String, Outcome> {
 
 pub async fn signup(app: Arc<App>, _ctx: Ctx, p: proto::UserSendemailSignup) -> ActionResult {
     let none = json!({"user_id": null, "email_address": null, "emailverify_sent_datetime": null});
-    let fail = |reason: &str, message: &str| Outcome::fail(reason, message, none.clone());
+    let fail = |reason: Refusal, message: &str| Outcome::fail(reason, message, none.clone());
     let Some(verify_url) = p.account_verify_url.or(p.server_verify_url) else {
         return Ok(fail(
-            "invalid request: missing 'account_verify_url' or 'server_verify_url' in request",
+            Refusal::Invalid(
+                "invalid request: missing 'account_verify_url' or 'server_verify_url' in request"
+                    .into(),
+            ),
             "Invalid verify email request.",
         ));
     };
     if p.created_info.get("send_verification") == Some(&Value::Bool(false)) {
         return Ok(fail(
-            "not allowed to send verification email to target user, send_verification = False",
+            Refusal::VerificationNotAllowed,
             "Not allowed to send an email verification request.",
         ));
     }
@@ -77,19 +82,19 @@ pub async fn signup(app: Arc<App>, _ctx: Ctx, p: proto::UserSendemailSignup) -> 
         .filter(|u| p.created_info.get("user_id").and_then(Value::as_i64) == Some(u.user_id));
     let Some(user) = target else {
         return Ok(fail(
-            "target user for verification email does not exist",
+            Refusal::VerificationUserMissing,
             "Invalid verify email request.",
         ));
     };
-    if user.is_active || user.user_role != "locked" {
+    if user.is_active || user.user_role != Role::Locked {
         return Ok(fail(
-            "target user for verification email already active and verified",
+            Refusal::AlreadyVerified,
             "Not sending an verify email request to an existing user.",
         ));
     }
     let Some(session) = live_session(&app, p.session_token.expose_secret()).await? else {
         return Ok(fail(
-            "invalid session for requesting a verification email",
+            Refusal::VerificationInvalidSession,
             "Invalid verify email request.",
         ));
     };
@@ -111,7 +116,7 @@ pub async fn signup(app: Arc<App>, _ctx: Ctx, p: proto::UserSendemailSignup) -> 
         .is_err()
     {
         return Ok(fail(
-            "verification email could not be sent because of an email server problem",
+            Refusal::VerificationMailFailed,
             "Could not send email for the verify email request.",
         ));
     }
@@ -136,7 +141,7 @@ pub async fn forgotpass(
 ) -> ActionResult {
     let none =
         json!({"user_id": null, "email_address": null, "emailforgotpass_sent_datetime": null});
-    let fail = |reason: &str, message: &str| Outcome::fail(reason, message, none.clone());
+    let fail = |reason: Refusal, message: &str| Outcome::fail(reason, message, none.clone());
     let expires = match expiry(&app, p.verification_expiry) {
         Ok(e) => e,
         Err(outcome) => return Ok(outcome),
@@ -144,10 +149,10 @@ pub async fn forgotpass(
     let address = normalise(&p.email_address);
     let target = store::users::by_email(&app.db, &address)
         .await?
-        .filter(|u| u.is_active && u.user_role != "locked" && u.user_role != "anonymous");
+        .filter(|u| u.is_active && u.user_role != Role::Locked && u.user_role != Role::Anonymous);
     let Some(user) = target else {
         return Ok(fail(
-            "invalid user for forgot-pass email request",
+            Refusal::ForgotpassInvalidUser,
             "Invalid password reset email request.",
         ));
     };
@@ -158,13 +163,13 @@ pub async fn forgotpass(
         .is_some_and(|sent| now - sent <= chrono::Duration::hours(24))
     {
         return Ok(fail(
-            "forgot-pass verification email sent less than 24 hours ago",
+            Refusal::ForgotpassTooSoon,
             "Invalid password reset email request.",
         ));
     }
     let Some(session) = live_session(&app, p.session_token.expose_secret()).await? else {
         return Ok(fail(
-            "invalid session for forgot-pass request",
+            Refusal::ForgotpassInvalidSession,
             "Invalid verification email request.",
         ));
     };
@@ -173,7 +178,7 @@ pub async fn forgotpass(
     let day_ago = now - chrono::Duration::hours(24);
     if !store::users::claim_forgotpass_mail(&app.db, user.user_id, now, day_ago).await? {
         return Ok(fail(
-            "forgot-pass verification email sent less than 24 hours ago",
+            Refusal::ForgotpassTooSoon,
             "Invalid password reset email request.",
         ));
     }
@@ -204,7 +209,7 @@ pub async fn forgotpass(
         .await?;
         app.sessions.invalidate_user(user.user_id).await;
         return Ok(fail(
-            "forgot-pass verification email could not be sent because email server issue",
+            Refusal::ForgotpassMailFailed,
             "Could not send the password reset email.",
         ));
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::user::{self, toggle_lock, user_info};
-use super::{ActionResult, Ctx, Outcome, session::live_session};
+use super::{ActionResult, Ctx, Outcome, Refusal, session::live_session};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
@@ -51,7 +51,7 @@ pub async fn user_lock(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserLock) -> 
 pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserDelete) -> ActionResult {
     if [SUPERUSER_ID, ANONYMOUS_ID, DUMMY_ID].contains(&p.target_userid) {
         return Ok(Outcome::fail(
-            "can't delete the reserved users",
+            Refusal::CannotDeleteReserved,
             "Could not delete user from DB.",
             json!({"user_id": p.target_userid}),
         ));
@@ -60,7 +60,7 @@ pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserDelete)
     app.sessions.revoke_user_sessions(p.target_userid).await;
     if !deleted {
         return Ok(Outcome::fail(
-            "no such user",
+            Refusal::NoSuchUser,
             "Could not delete user from DB.",
             json!({"user_id": p.target_userid}),
         ));
@@ -90,7 +90,7 @@ const NOT_EDITABLE: &[&str] = &[
 pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> ActionResult {
     let invalid = |reason: String| {
         Outcome::fail(
-            reason,
+            Refusal::Invalid(reason),
             "Invalid edit-user request: invalid update parameters.",
             json!({"user_info": null}),
         )
@@ -113,7 +113,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> 
     }
     let Some(current) = store::users::by_id(&app.db, p.target_userid).await? else {
         return Ok(Outcome::fail(
-            "no such user",
+            Refusal::NoSuchUser,
             "User info update failed.",
             json!({"user_info": null}),
         ));
@@ -165,7 +165,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> 
             ))
         }
         Ok(None) => Ok(Outcome::fail(
-            "no such user",
+            Refusal::NoSuchUser,
             "User info update failed.",
             json!({"user_info": null}),
         )),
@@ -175,7 +175,7 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> 
 }
 
 pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalSessionEdit) -> ActionResult {
-    let failed = |reason: &str| {
+    let failed = |reason: Refusal| {
         Outcome::fail(
             reason,
             "Session extra_info update failed.",
@@ -183,19 +183,21 @@ pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalSessionEdi
         )
     };
     if p.update_dict.is_empty() {
-        return Ok(failed("invalid request: missing 'update_dict' in request"));
+        return Ok(failed(Refusal::Invalid(
+            "invalid request: missing 'update_dict' in request".into(),
+        )));
     }
     let Some(found) = live_session(&app, p.target_session_token.expose_secret()).await? else {
-        return Ok(failed("no such session"));
+        return Ok(failed(Refusal::NoSuchSession));
     };
     let merged = merge_extra(found.session.extra_info_json.as_ref(), &p.update_dict);
     let hash = tokens::digest(p.target_session_token.expose_secret());
     if !store::sessions::set_extra_info(&app.db, &hash, Some(merged), app.now()).await? {
-        return Ok(failed("no such session"));
+        return Ok(failed(Refusal::NoSuchSession));
     }
     app.sessions.invalidate_session(&hash).await;
     let Some(found) = live_session(&app, p.target_session_token.expose_secret()).await? else {
-        return Ok(failed("no such session"));
+        return Ok(failed(Refusal::NoSuchSession));
     };
     let s = &found.session;
     Ok(Outcome::ok(

@@ -3,13 +3,13 @@
 //! every path (against the dummy hash when there is no user), lockout
 //! bookkeeping in the database, re-hash on outdated parameters.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, Role};
 use std::sync::Arc;
 
 use entity::users;
 use serde_json::json;
 
-use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal, session::live_session};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
@@ -55,13 +55,11 @@ impl Checked {
     /// inactive account answers as a wrong password does: no enumeration.
     pub fn failure(&self) -> Outcome {
         match self {
-            Checked::Ok(_) | Checked::Wrong | Checked::Inactive(_) => Outcome::fail(
-                "user does not exist or password doesn't match",
-                WRONG,
-                json!({"user_id": null}),
-            ),
+            Checked::Ok(_) | Checked::Wrong | Checked::Inactive(_) => {
+                Outcome::fail(Refusal::WrongPassword, WRONG, json!({"user_id": null}))
+            }
             Checked::Locked { retry_after } => Outcome::fail(
-                "user account is locked",
+                Refusal::AccountLocked,
                 LOCKED,
                 json!({"user_id": null, "retry_after": retry_after}),
             ),
@@ -107,7 +105,7 @@ pub async fn check_password(
         Some(u) if matched => u,
         other => return failed(app, failed_row(&other), unknown_key.as_deref(), now).await,
     };
-    if !(user.is_active && user.email_verified) || user.user_role == "locked" {
+    if !(user.is_active && user.email_verified) || user.user_role == Role::Locked {
         // Counted and delayed like a wrong password, so the answer does not
         // tell that the password was right.
         let row = Some((user.user_id, user.lock_expires.is_some()));
@@ -191,7 +189,7 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResul
     let checked = check_password(&app, candidate, counted, p.password.expose_secret()).await?;
     let Some(_) = session else {
         return Ok(Outcome::fail(
-            "session does not exist",
+            Refusal::SessionNotFound,
             "No session token provided.",
             json!({"user_id": null}),
         ));
@@ -210,7 +208,7 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResul
 }
 
 pub async fn logout(app: Arc<App>, _ctx: Ctx, p: proto::UserLogout) -> ActionResult {
-    let failed = |reason: &str| {
+    let failed = |reason: Refusal| {
         Outcome::fail(
             reason,
             "Logout failed. Invalid session_token for user_id.",
@@ -218,16 +216,16 @@ pub async fn logout(app: Arc<App>, _ctx: Ctx, p: proto::UserLogout) -> ActionRes
         )
     };
     let Some(found) = live_session(&app, p.session_token.expose_secret()).await? else {
-        return Ok(failed("session does not exist"));
+        return Ok(failed(Refusal::SessionNotFound));
     };
     if found.user.user_id != p.user_id {
-        return Ok(failed("session does not belong to user_id"));
+        return Ok(failed(Refusal::SessionNotOwned));
     }
     let hash = tokens::digest(p.session_token.expose_secret());
     let deleted = store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
     if !deleted {
-        return Ok(failed("delete session failed"));
+        return Ok(failed(Refusal::SessionDeleteFailed));
     }
     Ok(Outcome::ok(
         json!({"user_id": p.user_id}),
@@ -244,7 +242,7 @@ pub async fn passcheck(app: Arc<App>, _ctx: Ctx, p: proto::UserPasscheck) -> Act
     let checked = check_password(&app, candidate, None, p.password.expose_secret()).await?;
     if session.is_none() {
         return Ok(Outcome::fail(
-            "session does not exist",
+            Refusal::SessionNotFound,
             "No session token provided.",
             json!({"user_id": null}),
         ));

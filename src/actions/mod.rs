@@ -1,6 +1,7 @@
 //! Actions: plain async functions over `App` that return an `Outcome`. They
 //! know nothing of HTTP or Fernet.
 
+pub use authnzd_proto::Refusal;
 use serde_json::{Map, Value};
 
 use crate::security::password::HashError;
@@ -31,7 +32,7 @@ pub struct Outcome {
     pub success: bool,
     pub fields: Map<String, Value>,
     pub messages: Vec<String>,
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<Refusal>,
 }
 
 impl Outcome {
@@ -44,12 +45,12 @@ impl Outcome {
         }
     }
 
-    pub fn fail(reason: impl Into<String>, message: impl Into<String>, fields: Value) -> Outcome {
+    pub fn fail(reason: Refusal, message: impl Into<String>, fields: Value) -> Outcome {
         Outcome {
             success: false,
             fields: into_map(fields),
             messages: vec![message.into()],
-            failure_reason: Some(reason.into()),
+            failure_reason: Some(reason),
         }
     }
 }

@@ -9,7 +9,7 @@ use entity::users;
 use serde_json::json;
 
 use super::login::{self, Checked};
-use super::{ActionResult, Ctx, Fault, Outcome, session::live_session};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal, session::live_session};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
@@ -60,7 +60,7 @@ async fn change(
     let user = match checked {
         Checked::Ok(u) => u,
         Checked::Locked { .. } => return Ok(checked.failure()),
-        _ => return Ok(Outcome::fail("user password does not match", MISMATCH, f)),
+        _ => return Ok(Outcome::fail(Refusal::PasswordMismatch, MISMATCH, f)),
     };
     finish_new_password(app, user, new, keep).await
 }
@@ -81,7 +81,7 @@ async fn finish_new_password(
         .await?
     {
         return Ok(Outcome::fail(
-            "password did not change",
+            Refusal::PasswordUnchanged,
             "Your new password cannot be the same as your old password.",
             f,
         ));
@@ -94,7 +94,7 @@ async fn finish_new_password(
     )
     .await;
     if !problems.is_empty() {
-        let mut out = Outcome::fail("new password is insecure", "", f);
+        let mut out = Outcome::fail(Refusal::PasswordInsecure, "", f);
         out.messages = problems;
         return Ok(out);
     }
@@ -135,7 +135,7 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: proto::UserChangepass) -> A
             )
             .await?;
         return Ok(Outcome::fail(
-            "session does not belong to user_id",
+            Refusal::SessionNotOwned,
             MISMATCH,
             json!({"user_id": p.user_id, "email": p.email}),
         ));
@@ -175,7 +175,7 @@ pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: proto::UserResetpass) -> Act
         .is_none()
     {
         return Ok(Outcome::fail(
-            "session does not exist",
+            Refusal::SessionNotFound,
             "Invalid session token for password reset request.",
             json!({}),
         ));
@@ -205,7 +205,7 @@ async fn reset(app: &App, address: &str, new: &str, required_active: bool) -> Ac
         .filter(|u| u.is_active == required_active);
     let Some(user) = user else {
         return Ok(Outcome::fail(
-            "user does not exist or is_active was not as required",
+            Refusal::ResetTargetInvalid,
             "Invalid user for password reset request.",
             json!({}),
         ));
@@ -228,7 +228,7 @@ pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) 
         count(p.min_pwned_matches, base.min_pwned_matches),
     ) else {
         return Ok(Outcome::fail(
-            "invalid request parameters",
+            Refusal::InvalidParameters,
             "password policy counts must be between 0 and 4294967295",
             json!({}),
         ));
@@ -251,7 +251,7 @@ pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) 
     if problems.is_empty() {
         return Ok(Outcome::ok(json!({}), "The password is OK to use."));
     }
-    let mut out = Outcome::fail("invalid password", "", json!({}));
+    let mut out = Outcome::fail(Refusal::InvalidPassword, "", json!({}));
     out.messages = problems;
     Ok(out)
 }

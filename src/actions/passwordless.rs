@@ -7,14 +7,14 @@
 //! derived from the server key, the link token as SHA-256; five wrong codes
 //! end an attempt; every attempt is single use and expires.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, Role};
 use std::sync::Arc;
 
 use entity::{passwordless_attempts as attempts, users};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{ActionResult, Ctx, Fault, Outcome};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::notify::templates::Kind;
@@ -33,7 +33,7 @@ pub(crate) fn routes() -> Vec<Route> {
 const WRONG_CODES_MAX: i32 = 5;
 const REDIRECT_URL_MAX: usize = 2000;
 
-const INVALID: &str = "invalid or expired code or link";
+const INVALID: Refusal = Refusal::CodeOrLinkInvalid;
 const INVALID_MESSAGE: &str = "That code or link is not valid any more. Please ask for a new one.";
 
 fn code_hmac(app: &App, attempt_id: &str, code: &str) -> String {
@@ -51,7 +51,7 @@ fn new_code() -> Result<String, Fault> {
     }
 }
 
-fn refused(reason: &str, message: &str) -> Outcome {
+fn refused(reason: Refusal, message: &str) -> Outcome {
     Outcome::fail(reason, message, json!({}))
 }
 
@@ -67,7 +67,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         "sms" => Channel::Sms,
         _ => {
             return Ok(refused(
-                "invalid request: channel must be \"email\" or \"sms\"",
+                Refusal::Invalid("invalid request: channel must be \"email\" or \"sms\"".into()),
                 "Invalid sign-in request.",
             ));
         }
@@ -76,13 +76,18 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
     let address = match channel {
         Channel::Email if create_user => match validate_for_signup(&p.address) {
             Ok(a) => a,
-            Err(e) => return Ok(refused("invalid request: address", &e.to_string())),
+            Err(e) => {
+                return Ok(refused(
+                    Refusal::Invalid("invalid request: address".into()),
+                    &e.to_string(),
+                ));
+            }
         },
         Channel::Email => {
             let a = normalise(&p.address);
             if !email_address::EmailAddress::is_valid(&a) {
                 return Ok(refused(
-                    "invalid request: address",
+                    Refusal::Invalid("invalid request: address".into()),
                     "That doesn't look like an email address.",
                 ));
             }
@@ -90,7 +95,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         }
         Channel::Sms if create_user => {
             return Ok(refused(
-                "invalid request: create_user needs the email channel",
+                Refusal::Invalid("invalid request: create_user needs the email channel".into()),
                 "Accounts can only be created by email.",
             ));
         }
@@ -98,7 +103,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
             Ok(a) => a,
             Err(why) => {
                 return Ok(refused(
-                    "invalid request: address",
+                    Refusal::Invalid("invalid request: address".into()),
                     &format!("That doesn't look like a phone number: {why}."),
                 ));
             }
@@ -109,7 +114,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         .is_some_and(|u| u.len() > REDIRECT_URL_MAX)
     {
         return Ok(refused(
-            "invalid request: redirect_url too long",
+            Refusal::Invalid("invalid request: redirect_url too long".into()),
             "Invalid sign-in request.",
         ));
     }
@@ -157,7 +162,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         let detail = json!({"channel": p.channel, "window": "address"});
         super::audit(&app, &ctx, "passwordless-window-full", None, detail).await?;
         return Ok(refused(
-            "too many codes sent to this address; try again later",
+            Refusal::TooManyCodesForAddress,
             "Too many sign-in codes were sent to this address. Please try again later.",
         ));
     }
@@ -171,7 +176,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         let detail = json!({"channel": p.channel, "window": "client"});
         super::audit(&app, &ctx, "passwordless-window-full", None, detail).await?;
         return Ok(refused(
-            "too many codes requested from this client; try again later",
+            Refusal::TooManyCodesFromClient,
             "Too many sign-in codes were requested. Please try again later.",
         ));
     }
@@ -236,7 +241,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
             let user_id = user.as_ref().map(|u| u.user_id);
             super::audit(&app, &ctx, "passwordless-send-failed", user_id, detail).await?;
             return Ok(refused(
-                "the code could not be sent",
+                Refusal::CodeNotSent,
                 "We could not send a sign-in code just now. Please try again later.",
             ));
         }
@@ -287,7 +292,7 @@ fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
     // As `user-login`: active, verified, not locked (by role or lockout).
     u.is_active
         && u.email_verified
-        && u.user_role != "locked"
+        && u.user_role != Role::Locked
         && u.lock_expires.is_none_or(|t| t <= now)
 }
 
@@ -300,7 +305,7 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> Ac
         (None, Some(id), Some(_)) => store::passwordless::by_id(&app.db, id).await?,
         _ => {
             return Ok(refused(
-                "invalid request: give attempt_id and code, or link_token",
+                Refusal::Invalid("invalid request: give attempt_id and code, or link_token".into()),
                 "Invalid sign-in request.",
             ));
         }
@@ -324,9 +329,9 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> Ac
                 store::passwordless::wrong_code(&app.db, &attempt.attempt_id, WRONG_CODES_MAX, now)
                     .await?;
             let reason = if wrong >= WRONG_CODES_MAX {
-                "too many wrong codes; ask for a new one"
+                Refusal::TooManyWrongCodes
             } else {
-                "wrong code"
+                Refusal::WrongCode
             };
             // No user lookup here: an attempt for an unknown address is
             // answered, and logged, like any other.
@@ -359,7 +364,7 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> Ac
         )
         .await?;
         return Ok(refused(
-            "user exists but is inactive or locked",
+            Refusal::AccountCannotSignIn,
             "Sorry, this account cannot sign in.",
         ));
     }
@@ -402,7 +407,7 @@ async fn create(
         email: address.to_owned(),
         email_verified: true,
         is_active: true,
-        user_role: "authenticated".into(),
+        user_role: Role::Authenticated.into(),
         extra_info: json!({}),
         now,
     };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{ActionResult, Ctx, Fault, Outcome};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal};
 use crate::app::App;
 use crate::cache::CachedSession;
 use crate::dispatch::{Route, typed};
@@ -33,14 +33,14 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> ActionResult 
     let fields = json!({"session_token": null, "expires": null});
     let Ok(ip) = p.ip_address.trim().parse::<IpAddr>() else {
         return Ok(Outcome::fail(
-            "invalid ip_address",
+            Refusal::InvalidIpAddress,
             "Could not create a new session.",
             fields,
         ));
     };
     let Some(expires) = timefmt::parse(&p.expires) else {
         return Ok(Outcome::fail(
-            "invalid expires datetime",
+            Refusal::InvalidExpires,
             "Could not create a new session.",
             fields,
         ));
@@ -49,7 +49,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> ActionResult 
     let user_id = p.user_id.filter(|id| *id != 0).unwrap_or(ANONYMOUS_ID);
     if !store::users::exists(&app.db, user_id).await? {
         return Ok(Outcome::fail(
-            "no such user",
+            Refusal::NoSuchUser,
             "Could not create a new session.",
             fields,
         ));
@@ -82,7 +82,7 @@ pub async fn exists(app: Arc<App>, _ctx: Ctx, p: proto::SessionExists) -> Action
             "Session look up successful.",
         )),
         None => Ok(Outcome::fail(
-            "session does not exist or expired",
+            Refusal::SessionExpired,
             "Session look up failed.",
             json!({"session_info": null}),
         )),
@@ -100,7 +100,7 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::SessionDelete) -> Action
         ))
     } else {
         Ok(Outcome::fail(
-            "session does not exist",
+            Refusal::SessionNotFound,
             "Session delete processed, success: False.",
             json!({}),
         ))
@@ -207,7 +207,7 @@ pub async fn delete_userid(
     Ok(if ok {
         Outcome::ok(json!({"deleted": deleted}), message)
     } else {
-        Outcome::fail("no sessions to delete", message, json!({"deleted": 0}))
+        Outcome::fail(Refusal::NoSessionsToDelete, message, json!({"deleted": 0}))
     })
 }
 

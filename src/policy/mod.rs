@@ -281,7 +281,7 @@ impl RawPolicy {
         let visibilities = unique("visibilities", self.visibilities)?;
         // Accounts carry these roles, so the policy must say what they may do.
         for builtin in ROLES {
-            if !roles.contains(*builtin) {
+            if !roles.contains(builtin) {
                 return Err(invalid(
                     "roles",
                     format!("missing the built-in role {builtin:?}"),

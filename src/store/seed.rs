@@ -5,13 +5,21 @@ use chrono::NaiveDateTime;
 use entity::roles;
 
 use super::users::NewUser;
+use authnzd_proto::Role;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set,
     TransactionTrait,
 };
 use serde_json::json;
 
-pub const ROLES: &[&str] = &["superuser", "staff", "authenticated", "anonymous", "locked"];
+/// The role names the roles table holds.
+pub const ROLES: [&str; 5] = [
+    Role::Superuser.as_str(),
+    Role::Staff.as_str(),
+    Role::Authenticated.as_str(),
+    Role::Anonymous.as_str(),
+    Role::Locked.as_str(),
+];
 
 pub const SUPERUSER_ID: i64 = 1;
 pub const ANONYMOUS_ID: i64 = 2;
@@ -53,7 +61,7 @@ pub async fn insert_reserved(
             superuser.email,
             superuser.password_hash,
             su_sid,
-            "superuser",
+            Role::Superuser.as_str(),
             true,
             "Superuser account",
             "system-user",
@@ -63,7 +71,7 @@ pub async fn insert_reserved(
             "anonuser@localhost".to_owned(),
             anonymous_hash,
             anon_sid,
-            "anonymous",
+            Role::Anonymous.as_str(),
             true,
             "The systemwide anonymous user",
             "system-user",
@@ -73,7 +81,7 @@ pub async fn insert_reserved(
             "dummyuser@localhost".to_owned(),
             dummy_hash,
             dummy_sid,
-            "locked",
+            Role::Locked.as_str(),
             false,
             "The systemwide locked user",
             "locked-user",

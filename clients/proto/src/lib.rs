@@ -4,13 +4,17 @@
 //! parameter checks and the client's typed calls all come from here.
 
 pub mod answers;
+mod refusal;
 pub mod requests;
+mod role;
 mod secret;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use refusal::Refusal;
 pub use requests::*;
+pub use role::Role;
 pub use secret::Secret;
 
 /// A JSON type a parameter accepts.

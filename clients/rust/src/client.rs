@@ -62,6 +62,15 @@ pub struct Reply {
     pub retry_after: Option<u64>,
 }
 
+impl Reply {
+    /// `failure_reason` as a variant to match on.
+    pub fn refusal(&self) -> Option<authnzd_proto::Refusal> {
+        self.failure_reason
+            .as_deref()
+            .map(authnzd_proto::Refusal::parse)
+    }
+}
+
 /// A connection to one authnzd (or authnzerver) with one key.
 ///
 /// Cloning is cheap and clones share the connection pool, so build one

@@ -100,6 +100,17 @@ pub enum ProtocolError {
 }
 
 impl Error {
+    /// Why the server refused, as a variant to match on (`None` for every
+    /// error that is not a refusal).
+    pub fn refusal(&self) -> Option<authnzd_proto::Refusal> {
+        match self {
+            Error::Refused { failure_reason, .. } => {
+                Some(authnzd_proto::Refusal::parse(failure_reason))
+            }
+            _ => None,
+        }
+    }
+
     /// Sorts a reqwest failure into connect, timeout or broken transport.
     pub(crate) fn from_reqwest(e: reqwest::Error) -> Error {
         // A connect timeout is both; the timeout is the more useful answer.

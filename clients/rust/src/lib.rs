@@ -69,6 +69,7 @@ mod api;
 mod client;
 mod error;
 
+pub use authnzd_proto::Refusal;
 pub use client::{Builder, Client, ClientError, Reply};
 pub use error::{Error, ProtocolError};
 
