@@ -62,14 +62,16 @@ impl App {
     pub fn new(p: Parts) -> App {
         let config = p.config;
         let sessions = SessionCache::new(
-            config.session_cache_entries,
-            Duration::from_secs(config.session_cache_ttl),
+            config.sessions.session_cache_entries,
+            Duration::from_secs(config.sessions.session_cache_ttl),
         );
         // Both bounded at validation, so neither conversion saturates.
         let lockout = LockoutPolicy {
-            tries: config.user_lock_tries,
-            lock_time: chrono::Duration::seconds(i64::try_from(config.user_lock_time).unwrap_or(0)),
-            first_delay: Duration::from_millis(config.failed_login_delay_ms),
+            tries: config.lockout.user_lock_tries,
+            lock_time: chrono::Duration::seconds(
+                i64::try_from(config.lockout.user_lock_time).unwrap_or(0),
+            ),
+            first_delay: Duration::from_millis(config.lockout.failed_login_delay_ms),
         };
         let unknown_failures = UnknownFailures::new(&lockout, UNKNOWN_FAILURES_TRACKED);
         App {

@@ -27,6 +27,7 @@ pub enum KeySourceError {
 /// operator).
 pub fn load(config: &Config) -> Result<(KeyRing, Option<PathBuf>), KeySourceError> {
     if let Some(secret) = config
+        .keys
         .secret
         .as_ref()
         .map(|s| s.expose_secret().trim())
@@ -41,7 +42,7 @@ pub fn load(config: &Config) -> Result<(KeyRing, Option<PathBuf>), KeySourceErro
             .map(|r| (r, None))
             .map_err(KeySourceError::Secret);
     }
-    let path = &config.key_file;
+    let path = &config.keys.key_file;
     if path.exists() {
         return Ok((read_key_file(path)?, None));
     }
@@ -75,10 +76,14 @@ fn read_key_file(path: &Path) -> Result<KeyRing, KeySourceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::KeysConfig;
 
     fn config_with(dir: &Path) -> Config {
         Config {
-            key_file: dir.join("k.key"),
+            keys: KeysConfig {
+                key_file: dir.join("k.key"),
+                ..KeysConfig::default()
+            },
             ..Config::default()
         }
     }
@@ -88,8 +93,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config_with(dir.path());
         let (_, created) = load(&cfg).unwrap();
-        assert_eq!(created.as_deref(), Some(cfg.key_file.as_path()));
-        let mode = std::fs::metadata(&cfg.key_file)
+        assert_eq!(created.as_deref(), Some(cfg.keys.key_file.as_path()));
+        let mode = std::fs::metadata(&cfg.keys.key_file)
             .unwrap()
             .permissions()
             .mode()
@@ -103,8 +108,9 @@ mod tests {
     fn refuses_a_world_readable_key_file() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config_with(dir.path());
-        std::fs::write(&cfg.key_file, KeyRing::generate_key()).unwrap();
-        std::fs::set_permissions(&cfg.key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&cfg.keys.key_file, KeyRing::generate_key()).unwrap();
+        std::fs::set_permissions(&cfg.keys.key_file, std::fs::Permissions::from_mode(0o644))
+            .unwrap();
         let err = load(&cfg).unwrap_err();
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }
@@ -114,9 +120,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (KeyRing::generate_key(), KeyRing::generate_key());
         let mut cfg = config_with(dir.path());
-        cfg.secret = Some(format!("{a},{b}").into());
+        cfg.keys.secret = Some(format!("{a},{b}").into());
         assert_eq!(load(&cfg).unwrap().0.len(), 2);
-        cfg.secret = Some("not-a-key".into());
+        cfg.keys.secret = Some("not-a-key".into());
         assert!(load(&cfg).unwrap_err().to_string().contains("`secret`"));
     }
 }

@@ -136,12 +136,13 @@ impl Server {
             code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
         }));
 
-        let limits = security::rate_limit::Limits::parse(&config.rate_limits, dispatch::is_request)
-            .map_err(|e| config::ConfigError::Invalid {
-                key: "rate_limits",
-                problem: e.to_string(),
-            })?
-            .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
+        let limits =
+            security::rate_limit::Limits::parse(&config.limits.rate_limits, dispatch::is_request)
+                .map_err(|e| config::ConfigError::Invalid {
+                    key: "rate_limits",
+                    problem: e.to_string(),
+                })?
+                .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
         let mut background = vec![every(SESSION_PRUNE_INTERVAL, {
             let app = app.clone();
             move || {
@@ -165,13 +166,13 @@ impl Server {
             // domain clock must not make every request look expired.
             envelope: Envelope::new(
                 ring,
-                config.request_ttl,
-                config.replay_cache_entries,
+                config.server.request_ttl,
+                config.server.replay_cache_entries,
                 Arc::new(SystemClock),
             ),
             dispatcher: dispatch::Dispatcher::new(limits),
-            max_body_bytes: config.max_body_bytes,
-            body_read_timeout: Duration::from_secs(config.body_read_timeout),
+            max_body_bytes: config.server.max_body_bytes,
+            body_read_timeout: Duration::from_secs(config.server.body_read_timeout),
             require_client_ip: config.rate_limiting(),
         });
         let ping_db = app.db.clone();
@@ -193,7 +194,7 @@ impl Server {
         });
         let routes = http::routes(rpc, ops, config.allowed_host_list());
 
-        let addr = SocketAddr::new(config.listen, config.port);
+        let addr = SocketAddr::new(config.server.listen, config.server.port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
@@ -201,8 +202,8 @@ impl Server {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let limits = http::Limits {
-            header_read_timeout: Duration::from_secs(config.header_read_timeout),
-            drain_timeout: Duration::from_secs(config.drain_timeout),
+            header_read_timeout: Duration::from_secs(config.server.header_read_timeout),
+            drain_timeout: Duration::from_secs(config.server.drain_timeout),
             max_connections: config.connection_limit(),
         };
         let (stop, stopped) = oneshot::channel::<()>();

@@ -183,7 +183,7 @@ async fn migrate(config: Config) -> Result<(), String> {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let json_logs = config.log_format == LogFormat::Json;
+    let json_logs = config.logging.log_format == LogFormat::Json;
     let mut running = Server::start(config).await.map_err(|e| e.to_string())?;
     if let Some(path) = &running.report.created_key_file {
         eprintln!(

@@ -38,17 +38,18 @@ pub enum SetupError {
 
 pub fn password_hasher(config: &Config) -> PasswordHasher {
     let workers = config
+        .hashing
         .hash_workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     // Validated in `Config::validated`, so the fallback is never used.
     let params = argon2::Params::new(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.argon2_parallelism,
+        config.hashing.argon2_memory_kib,
+        config.hashing.argon2_iterations,
+        config.hashing.argon2_parallelism,
         None,
     )
     .unwrap_or_default();
-    PasswordHasher::new(params, workers, config.hash_queue)
+    PasswordHasher::new(params, workers, config.hashing.hash_queue)
 }
 
 /// A hash of a random password with the configured parameters, for
@@ -59,13 +60,13 @@ pub async fn dummy_hash(hasher: &PasswordHasher) -> Result<String, SetupError> {
 
 /// The password policy and, when configured, the breached-password check.
 pub fn password_rules(config: &Config) -> Result<PasswordRules, SetupError> {
-    let policy = PasswordPolicy::parse(&config.password_policy)
+    let policy = PasswordPolicy::parse(&config.password.password_policy)
         .map_err(|e| SetupError::Config(format!("config key `password_policy`: {e}")))?;
-    let breach = if config.breached_password_check {
+    let breach = if config.password.breached_password_check {
         Some(
             BreachCheck::new(
-                config.breached_password_url.clone(),
-                config.breached_password_fail_closed,
+                config.password.breached_password_url.clone(),
+                config.password.breached_password_fail_closed,
                 std::time::Duration::from_secs(5),
             )
             .map_err(|e| SetupError::Config(format!("config key `breached_password_url`: {e}")))?,
@@ -76,7 +77,7 @@ pub fn password_rules(config: &Config) -> Result<PasswordRules, SetupError> {
     Ok(PasswordRules {
         policy,
         breach,
-        server_name: config.server_name.clone(),
+        server_name: config.server.server_name.clone(),
     })
 }
 
@@ -90,7 +91,7 @@ pub fn notifiers(config: &Config) -> Result<(Mailer, Sms), SetupError> {
 /// The permissions policy every access and limit check uses: the configured
 /// file, checked now so a bad one stops start-up, or the built-in default.
 pub fn permissions(config: &Config) -> Result<Policy, SetupError> {
-    match &config.permissions {
+    match &config.limits.permissions {
         Some(path) => Policy::load(path)
             .map_err(|e| SetupError::Config(format!("config key `permissions`: {e}"))),
         None => Policy::builtin()
@@ -101,7 +102,7 @@ pub fn permissions(config: &Config) -> Result<Policy, SetupError> {
 /// The configured salt, or a random one for this process (log digests then
 /// correlate only within one run).
 pub fn pii(config: &Config) -> Result<Pii, RandomError> {
-    Ok(match &config.pii_salt {
+    Ok(match &config.keys.pii_salt {
         Some(salt) => Pii::new(salt.expose_secret().as_bytes()),
         None => Pii::new(tokens::random_bytes::<32>()?),
     })
@@ -120,19 +121,20 @@ pub async fn seed_if_empty(
         return Ok(None);
     }
     let email = config
+        .database
         .superuser_email
         .as_deref()
         .unwrap_or("admin@localhost")
         .trim()
         .to_lowercase();
-    let (password, generated) = match &config.superuser_password {
+    let (password, generated) = match &config.database.superuser_password {
         Some(p) => (p.expose_secret().to_owned(), false),
         None => (tokens::new_token()?[..22].to_owned(), true),
     };
     let su_hash = hasher.hash(password.clone()).await?;
     let anon_hash = hasher.hash(tokens::new_token()?).await?;
     let dummy_hash = hasher.hash(tokens::new_token()?).await?;
-    let creds_path = &config.superuser_credentials_file;
+    let creds_path = &config.database.superuser_credentials_file;
     if generated {
         write_credentials(creds_path, &email, &password)?;
     }

@@ -64,7 +64,9 @@ fn new_free_body(
 
 /// The hashes stored in `table`'s `column`.
 async fn stored(s: &TestServer, table: &str, column: &str) -> Vec<String> {
-    let db = Database::connect(&s.config.database_url).await.unwrap();
+    let db = Database::connect(&s.config.database.database_url)
+        .await
+        .unwrap();
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),

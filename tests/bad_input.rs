@@ -44,7 +44,7 @@ fn wrong_type(types: &[Ty]) -> Value {
 
 #[tokio::test]
 async fn every_request_type_refuses_bad_values_cleanly() {
-    let s = TestServer::start_with(|c| c.max_body_bytes = 64 * 1024 * 1024).await;
+    let s = TestServer::start_with(|c| c.server.max_body_bytes = 64 * 1024 * 1024).await;
     let huge = "x".repeat(1024 * 1024);
     let texts = ["", "ünïcødé ✓ 🚀 \u{202e}RTL\u{0000}", huge.as_str()];
     for spec in catalogue::all() {

@@ -17,12 +17,12 @@ const TOKEN: &str =
 
 async fn server(port: u16) -> TestServer {
     TestServer::start_with(|c| {
-        c.mail_transport = MailTransport::Smtp;
-        c.smtp_host = "127.0.0.1".into();
-        c.smtp_port = port;
-        c.smtp_tls = SmtpTls::None;
-        c.mail_from = "Example <accounts@example.com>".into();
-        c.mail_timeout = 5;
+        c.mail.mail_transport = MailTransport::Smtp;
+        c.mail.smtp_host = "127.0.0.1".into();
+        c.mail.smtp_port = port;
+        c.mail.smtp_tls = SmtpTls::None;
+        c.mail.mail_from = "Example <accounts@example.com>".into();
+        c.mail.mail_timeout = 5;
     })
     .await
 }

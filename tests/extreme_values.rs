@@ -145,9 +145,9 @@ fn extreme_values_in_every_parameter_never_fault() {
         .expect("runtime");
     let s = rt.block_on(TestServer::start_with(|c| {
         // Room for megabyte strings after two rounds of base64.
-        c.max_body_bytes = 8 * 1024 * 1024;
+        c.server.max_body_bytes = 8 * 1024 * 1024;
         // Refused logins answer at once here; the delay is tested elsewhere.
-        c.failed_login_delay_ms = 0;
+        c.lockout.failed_login_delay_ms = 0;
     }));
     let mut runner = TestRunner::new(RunConfig {
         cases: 1500,

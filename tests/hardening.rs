@@ -29,8 +29,8 @@ async fn login(s: &TestServer, email: &str, password: &str) -> Reply {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
     let s = TestServer::start_with(|c| {
-        c.user_lock_tries = 5;
-        c.failed_login_delay_ms = 100;
+        c.lockout.user_lock_tries = 5;
+        c.lockout.failed_login_delay_ms = 100;
     })
     .await;
     s.verified_user("target@example.org", PW).await;
@@ -106,7 +106,7 @@ async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
 
 #[tokio::test]
 async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
-    let s = TestServer::start_with(|c| c.failed_login_delay_ms = 400).await;
+    let s = TestServer::start_with(|c| c.lockout.failed_login_delay_ms = 400).await;
     s.verified_user("someone@example.org", PW).await;
     let started = Instant::now();
     let wrong = login(&s, "someone@example.org", "not the password").await;
@@ -146,8 +146,8 @@ async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
 #[tokio::test]
 async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
     let s = TestServer::start_with(|c| {
-        c.user_lock_tries = 2;
-        c.failed_login_delay_ms = 200;
+        c.lockout.user_lock_tries = 2;
+        c.lockout.failed_login_delay_ms = 200;
     })
     .await;
     s.verified_user("real@example.org", PW).await;
@@ -202,10 +202,10 @@ async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
 async fn two_hundred_hung_up_logins_leave_the_hashing_pool_usable() {
     let defaults = Config::default();
     let s = TestServer::start_with(|c| {
-        c.argon2_memory_kib = defaults.argon2_memory_kib;
-        c.argon2_iterations = defaults.argon2_iterations;
-        c.hash_workers = Some(1);
-        c.hash_queue = 8;
+        c.hashing.argon2_memory_kib = defaults.hashing.argon2_memory_kib;
+        c.hashing.argon2_iterations = defaults.hashing.argon2_iterations;
+        c.hashing.hash_workers = Some(1);
+        c.hashing.hash_queue = 8;
     })
     .await;
     s.verified_user("busy@example.org", PW).await;
@@ -259,13 +259,14 @@ async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
         "webhook-S3cret-value",
     ];
     let s = TestServer::start_with(|c| {
-        c.smtp_username = Some("mailer".into());
-        c.smtp_password = Some(secrets[0].into());
-        c.pii_salt = Some(secrets[1].into());
-        c.superuser_password = Some(secrets[2].into());
-        c.twilio_auth_token = Some(secrets[3].into());
-        c.sms_sender = authnzd::config::SmsSender::Webhook;
-        c.sms_webhook_url = Some(format!("http://127.0.0.1:9/hook?token={}", secrets[4]).into());
+        c.mail.smtp_username = Some("mailer".into());
+        c.mail.smtp_password = Some(secrets[0].into());
+        c.keys.pii_salt = Some(secrets[1].into());
+        c.database.superuser_password = Some(secrets[2].into());
+        c.sms.twilio_auth_token = Some(secrets[3].into());
+        c.sms.sms_sender = authnzd::config::SmsSender::Webhook;
+        c.sms.sms_webhook_url =
+            Some(format!("http://127.0.0.1:9/hook?token={}", secrets[4]).into());
     })
     .await;
     let printed = format!("{:?}\n{:?}", s.config, s.running().app);
@@ -308,8 +309,8 @@ async fn a_second_sign_up_with_any_verify_retry_wait_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_up_during_the_delay_does_not_save_a_guess_from_counting() {
     let s = TestServer::start_with(|c| {
-        c.user_lock_tries = 2;
-        c.failed_login_delay_ms = 2000;
+        c.lockout.user_lock_tries = 2;
+        c.lockout.failed_login_delay_ms = 2000;
     })
     .await;
     s.verified_user("patient@example.org", PW).await;

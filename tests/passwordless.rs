@@ -16,14 +16,14 @@ const PW: &str = "tangerine-Voyage-8713-quartz";
 
 async fn server_with_mail(port: u16) -> TestServer {
     TestServer::start_with(|c| {
-        c.mail_transport = MailTransport::Smtp;
-        c.smtp_host = "127.0.0.1".into();
-        c.smtp_port = port;
-        c.smtp_tls = SmtpTls::None;
-        c.mail_from = "Sign-in <signin@example.com>".into();
-        c.mail_timeout = 5;
-        c.server_name = "Example".into();
-        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+        c.mail.mail_transport = MailTransport::Smtp;
+        c.mail.smtp_host = "127.0.0.1".into();
+        c.mail.smtp_port = port;
+        c.mail.smtp_tls = SmtpTls::None;
+        c.mail.mail_from = "Sign-in <signin@example.com>".into();
+        c.mail.mail_timeout = 5;
+        c.server.server_name = "Example".into();
+        c.passwordless.passwordless_link_base_url = "https://app.example.com/magic".into();
     })
     .await
 }
@@ -63,7 +63,7 @@ fn code_and_link(raw: &[u8]) -> (String, String) {
 /// The audit log: (event, user_id, detail), oldest first.
 async fn audit_events(s: &TestServer) -> Vec<(String, Option<i64>, Value)> {
     use sea_orm::{EntityTrait, QueryOrder};
-    let db = sea_orm::Database::connect(&s.config.database_url)
+    let db = sea_orm::Database::connect(&s.config.database.database_url)
         .await
         .unwrap();
     let events = entity::audit_events::Entity::find()
@@ -137,7 +137,7 @@ async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
     let r = call(&s, "passwordless-finish", json!({"link_token": token})).await;
     assert!(!r.success, "a link worked twice");
     // Two sends and two finishes are in the audit log, by user.
-    let db = sea_orm::Database::connect(&s.config.database_url)
+    let db = sea_orm::Database::connect(&s.config.database.database_url)
         .await
         .unwrap();
     use sea_orm::{EntityTrait, QueryOrder};
@@ -345,11 +345,11 @@ async fn sms_codes_go_through_twilios_api_and_sign_in() {
     let twilio = FakeTwilio::start().await;
     let url = twilio.url.clone();
     let s = TestServer::start_with(move |c| {
-        c.sms_sender = SmsSender::Twilio;
-        c.twilio_account_sid = Some("AC0123456789abcdef".into());
-        c.twilio_auth_token = Some("secret-token".into());
-        c.twilio_from = Some("+12015550100".into());
-        c.twilio_base_url = url;
+        c.sms.sms_sender = SmsSender::Twilio;
+        c.sms.twilio_account_sid = Some("AC0123456789abcdef".into());
+        c.sms.twilio_auth_token = Some("secret-token".into());
+        c.sms.twilio_from = Some("+12015550100".into());
+        c.sms.twilio_base_url = url;
     })
     .await;
     let uid = s.verified_user("ada@example.com", PW).await;
@@ -447,9 +447,9 @@ async fn the_file_transport_and_the_typed_client() {
     let mail_dir = tempfile::tempdir().unwrap();
     let dir = mail_dir.path().to_owned();
     let s = TestServer::start_with(move |c| {
-        c.mail_transport = MailTransport::File;
-        c.mail_dir = dir;
-        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+        c.mail.mail_transport = MailTransport::File;
+        c.mail.mail_dir = dir;
+        c.passwordless.passwordless_link_base_url = "https://app.example.com/magic".into();
     })
     .await;
     let uid = s.verified_user("ada@example.com", PW).await;
@@ -487,8 +487,8 @@ async fn the_sms_webhook_gets_json() {
     let hook = FakeTwilio::start().await;
     let url = format!("{}/sms-hook", hook.url);
     let s = TestServer::start_with(move |c| {
-        c.sms_sender = SmsSender::Webhook;
-        c.sms_webhook_url = Some(url.into());
+        c.sms.sms_sender = SmsSender::Webhook;
+        c.sms.sms_webhook_url = Some(url.into());
     })
     .await;
     let uid = s.verified_user("ada@example.com", PW).await;
@@ -537,13 +537,13 @@ async fn mail_goes_over_starttls_and_implicit_tls() {
         let sink = MailSink::start_with(mode);
         let (port, ca) = (sink.port, sink.cert_path());
         let s = TestServer::start_with(move |c| {
-            c.mail_transport = MailTransport::Smtp;
-            c.smtp_host = "127.0.0.1".into();
-            c.smtp_port = port;
-            c.smtp_tls = tls;
-            c.smtp_ca_file = Some(ca);
-            c.mail_timeout = 5;
-            c.passwordless_link_base_url = "https://app.example.com/magic".into();
+            c.mail.mail_transport = MailTransport::Smtp;
+            c.mail.smtp_host = "127.0.0.1".into();
+            c.mail.smtp_port = port;
+            c.mail.smtp_tls = tls;
+            c.mail.smtp_ca_file = Some(ca);
+            c.mail.mail_timeout = 5;
+            c.passwordless.passwordless_link_base_url = "https://app.example.com/magic".into();
         })
         .await;
         s.verified_user("ada@example.com", PW).await;
@@ -561,11 +561,11 @@ async fn mail_goes_over_starttls_and_implicit_tls() {
 
         // Without the sink's certificate trusted, nothing is sent in clear.
         let s = TestServer::start_with(move |c| {
-            c.mail_transport = MailTransport::Smtp;
-            c.smtp_host = "127.0.0.1".into();
-            c.smtp_port = port;
-            c.smtp_tls = tls;
-            c.mail_timeout = 5;
+            c.mail.mail_transport = MailTransport::Smtp;
+            c.mail.smtp_host = "127.0.0.1".into();
+            c.mail.smtp_port = port;
+            c.mail.smtp_tls = tls;
+            c.mail.mail_timeout = 5;
         })
         .await;
         s.verified_user("ada@example.com", PW).await;
@@ -582,7 +582,7 @@ async fn mail_goes_over_starttls_and_implicit_tls() {
 
 #[tokio::test]
 async fn the_per_client_window_counts_every_address() {
-    let s = TestServer::start_with(|c| c.passwordless_per_ip = 2).await;
+    let s = TestServer::start_with(|c| c.passwordless.passwordless_per_ip = 2).await;
     let from = |ip: &str| {
         authnzd_client::Client::new(s.url(), &s.key)
             .unwrap()
@@ -633,11 +633,11 @@ async fn a_silent_smtp_server_costs_at_most_the_mail_timeout() {
         }
     });
     let s = TestServer::start_with(move |c| {
-        c.mail_transport = MailTransport::Smtp;
-        c.smtp_host = "127.0.0.1".into();
-        c.smtp_port = port;
-        c.smtp_tls = SmtpTls::None;
-        c.mail_timeout = 1;
+        c.mail.mail_transport = MailTransport::Smtp;
+        c.mail.smtp_host = "127.0.0.1".into();
+        c.mail.smtp_port = port;
+        c.mail.smtp_tls = SmtpTls::None;
+        c.mail.mail_timeout = 1;
     })
     .await;
     s.verified_user("ada@example.com", PW).await;
@@ -744,13 +744,13 @@ async fn known_and_unknown_addresses_take_about_as_long() {
     let sink = MailSink::start_slow(delay);
     let port = sink.port;
     let s = TestServer::start_with(move |c| {
-        c.mail_transport = MailTransport::Smtp;
-        c.smtp_host = "127.0.0.1".into();
-        c.smtp_port = port;
-        c.smtp_tls = SmtpTls::None;
-        c.mail_timeout = 5;
-        c.passwordless_per_address = 20;
-        c.passwordless_per_ip = 100;
+        c.mail.mail_transport = MailTransport::Smtp;
+        c.mail.smtp_host = "127.0.0.1".into();
+        c.mail.smtp_port = port;
+        c.mail.smtp_tls = SmtpTls::None;
+        c.mail.mail_timeout = 5;
+        c.passwordless.passwordless_per_address = 20;
+        c.passwordless.passwordless_per_ip = 100;
     })
     .await;
     s.verified_user("ada@example.com", PW).await;
@@ -810,14 +810,14 @@ async fn operator_templates_and_the_sms_file_sender() {
     .unwrap();
     let (m, t, sd) = (mail_dir.clone(), templates.clone(), sms_dir.clone());
     let s = TestServer::start_with(move |c| {
-        c.mail_transport = MailTransport::File;
-        c.mail_dir = m;
-        c.mail_templates = Some(t);
-        c.sms_sender = SmsSender::File;
-        c.sms_dir = sd;
-        c.server_name = "Acme".into();
-        c.passwordless_ttl = 600;
-        c.passwordless_link_base_url = "https://app.example.com/magic".into();
+        c.mail.mail_transport = MailTransport::File;
+        c.mail.mail_dir = m;
+        c.mail.mail_templates = Some(t);
+        c.sms.sms_sender = SmsSender::File;
+        c.sms.sms_dir = sd;
+        c.server.server_name = "Acme".into();
+        c.passwordless.passwordless_ttl = 600;
+        c.passwordless.passwordless_link_base_url = "https://app.example.com/magic".into();
     })
     .await;
     let uid = s.verified_user("ada@example.com", PW).await;

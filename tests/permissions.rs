@@ -336,7 +336,7 @@ async fn a_custom_policy_file_is_what_decides() {
             role["allowed_actions_for_other"] = json!({});
         }
     });
-    let s = TestServer::start_with(|c| c.permissions = Some(deny_all)).await;
+    let s = TestServer::start_with(|c| c.limits.permissions = Some(deny_all)).await;
     let member = with_role(&s, "member@example.com", "authenticated").await;
     for (user, role, owner, visibility) in [
         (1, "superuser", member, "private"),
@@ -356,7 +356,7 @@ async fn a_custom_policy_file_is_what_decides() {
         p["role_policy"]["authenticated"]["allowed_actions_for_other"]["public"] =
             json!(["list", "view", "delete"]);
     });
-    let s = TestServer::start_with(|c| c.permissions = Some(lenient)).await;
+    let s = TestServer::start_with(|c| c.limits.permissions = Some(lenient)).await;
     let member = with_role(&s, "member@example.com", "authenticated").await;
     let other = with_role(&s, "other@example.com", "authenticated").await;
     let r = check(
@@ -394,8 +394,8 @@ async fn a_bad_policy_file_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let start = |path: std::path::PathBuf| {
         let mut config = common::test_config(dir.path());
-        config.permissions = Some(path);
-        config.secret = Some(authnzd::envelope::KeyRing::generate_key().into());
+        config.limits.permissions = Some(path);
+        config.keys.secret = Some(authnzd::envelope::KeyRing::generate_key().into());
         async move {
             match Server::start(config).await {
                 Ok(running) => {

@@ -164,9 +164,10 @@ async fn bad_parameters_are_all_reported() {
 #[tokio::test]
 async fn malformed_envelopes_get_400_naming_the_field() {
     // Rate limits on, so `client_ipaddr` is required.
-    let s =
-        TestServer::start_with(|c| c.rate_limits = authnzd::config::Config::default().rate_limits)
-            .await;
+    let s = TestServer::start_with(|c| {
+        c.limits.rate_limits = authnzd::config::Config::default().limits.rate_limits
+    })
+    .await;
     let cases = [
         (r#"["not", "an", "object"]"#, "JSON object"),
         (
@@ -214,7 +215,7 @@ async fn client_ipaddr_is_optional_when_rate_limits_are_off() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
-    let s = TestServer::start_with(|c| c.max_body_bytes = 4096).await;
+    let s = TestServer::start_with(|c| c.server.max_body_bytes = 4096).await;
     let (status, _) = post_raw(&s.url(), vec![b'A'; 5000]).await;
     assert_eq!(status, 413);
     // Chunked, so no Content-Length up front.
@@ -307,7 +308,7 @@ async fn a_database_fault_is_503_and_the_server_keeps_serving() {
 async fn key_rotation_answers_with_the_key_that_opened_the_request() {
     let (new, old) = (Fernet::generate_key(), Fernet::generate_key());
     let ring = format!("{new},{old}");
-    let s = TestServer::start_with(move |c| c.secret = Some(ring.into())).await;
+    let s = TestServer::start_with(move |c| c.keys.secret = Some(ring.into())).await;
     let old_client = authnzd_client::Client::new(s.url(), &old).unwrap();
     let reply = old_client
         .request("session-new", session_new_body(None, 1))
@@ -328,7 +329,7 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
 #[tokio::test]
 async fn over_the_limit_is_429_with_retry_after_until_the_window_passes() {
     let s = TestServer::start_with(|c| {
-        c.rate_limits =
+        c.limits.rate_limits =
             "ipaddr:720; user:480; session:600; apikey:720; burst:150; session-new:3".into()
     })
     .await;

@@ -247,7 +247,7 @@ async fn a_deleted_session_is_not_served_from_the_cache() {
 #[tokio::test]
 async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
     use sea_orm::PaginatorTrait;
-    let mut s = TestServer::start_with(|c| c.session_expiry_days = 30).await;
+    let mut s = TestServer::start_with(|c| c.sessions.session_expiry_days = 30).await;
     let short = s
         .client
         .request("session-new", session_new_body(None, 1))

@@ -22,14 +22,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn login_medians_match_within_ten_percent() {
     let defaults = Config::default();
     let s = TestServer::start_with(|c| {
-        c.argon2_memory_kib = defaults.argon2_memory_kib;
-        c.argon2_iterations = defaults.argon2_iterations;
-        c.rate_limits = "none".into();
+        c.hashing.argon2_memory_kib = defaults.hashing.argon2_memory_kib;
+        c.hashing.argon2_iterations = defaults.hashing.argon2_iterations;
+        c.limits.rate_limits = "none".into();
         // What is measured is the check itself: the failure delay (the same
         // for both by construction, tested in tests/hardening.rs) and the
         // lock would swamp it.
-        c.failed_login_delay_ms = 0;
-        c.user_lock_tries = 1000;
+        c.lockout.failed_login_delay_ms = 0;
+        c.lockout.user_lock_tries = 1000;
     })
     .await;
     s.verified_user("right@example.org", PW).await;

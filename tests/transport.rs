@@ -33,8 +33,8 @@ async fn a_stalled_half_header_neither_delays_others_nor_holds_shutdown() {
     // The header timeout is far longer than the test: only the drain
     // deadline can end the stalled connections.
     let s = TestServer::start_with(|c| {
-        c.header_read_timeout = 600;
-        c.drain_timeout = 1;
+        c.server.header_read_timeout = 600;
+        c.server.drain_timeout = 1;
     })
     .await;
     let mut stalled = Vec::new();
@@ -74,7 +74,7 @@ async fn a_stalled_half_header_neither_delays_others_nor_holds_shutdown() {
 #[tokio::test]
 async fn a_client_that_never_finishes_its_header_is_cut_off() {
     let _shared = DESCRIPTORS.read().await;
-    let s = TestServer::start_with(|c| c.header_read_timeout = 1).await;
+    let s = TestServer::start_with(|c| c.server.header_read_timeout = 1).await;
     // Nothing at all, half an HTTP/2 preface (the server is still working
     // out which protocol it speaks), a whole preface and no SETTINGS, a
     // partial request line, a partial head.
@@ -235,8 +235,8 @@ async fn thousands_of_stalled_connections_are_cut_off_while_others_are_served() 
     let hard_limit = raise_descriptor_limit();
     const DEADLINE: Duration = Duration::from_secs(2);
     let s = TestServer::start_with(|c| {
-        c.header_read_timeout = 2;
-        c.body_read_timeout = 2;
+        c.server.header_read_timeout = 2;
+        c.server.body_read_timeout = 2;
     })
     .await;
     let health_url = format!("{}health", s.url());
@@ -401,8 +401,8 @@ async fn thousands_of_stalled_connections_are_cut_off_while_others_are_served() 
 async fn past_the_connection_cap_new_connections_wait_and_the_held_ones_are_served() {
     let _shared = DESCRIPTORS.read().await;
     let s = TestServer::start_with(|c| {
-        c.max_connections = Some(100);
-        c.header_read_timeout = 60;
+        c.server.max_connections = Some(100);
+        c.server.header_read_timeout = 60;
     })
     .await;
     let mut held = Vec::new();
@@ -456,7 +456,7 @@ async fn past_the_connection_cap_new_connections_wait_and_the_held_ones_are_serv
 #[tokio::test]
 async fn a_body_trickled_a_byte_a_second_gets_408_and_is_closed() {
     let _shared = DESCRIPTORS.read().await;
-    let s = TestServer::start_with(|c| c.body_read_timeout = 2).await;
+    let s = TestServer::start_with(|c| c.server.body_read_timeout = 2).await;
     let conn = TcpStream::connect(s.addr()).await.expect("connect");
     let (mut read, mut write) = conn.into_split();
     write
@@ -500,7 +500,7 @@ async fn a_body_trickled_a_byte_a_second_gets_408_and_is_closed() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let _shared = DESCRIPTORS.read().await;
-    let s = TestServer::start_with(|c| c.header_read_timeout = 2).await;
+    let s = TestServer::start_with(|c| c.server.header_read_timeout = 2).await;
     let mut conn = Raw::connect(&s).await;
     for _ in 0..3 {
         // Pauses shorter than the timeout keep it.

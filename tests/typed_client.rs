@@ -386,7 +386,7 @@ async fn errors_say_which_layer_failed() {
 
 #[tokio::test]
 async fn rate_limits_are_a_status_with_retry_after() {
-    let s = TestServer::start_with(|c| c.rate_limits = "session:2; burst:2".into()).await;
+    let s = TestServer::start_with(|c| c.limits.rate_limits = "session:2; burst:2".into()).await;
     let c = Client::builder(s.url(), &s.key)
         .client_ipaddr("198.51.100.20")
         .build()

@@ -276,9 +276,9 @@ async fn edit(
 #[tokio::test]
 async fn lockout_survives_a_restart_and_ends_with_its_time() {
     let mut s = TestServer::start_with(|c| {
-        c.user_lock_tries = 3;
-        c.user_lock_time = 600;
-        c.failed_login_delay_ms = 10;
+        c.lockout.user_lock_tries = 3;
+        c.lockout.user_lock_time = 600;
+        c.lockout.failed_login_delay_ms = 10;
     })
     .await;
     s.verified_user("carol@example.org", PW).await;
@@ -310,8 +310,8 @@ async fn lockout_survives_a_restart_and_ends_with_its_time() {
 #[tokio::test]
 async fn a_lock_logs_the_user_out_everywhere() {
     let s = TestServer::start_with(|c| {
-        c.user_lock_tries = 2;
-        c.failed_login_delay_ms = 10;
+        c.lockout.user_lock_tries = 2;
+        c.lockout.failed_login_delay_ms = 10;
     })
     .await;
     s.verified_user("dave@example.org", PW).await;
@@ -494,8 +494,8 @@ async fn a_login_rehashes_a_password_made_with_old_parameters() {
     };
     let before = stored(&s).await;
     assert!(before.contains("m=1024,t=1,p=1"), "{before}");
-    s.config.argon2_memory_kib = 2048;
-    s.config.argon2_iterations = 2;
+    s.config.hashing.argon2_memory_kib = 2048;
+    s.config.hashing.argon2_iterations = 2;
     s.restart().await;
     assert!(s.login("hal@example.org", PW).await.is_ok());
     let after = stored(&s).await;

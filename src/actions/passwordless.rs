@@ -128,7 +128,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         Channel::Email => Some(tokens::new_token()?),
         Channel::Sms => None,
     };
-    let expires = now + chrono::Duration::seconds(config.passwordless_ttl as i64);
+    let expires = now + chrono::Duration::seconds(config.passwordless.passwordless_ttl as i64);
     // The attempt is written first and the windows counted with it, so that
     // concurrent starts (on any instance) cannot all see room in a window:
     // the one that finds itself past the limit takes its row back. Within
@@ -153,9 +153,10 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         },
     )
     .await?;
-    let address_since = now - chrono::Duration::seconds(config.passwordless_address_window as i64);
+    let address_since =
+        now - chrono::Duration::seconds(config.passwordless.passwordless_address_window as i64);
     if store::passwordless::sent_to(&app.db, &address, address_since).await?
-        > u64::from(config.passwordless_per_address)
+        > u64::from(config.passwordless.passwordless_per_address)
     {
         store::passwordless::delete(&app.db, &attempt_id).await?;
         drop(turn);
@@ -166,10 +167,11 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
             "Too many sign-in codes were sent to this address. Please try again later.",
         ));
     }
-    let ip_since = now - chrono::Duration::seconds(config.passwordless_ip_window as i64);
+    let ip_since =
+        now - chrono::Duration::seconds(config.passwordless.passwordless_ip_window as i64);
     if let Some(ip_hash) = &ip_hash
         && store::passwordless::sent_from(&app.db, ip_hash, ip_since).await?
-            > u64::from(config.passwordless_per_ip)
+            > u64::from(config.passwordless.passwordless_per_ip)
     {
         store::passwordless::delete(&app.db, &attempt_id).await?;
         drop(turn);
@@ -203,13 +205,13 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
         };
         tokio::time::sleep(typical).await;
     } else {
-        let minutes = (config.passwordless_ttl / 60).to_string();
+        let minutes = (config.passwordless.passwordless_ttl / 60).to_string();
         let sent = match (&link_token, channel) {
             (Some(token), Channel::Email) => {
                 let link = format!(
                     "{}{}token={token}",
-                    config.passwordless_link_base_url,
-                    if config.passwordless_link_base_url.contains('?') {
+                    config.passwordless.passwordless_link_base_url,
+                    if config.passwordless.passwordless_link_base_url.contains('?') {
                         '&'
                     } else {
                         '?'
@@ -218,7 +220,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
                 let vars = [
                     ("code", code.as_str()),
                     ("link", link.as_str()),
-                    ("server_name", config.server_name.as_str()),
+                    ("server_name", config.server.server_name.as_str()),
                     ("expires_minutes", minutes.as_str()),
                 ];
                 app.mailer
@@ -229,7 +231,7 @@ pub async fn start(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessStart) -> Acti
             _ => {
                 let text = app.mailer.templates.sms(&[
                     ("code", code.as_str()),
-                    ("server_name", config.server_name.as_str()),
+                    ("server_name", config.server.server_name.as_str()),
                     ("expires_minutes", minutes.as_str()),
                 ]);
                 app.sms.send(&address, &text).await.is_ok()

@@ -215,7 +215,7 @@ pub async fn delete_userid(
 /// `session_expiry_days` ago (they are refused from their expiry on; this
 /// keeps the table small). Runs at start-up and hourly.
 pub async fn prune_expired(app: &App) -> Result<u64, Fault> {
-    let keep = chrono::Duration::days(i64::from(app.config.session_expiry_days));
+    let keep = chrono::Duration::days(i64::from(app.config.sessions.session_expiry_days));
     let Some(cutoff) = app.now().checked_sub_signed(keep) else {
         return Ok(0);
     };

@@ -54,25 +54,26 @@ impl std::fmt::Debug for Mailer {
 impl Mailer {
     pub fn new(config: &Config) -> Result<Mailer, MailError> {
         let from: Mailbox = config
+            .mail
             .mail_from
             .parse()
             .map_err(|e| MailError::Config("mail_from", format!("{e}")))?;
-        let timeout = Duration::from_secs(config.mail_timeout);
-        let transport = match config.mail_transport {
+        let timeout = Duration::from_secs(config.mail.mail_timeout);
+        let transport = match config.mail.mail_transport {
             MailTransport::Log => Transport::Log,
             MailTransport::File => {
-                std::fs::create_dir_all(&config.mail_dir)
+                std::fs::create_dir_all(&config.mail.mail_dir)
                     .map_err(|e| MailError::Config("mail_dir", e.to_string()))?;
-                Transport::File(AsyncFileTransport::new(&config.mail_dir))
+                Transport::File(AsyncFileTransport::new(&config.mail.mail_dir))
             }
             MailTransport::Smtp => {
-                let host = config.smtp_host.as_str();
+                let host = config.mail.smtp_host.as_str();
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(config.smtp_port)
+                    .port(config.mail.smtp_port)
                     .timeout(Some(timeout));
-                if config.smtp_tls != SmtpTls::None {
+                if config.mail.smtp_tls != SmtpTls::None {
                     let mut params = TlsParameters::builder(host.to_owned());
-                    if let Some(path) = &config.smtp_ca_file {
+                    if let Some(path) = &config.mail.smtp_ca_file {
                         let pem = std::fs::read(path)
                             .map_err(|e| MailError::Config("smtp_ca_file", e.to_string()))?;
                         let cert = Certificate::from_pem(&pem)
@@ -82,13 +83,15 @@ impl Mailer {
                     let params = params
                         .build_rustls()
                         .map_err(|e| MailError::Config("smtp_host", e.to_string()))?;
-                    builder = builder.tls(match config.smtp_tls {
+                    builder = builder.tls(match config.mail.smtp_tls {
                         // STARTTLS is required: never fall back to plain text.
                         SmtpTls::Starttls => Tls::Required(params),
                         _ => Tls::Wrapper(params),
                     });
                 }
-                if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
+                if let (Some(user), Some(pass)) =
+                    (&config.mail.smtp_username, &config.mail.smtp_password)
+                {
                     builder = builder.credentials(Credentials::new(
                         user.clone(),
                         pass.expose_secret().to_owned(),
@@ -97,7 +100,7 @@ impl Mailer {
                 Transport::Smtp(builder.build())
             }
         };
-        let templates = super::templates::Templates::load(config.mail_templates.as_deref())
+        let templates = super::templates::Templates::load(config.mail.mail_templates.as_deref())
             .map_err(|e| MailError::Config("mail_templates", e.to_string()))?;
         Ok(Mailer {
             transport,

@@ -57,6 +57,7 @@ pub fn e164(number: &str, region: phonenumber::country::Id) -> Result<String, St
 impl Sms {
     pub fn new(config: &Config) -> Result<Sms, SmsError> {
         let region = config
+            .sms
             .sms_default_region
             .to_uppercase()
             .parse::<phonenumber::country::Id>()
@@ -65,22 +66,25 @@ impl Sms {
             })?;
         let missing =
             |key: &'static str| SmsError::Config(key, "required for this sms_sender".into());
-        let sender = match config.sms_sender {
+        let sender = match config.sms.sms_sender {
             SmsSender::Twilio => {
                 let sid = config
+                    .sms
                     .twilio_account_sid
                     .clone()
                     .ok_or_else(|| missing("twilio_account_sid"))?;
                 let from = config
+                    .sms
                     .twilio_from
                     .as_deref()
                     .ok_or_else(|| missing("twilio_from"))?;
                 Sender::Twilio {
                     url: format!(
                         "{}/2010-04-01/Accounts/{sid}/Messages.json",
-                        config.twilio_base_url.trim_end_matches('/')
+                        config.sms.twilio_base_url.trim_end_matches('/')
                     ),
                     token: config
+                        .sms
                         .twilio_auth_token
                         .clone()
                         .ok_or_else(|| missing("twilio_auth_token"))?,
@@ -90,22 +94,23 @@ impl Sms {
             }
             SmsSender::Webhook => Sender::Webhook {
                 url: config
+                    .sms
                     .sms_webhook_url
                     .clone()
                     .ok_or_else(|| missing("sms_webhook_url"))?,
             },
             SmsSender::File => {
-                std::fs::create_dir_all(&config.sms_dir)
+                std::fs::create_dir_all(&config.sms.sms_dir)
                     .map_err(|e| SmsError::Config("sms_dir", e.to_string()))?;
                 Sender::File {
-                    path: config.sms_dir.join("sms.jsonl"),
+                    path: config.sms.sms_dir.join("sms.jsonl"),
                 }
             }
             SmsSender::Log => Sender::Log,
         };
         crate::tls::install_provider();
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.mail_timeout))
+            .timeout(Duration::from_secs(config.mail.mail_timeout))
             .build()
             .map_err(|e| SmsError::Config("sms_sender", e.to_string()))?;
         Ok(Sms {

@@ -19,8 +19,8 @@ pub mod users;
 /// and foreign keys; every backend gets a short acquire timeout so a stuck
 /// database surfaces as 503 instead of a hung request.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
-    let mut opts = ConnectOptions::new(config.database_url.clone());
-    opts.max_connections(config.db_max_connections)
+    let mut opts = ConnectOptions::new(config.database.database_url.clone());
+    opts.max_connections(config.database.db_max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(5))

@@ -14,7 +14,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use authnzd::clock::ManualClock;
-use authnzd::config::Config;
+use authnzd::config::{
+    Config, DatabaseConfig, HashingConfig, KeysConfig, LimitsConfig, LoggingConfig, ServerConfig,
+};
 use authnzd::envelope::KeyRing;
 use authnzd::{Running, Server};
 use authnzd_client::Client;
@@ -83,17 +85,35 @@ pub fn random_suffix() -> String {
 /// A config for tests: ephemeral port, files in `dir`, cheap argon2.
 pub fn test_config(dir: &std::path::Path) -> Config {
     Config {
-        port: 0,
-        database_url: format!("sqlite://{}", dir.join("authnzd.sqlite").display()),
-        key_file: dir.join("authnzd.key"),
-        superuser_credentials_file: dir.join("superuser.json"),
-        argon2_memory_kib: 1024,
-        argon2_iterations: 1,
-        drain_timeout: 2,
-        // Tests drive many requests from one address; limits are tested on
-        // their own.
-        rate_limits: "none".into(),
-        log_level: "warn".into(),
+        server: ServerConfig {
+            port: 0,
+            drain_timeout: 2,
+            ..ServerConfig::default()
+        },
+        database: DatabaseConfig {
+            database_url: format!("sqlite://{}", dir.join("authnzd.sqlite").display()),
+            superuser_credentials_file: dir.join("superuser.json"),
+            ..DatabaseConfig::default()
+        },
+        keys: KeysConfig {
+            key_file: dir.join("authnzd.key"),
+            ..KeysConfig::default()
+        },
+        hashing: HashingConfig {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..HashingConfig::default()
+        },
+        limits: LimitsConfig {
+            // Tests drive many requests from one address; limits are tested on
+            // their own.
+            rate_limits: "none".into(),
+            ..LimitsConfig::default()
+        },
+        logging: LoggingConfig {
+            log_level: "warn".into(),
+            ..LoggingConfig::default()
+        },
         ..Config::default()
     }
 }
@@ -111,13 +131,13 @@ impl TestServer {
             && !admin_url.trim().is_empty()
         {
             let (s, url) = Scratch::create(admin_url.trim()).await;
-            config.database_url = url;
+            config.database.database_url = url;
             scratch = Some(s);
         }
         tweak(&mut config);
         let key = KeyRing::generate_key();
-        if config.secret.is_none() {
-            config.secret = Some(key.clone().into());
+        if config.keys.secret.is_none() {
+            config.keys.secret = Some(key.clone().into());
         }
         let config = config.validated().expect("valid test config");
         let clock = ManualClock::new();

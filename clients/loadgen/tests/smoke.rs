@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use authnzd::config::Config;
+use authnzd::config::{
+    Config, DatabaseConfig, HashingConfig, KeysConfig, LimitsConfig, LoggingConfig, ServerConfig,
+};
 use authnzd::{Server, envelope::KeyRing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -11,14 +13,32 @@ async fn counted_runs_report_throughput_latency_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let key = KeyRing::generate_key();
     let config = Config {
-        port: 0,
-        database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
-        secret: Some(key.clone().into()),
-        superuser_credentials_file: dir.path().join("su.json"),
-        argon2_memory_kib: 1024,
-        argon2_iterations: 1,
-        rate_limits: "none".into(),
-        log_level: "warn".into(),
+        server: ServerConfig {
+            port: 0,
+            ..ServerConfig::default()
+        },
+        database: DatabaseConfig {
+            database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+            superuser_credentials_file: dir.path().join("su.json"),
+            ..DatabaseConfig::default()
+        },
+        keys: KeysConfig {
+            secret: Some(key.clone().into()),
+            ..KeysConfig::default()
+        },
+        hashing: HashingConfig {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..HashingConfig::default()
+        },
+        limits: LimitsConfig {
+            rate_limits: "none".into(),
+            ..LimitsConfig::default()
+        },
+        logging: LoggingConfig {
+            log_level: "warn".into(),
+            ..LoggingConfig::default()
+        },
         ..Config::default()
     }
     .validated()

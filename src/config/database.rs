@@ -1,0 +1,63 @@
+//! The database: where it is, its pool, and the superuser made on first start.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretString;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// sea-orm database URL; SQLAlchemy-style `+driver` suffixes are accepted.
+    pub database_url: String,
+    /// Database pool size.
+    pub db_max_connections: u32,
+    /// First superuser's email (first start only).
+    pub superuser_email: Option<String>,
+    /// First superuser's password (first start only); generated when unset.
+    #[serde(serialize_with = "crate::secret::redacted")]
+    pub superuser_password: Option<SecretString>,
+    /// Where generated superuser credentials are written (mode 0600).
+    pub superuser_credentials_file: PathBuf,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            database_url: "sqlite://./authnzd.sqlite".into(),
+            db_max_connections: 8,
+            superuser_email: None,
+            superuser_password: None,
+            superuser_credentials_file: PathBuf::from("./authnzd-superuser.json"),
+        }
+    }
+}
+
+/// Accepts sea-orm URLs and SQLAlchemy ones (`postgresql+psycopg2://`,
+/// `sqlite:///path`), returning the sea-orm form. SQLite files are created
+/// when missing.
+pub(super) fn normalise_database_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once(':')?;
+    let base = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "sqlite" => {
+            let mut out = format!("sqlite:{rest}");
+            if !rest.contains("mode=") && !rest.contains(":memory:") {
+                out.push_str(if rest.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+            Some(out)
+        }
+        "postgres" | "postgresql" => Some(format!("postgres:{rest}")),
+        "mysql" | "mariadb" => Some(format!("mysql:{rest}")),
+        _ => None,
+    }
+}

@@ -1,0 +1,24 @@
+//! Sessions: how long they last and how long a lookup stays cached.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionsConfig {
+    /// Default session lifetime in days (authnzerver's `sessionexpiry`).
+    pub session_expiry_days: u32,
+    /// Seconds a session lookup stays cached.
+    pub session_cache_ttl: u64,
+    /// Most sessions cached.
+    pub session_cache_entries: u64,
+}
+
+impl Default for SessionsConfig {
+    fn default() -> Self {
+        SessionsConfig {
+            session_expiry_days: 30,
+            session_cache_ttl: 60,
+            session_cache_entries: 100_000,
+        }
+    }
+}

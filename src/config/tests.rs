@@ -1,0 +1,282 @@
+#![allow(clippy::result_large_err)] // figment::Jail's closure signature
+
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::Serialized;
+
+use super::database::normalise_database_url;
+use super::server::{
+    DEFAULT_MAX_CONNECTIONS, MAX_BODY_READ_TIMEOUT, MAX_CONNECTIONS, connection_budget,
+};
+use super::*;
+
+#[test]
+fn sqlalchemy_urls_are_accepted() {
+    assert_eq!(
+        normalise_database_url("sqlite:///tmp/a.db").as_deref(),
+        Some("sqlite:///tmp/a.db?mode=rwc")
+    );
+    assert_eq!(
+        normalise_database_url("postgresql+psycopg2://u@h/db").as_deref(),
+        Some("postgres://u@h/db")
+    );
+    assert_eq!(
+        normalise_database_url("mysql+pymysql://root@127.0.0.1/test").as_deref(),
+        Some("mysql://root@127.0.0.1/test")
+    );
+    assert!(normalise_database_url("oracle://x").is_none());
+    assert!(normalise_database_url("no-scheme").is_none());
+}
+
+#[test]
+fn invalid_values_name_their_key() {
+    let cfg = Config {
+        server: ServerConfig {
+            request_ttl: 0,
+            ..ServerConfig::default()
+        },
+        ..Config::default()
+    };
+    let err = cfg.validated().expect_err("ttl 0 is invalid");
+    assert!(err.to_string().contains("`request_ttl`"), "{err}");
+
+    let cfg = Config {
+        database: DatabaseConfig {
+            database_url: "oracle://db".into(),
+            ..DatabaseConfig::default()
+        },
+        ..Config::default()
+    };
+    let err = cfg.validated().expect_err("unknown scheme");
+    assert!(err.to_string().contains("`database_url`"), "{err}");
+
+    let cfg = Config {
+        passwordless: PasswordlessConfig {
+            passwordless_ip_window: u64::MAX,
+            ..PasswordlessConfig::default()
+        },
+        ..Config::default()
+    };
+    let err = cfg.validated().expect_err("a window past any date");
+    assert!(
+        err.to_string().contains("`passwordless_ip_window`"),
+        "{err}"
+    );
+
+    let cfg = Config {
+        sms: SmsConfig {
+            sms_sender: SmsSender::Twilio,
+            twilio_account_sid: Some("AC1".into()),
+            ..SmsConfig::default()
+        },
+        ..Config::default()
+    };
+    let err = cfg.validated().expect_err("twilio without a token");
+    assert!(err.to_string().contains("`twilio_auth_token`"), "{err}");
+}
+
+#[test]
+fn every_bounded_number_out_of_range_stops_start_up_naming_its_key() {
+    let base = Config::default();
+    for (key, _, min, max, _) in base.bounded() {
+        let mut outside = vec![max.saturating_add(1), u64::MAX];
+        if min > 0 {
+            outside.push(min - 1);
+        }
+        for value in outside {
+            let fig = Figment::from(Serialized::defaults(Config::default()))
+                .merge(Serialized::default(key, value));
+            let err =
+                Config::from_figment(fig).expect_err(&format!("{key} = {value} must be refused"));
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("`{key}`")), "{key} = {value}: {msg}");
+            assert!(!msg.contains('\n'), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn transport_limits_are_bounded() {
+    for bad in [0, MAX_BODY_READ_TIMEOUT + 1, u64::MAX] {
+        let cfg = Config {
+            server: ServerConfig {
+                body_read_timeout: bad,
+                ..ServerConfig::default()
+            },
+            ..Config::default()
+        };
+        let err = cfg.validated().expect_err("body timeout out of range");
+        assert!(err.to_string().contains("`body_read_timeout`"), "{err}");
+    }
+    for good in [1, 5, MAX_BODY_READ_TIMEOUT] {
+        let cfg = Config {
+            server: ServerConfig {
+                body_read_timeout: good,
+                ..ServerConfig::default()
+            },
+            ..Config::default()
+        };
+        assert!(cfg.validated().is_ok(), "body_read_timeout {good}");
+    }
+
+    let ceiling = Config::default().connection_ceiling();
+    for bad in [0, ceiling + 1, usize::MAX] {
+        let cfg = Config {
+            server: ServerConfig {
+                max_connections: Some(bad),
+                ..ServerConfig::default()
+            },
+            ..Config::default()
+        };
+        let err = cfg.validated().expect_err("connection cap out of range");
+        assert!(err.to_string().contains("`max_connections`"), "{err}");
+    }
+    for good in [1, 100, ceiling] {
+        let cfg = Config {
+            server: ServerConfig {
+                max_connections: Some(good),
+                ..ServerConfig::default()
+            },
+            ..Config::default()
+        };
+        let cfg = cfg.validated().expect("cap in range");
+        assert_eq!(cfg.connection_limit(), good);
+    }
+
+    // The default leaves room for the pool, mail and logs.
+    let derived = Config::default().connection_limit();
+    assert!(
+        (1..=DEFAULT_MAX_CONNECTIONS).contains(&derived),
+        "{derived}"
+    );
+    if let Some(limit) = descriptor_limit() {
+        assert!((derived as u64) < limit, "{derived} of {limit}");
+    }
+}
+
+#[test]
+fn authnzerver_lock_time_past_any_date_is_refused_by_name() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTHNZERVER_USERLOCKTIME", "999999999999999999");
+        let err = Config::load(None).expect_err("a lock time past any date");
+        assert!(err.to_string().contains("`user_lock_time`"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn the_connection_budget_follows_the_descriptor_limit() {
+    // 256 + 3 per pool connection kept back.
+    assert_eq!(connection_budget(20_000, 8), 20_000 - 280);
+    assert_eq!(connection_budget(1024, 8), 1024 - 280);
+    assert_eq!(connection_budget(1024, 100), 512);
+    // Too small for the reserve: half.
+    assert_eq!(connection_budget(256, 8), 128);
+    assert_eq!(connection_budget(1, 8), 1);
+    assert_eq!(connection_budget(0, 8), 1);
+    // Unlimited (RLIM_INFINITY) or huge: the absolute ceiling.
+    assert_eq!(connection_budget(u64::MAX, 8), MAX_CONNECTIONS);
+}
+
+#[test]
+fn naming_an_smtp_server_means_smtp() {
+    figment::Jail::expect_with(|jail| {
+        assert_eq!(
+            Config::load(None).expect("loads").mail.mail_transport,
+            MailTransport::Log
+        );
+        jail.set_env("AUTHNZERVER_EMAILSERVER", "mail.example.org");
+        jail.set_env("AUTHNZERVER_EMAILPORT", "2525");
+        let cfg = Config::load(None).expect("loads");
+        assert_eq!(cfg.mail.mail_transport, MailTransport::Smtp);
+        assert_eq!(cfg.mail.smtp_host, "mail.example.org");
+        assert_eq!(cfg.mail.smtp_port, 2525);
+        assert_eq!(cfg.mail.smtp_tls, SmtpTls::Starttls);
+        // A transport named outright wins.
+        jail.set_env("AUTHNZD_MAIL_TRANSPORT", "file");
+        assert_eq!(
+            Config::load(None).expect("loads").mail.mail_transport,
+            MailTransport::File
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn env_layers_authnzerver_names_under_authnzd_names() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTHNZERVER_PORT", "14000");
+        jail.set_env("AUTHNZERVER_SESSIONEXPIRY", "7");
+        jail.set_env("AUTHNZD_SESSION_EXPIRY_DAYS", "9");
+        jail.set_env("AUTHNZD_URL", "http://not-a-server-setting/");
+        let cfg = Config::load(None).expect("loads");
+        assert_eq!(cfg.server.port, 14000);
+        assert_eq!(cfg.sessions.session_expiry_days, 9);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_toml_file_sits_under_the_environment() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "authnzd.toml",
+            "port = 15000\nsession_expiry_days = 3\nlog_format = \"json\"\n",
+        )?;
+        jail.set_env("AUTHNZD_SESSION_EXPIRY_DAYS", "4");
+        let cfg = Config::load(None).expect("loads");
+        assert_eq!(cfg.server.port, 15000);
+        assert_eq!(cfg.sessions.session_expiry_days, 4);
+        assert_eq!(cfg.logging.log_format, LogFormat::Json);
+        jail.create_file("bad.toml", "no_such_key = 1\n")?;
+        let err = Config::load(Some(Path::new("bad.toml"))).expect_err("unknown key");
+        assert!(err.to_string().contains("no_such_key"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_env_value_is_one_line_naming_the_key() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTHNZD_PORT", "not-a-port");
+        let err = Config::load(None).expect_err("bad port");
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.contains("port"), "{msg}");
+        Ok(())
+    });
+}
+
+#[test]
+fn the_sections_serialise_as_one_flat_map_of_keys() {
+    let keys = config_keys();
+    for key in ["listen", "database_url", "secret", "smtp_host", "log_level"] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    for section in ["server", "database", "keys", "mail", "sms", "logging"] {
+        assert!(!keys.contains(&section), "{section} in {keys:?}");
+    }
+    for (_, key) in AUTHNZERVER_ENV {
+        assert!(keys.contains(key), "{key} in {keys:?}");
+    }
+}
+
+#[test]
+fn of_several_problems_the_first_key_in_order_is_named() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "two.toml",
+            "zzz = 1\nport = \"abc\"\nlisten = \"x\"\nuser_lock_tries = -1\n",
+        )?;
+        let err = Config::load(Some(Path::new("two.toml"))).expect_err("bad keys");
+        assert!(err.to_string().contains("key `listen`"), "{err}");
+        jail.create_file("three.toml", "aaa = 1\nport = \"abc\"\n")?;
+        let err = Config::load(Some(Path::new("three.toml"))).expect_err("unknown key");
+        assert!(
+            err.to_string().contains("key `aaa`: unknown field"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
