@@ -557,6 +557,26 @@ impl Config {
     pub fn rate_limiting(&self) -> bool {
         !self.rate_limits.trim().eq_ignore_ascii_case("none")
     }
+
+    /// A configuration for tests and tools: an ephemeral port, the SQLite
+    /// database, key file and superuser credentials in `dir`, cheap argon2,
+    /// no rate limits (tests drive many requests from one address; limits
+    /// are tested on their own), `warn` logging and a 2 s drain. Not
+    /// validated, and with no `secret`: callers set what they need.
+    pub fn for_tests(dir: &Path) -> Config {
+        Config {
+            port: 0,
+            database_url: format!("sqlite://{}", dir.join("authnzd.sqlite").display()),
+            key_file: dir.join("authnzd.key"),
+            superuser_credentials_file: dir.join("superuser.json"),
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            drain_timeout: 2,
+            rate_limits: "none".into(),
+            log_level: "warn".into(),
+            ..Config::default()
+        }
+    }
 }
 
 /// Upper bound of `body_read_timeout`, in seconds.
