@@ -126,6 +126,13 @@ impl MailSink {
             .collect()
     }
 
+    /// How many messages were delivered, counted after a pause long enough
+    /// for one sent in error to arrive (for asserting that none did).
+    pub fn settled_count(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(300));
+        self.messages().len()
+    }
+
     /// Waits for the `n`-th message (1-based) and returns it.
     pub fn wait_for(&self, n: usize) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(10);
