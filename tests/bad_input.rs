@@ -109,7 +109,6 @@ async fn every_request_type_refuses_bad_values_cleanly() {
         .await
         .unwrap();
     assert!(r.success);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -137,5 +136,4 @@ async fn deeply_nested_and_huge_envelopes_are_refused_not_fatal() {
         .await
         .unwrap();
     assert!(r.success);
-    s.stop().await;
 }

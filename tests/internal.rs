@@ -62,7 +62,6 @@ async fn internal_user_edit_merges_extra_info_and_refuses_identity_keys() {
     for key in ["password", "user_id", "system_id"] {
         assert!(reason.contains(key), "{reason}");
     }
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -111,7 +110,6 @@ async fn internal_session_edit_merges_and_is_seen_by_session_exists() {
         .await
         .unwrap();
     assert_eq!(nothing.failure_reason.as_deref(), Some("no such session"));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -177,7 +175,6 @@ async fn passchecks_with_and_without_a_session() {
         unknown.messages, bad.messages,
         "same words for unknown users and wrong passwords"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -260,5 +257,4 @@ async fn lookups_list_and_reset() {
         !validate.messages.iter().any(|m| m.contains("too short")),
         "override applies: {validate:?}"
     );
-    s.stop().await;
 }

@@ -139,7 +139,6 @@ async fn authnzerver_permission_matrix_holds_over_the_wire() {
         wrong.len(),
         wrong.join("\n")
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -203,7 +202,6 @@ async fn role_limits_of_the_builtin_policy() {
         r.failure_reason.as_deref(),
         Some("user attempting access not found")
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -313,7 +311,6 @@ async fn decisions_only_for_real_active_users() {
     .await;
     assert!(!r.success);
     assert!(reason(&r).contains("target_sharedwith"), "{r:?}");
-    s.stop().await;
 }
 
 fn policy_file(dir: &std::path::Path, edit: impl FnOnce(&mut Value)) -> std::path::PathBuf {
@@ -386,7 +383,6 @@ async fn a_custom_policy_file_is_what_decides() {
     )
     .await;
     assert!(!r.success, "the default forbids it: {r:?}");
-    s.stop().await;
 }
 
 #[tokio::test]

@@ -50,7 +50,6 @@ async fn handled_requests_answer_200_with_the_reqid_echoed() {
     assert_eq!(reply["response"]["success"], json!(false));
     assert_eq!(reply["response"]["failure_reason"], reply["failure_reason"]);
     assert_eq!(reply["response"]["session_info"], Value::Null);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -92,7 +91,6 @@ async fn undecryptable_requests_get_one_401_line() {
         1,
         "the 401 text must not say which check failed"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -104,7 +102,6 @@ async fn a_replayed_request_is_refused() {
     let (first, _) = post_raw(&s.url(), body.clone()).await;
     let (second, _) = post_raw(&s.url(), body).await;
     assert_eq!((first, second), (200, 401));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -121,7 +118,6 @@ async fn unknown_request_type_is_a_handled_failure() {
         reply.failure_reason.as_deref(),
         Some("unknown request type")
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -158,7 +154,6 @@ async fn bad_parameters_are_all_reported() {
         ]
     );
     assert_eq!(problems[2]["required_type"], json!(["int", "None"]));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -199,7 +194,6 @@ async fn malformed_envelopes_get_400_naming_the_field() {
         assert_eq!(status, 400, "{plain}");
         assert!(text.contains(names), "{plain}: {text}");
     }
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -209,7 +203,6 @@ async fn client_ipaddr_is_optional_when_rate_limits_are_off() {
         .to_string();
     let (status, _) = post_raw(&s.url(), seal_at(&s.key, &plain, now())).await;
     assert_eq!(status, 200);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -231,7 +224,6 @@ async fn oversized_bodies_get_413() {
             .unwrap()
             .success
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -256,7 +248,6 @@ async fn other_methods_and_paths() {
         .await
         .unwrap();
     assert_eq!(bad_host.status().as_u16(), 403);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -272,7 +263,6 @@ async fn health_reports_version_and_database() {
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], true);
     assert_eq!(body["version"], authnzd::VERSION);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -300,7 +290,6 @@ async fn a_database_fault_is_503_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(reply.status, 200);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -322,7 +311,6 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
         "reply sealed with the old key, not the new"
     );
     assert!(old_client.open(&text).is_ok());
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -382,5 +370,4 @@ async fn over_the_limit_is_429_with_retry_after_until_the_window_passes() {
             200
         );
     }
-    s.stop().await;
 }

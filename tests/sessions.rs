@@ -92,7 +92,6 @@ async fn session_lifecycle() {
         !again.success,
         "deleting twice reports the session was not there"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -119,7 +118,6 @@ async fn sessions_for_a_real_user_and_for_missing_users() {
         .unwrap();
     assert!(!nobody.success);
     assert_eq!(nobody.failure_reason.as_deref(), Some("no such user"));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -138,7 +136,6 @@ async fn only_the_token_digest_is_stored() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].token_hash, tokens::digest(token));
     assert!(!format!("{rows:?}").contains(token));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -180,7 +177,6 @@ async fn expiry_is_honoured_even_for_cached_sessions() {
         .await
         .unwrap();
     assert!(!r.success, "expired while cached");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -207,7 +203,6 @@ async fn expires_accepts_every_iso_shape() {
     body["ip_address"] = json!("999.1.1.1");
     let r = s.client.request("session-new", body).await.unwrap();
     assert_eq!(r.failure_reason.as_deref(), Some("invalid ip_address"));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -241,7 +236,6 @@ async fn a_deleted_session_is_not_served_from_the_cache() {
             .unwrap();
         assert!(!after.success);
     }
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -296,5 +290,4 @@ async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
         .await
         .unwrap();
     assert!(!gone.success);
-    s.stop().await;
 }

@@ -94,7 +94,6 @@ async fn a_client_that_never_finishes_its_header_is_cut_off() {
             String::from_utf8_lossy(partial)
         );
     }
-    s.stop().await;
 }
 
 /// One HTTP/1.1 answer read off a raw connection.
@@ -394,7 +393,6 @@ async fn thousands_of_stalled_connections_are_cut_off_while_others_are_served() 
         after <= baseline + 16,
         "{after} descriptors open, {baseline} before the abuse"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -450,7 +448,6 @@ async fn past_the_connection_cap_new_connections_wait_and_the_held_ones_are_serv
         .await
         .expect("rpc after the cap");
     assert!(r.success);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -494,7 +491,6 @@ async fn a_body_trickled_a_byte_a_second_gets_408_and_is_closed() {
         .await
         .expect("rpc");
     assert!(r.success);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -519,7 +515,6 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
         after >= Duration::from_millis(1500) && after < Duration::from_secs(5),
         "closed after {after:?} idle, timeout 2 s"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -544,7 +539,6 @@ async fn pipelined_requests_are_answered_in_order() {
     assert_eq!(statuses, [200, 401, 404, 200]);
     assert!(answers[0].body.contains("\"status\""), "{:?}", answers[0]);
     assert_eq!(answers[2].body, "not found");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -576,5 +570,4 @@ async fn oversized_and_too_many_headers_get_431() {
     conn.send(HEALTH).await;
     let a = conn.answer_within(Duration::from_secs(5)).await;
     assert_eq!(a.expect("health after the 431s").status, 200);
-    s.stop().await;
 }

@@ -216,7 +216,6 @@ async fn a_user_from_sign_up_to_delete() {
         .user_lookup_email(&params::UserLookupEmail { email: ADA.into() })
         .await;
     assert!(matches!(nobody, Err(Error::Refused { .. })), "{nobody:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -305,7 +304,6 @@ async fn access_checks_and_api_keys() {
         .apikey_verify_nosession(&presented(fresh.dict().unwrap()))
         .await;
     assert!(matches!(dead, Err(Error::Refused { .. })), "{dead:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -377,7 +375,6 @@ async fn errors_say_which_layer_failed() {
         .unwrap();
     let err = nowhere.session_exists(&exists("x")).await.unwrap_err();
     assert!(matches!(err, Error::Connect(_)), "{err:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -396,7 +393,6 @@ async fn rate_limits_are_a_status_with_retry_after() {
     }
     let retry_after = limited.expect("a 429 within 6 requests");
     assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
-    s.stop().await;
 }
 
 /// What the stand-in does with one request.

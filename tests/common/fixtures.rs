@@ -39,7 +39,24 @@ pub fn token_of(response: &Value) -> String {
         .to_owned()
 }
 
+/// Sets `c`'s argon2 cost to the production defaults (the kit's is cheap).
+pub fn production_hashing(c: &mut authnzd::config::Config) {
+    let defaults = authnzd::config::Config::default();
+    c.argon2_memory_kib = defaults.argon2_memory_kib;
+    c.argon2_iterations = defaults.argon2_iterations;
+}
+
 impl TestServer {
+    /// A server locking accounts after `tries` failed logins, each failure
+    /// answered after `delay_ms` (growing as configured).
+    pub async fn with_lockout(tries: u32, delay_ms: u64) -> TestServer {
+        Self::start_with(|c| {
+            c.user_lock_tries = tries;
+            c.failed_login_delay_ms = delay_ms;
+        })
+        .await
+    }
+
     /// Signs `email` up (not verified) with "Test Person" as its name.
     pub async fn sign_up(&self, email: &str, password: &str) -> Reply {
         self.call(
