@@ -11,6 +11,7 @@ use common::{IP, PW, TestServer};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 
+const NO_REFRESH_TOKEN: &str = "provided API key has no stored refresh token, probably invalid";
 const MISMATCH: &str =
     "key validation failed, provided key does not match stored key or has expired";
 
@@ -217,10 +218,8 @@ async fn session_less_key_refresh_rotates_and_expires() {
     // After refresh_expires the refresh token is dead too.
     s.clock.advance(Duration::seconds(86_400));
     let body = refresh(&fresh, fresh.refresh(), IP);
-    assert_eq!(
-        s.refused("apikey-refresh-nosession", body).await,
-        "provided API key has no stored refresh token, probably invalid"
-    );
+    let reason = s.refused("apikey-refresh-nosession", body).await;
+    assert_eq!(reason, NO_REFRESH_TOKEN);
 }
 
 #[tokio::test]
