@@ -466,6 +466,13 @@ async fn standin(
     Standin { url, connections }
 }
 
+/// What a client with `key` makes of the stand-in's answer to session-new
+/// (asserted to be an error).
+async fn session_new_error(standin: &Standin, key: &str) -> Error {
+    let client = Client::new(&standin.url, key).unwrap();
+    client.session_new(&session_params(None)).await.unwrap_err()
+}
+
 /// A well-formed success for `envelope`, with `reqid` and `response`
 /// replaced as the test likes.
 fn success(crypto: &Client, envelope: &Value, reqid: Option<Value>, response: Value) -> Answer {
@@ -546,11 +553,7 @@ async fn replies_that_break_the_protocol() {
         Answer::Body(foreign.seal(&json!({"success": true, "reqid": envelope["reqid"]})))
     })
     .await;
-    let err = Client::new(&s.url, &key)
-        .unwrap()
-        .session_new(&session_params(None))
-        .await
-        .unwrap_err();
+    let err = session_new_error(&s, &key).await;
     assert!(
         matches!(err, Error::Protocol(ProtocolError::Undecryptable)),
         "{err:?}"
@@ -562,11 +565,7 @@ async fn replies_that_break_the_protocol() {
         success(crypto, &envelope, None, json!({"session_token": 5}))
     })
     .await;
-    let err = Client::new(&s.url, &key)
-        .unwrap()
-        .session_new(&session_params(None))
-        .await
-        .unwrap_err();
+    let err = session_new_error(&s, &key).await;
     match err {
         Error::Protocol(ProtocolError::UnexpectedShape { request, .. }) => {
             assert_eq!(request, "session-new");
@@ -579,11 +578,7 @@ async fn replies_that_break_the_protocol() {
         Answer::Body(crypto.seal(&json!(["not", "an", "envelope"])))
     })
     .await;
-    let err = Client::new(&s.url, &key)
-        .unwrap()
-        .session_new(&session_params(None))
-        .await
-        .unwrap_err();
+    let err = session_new_error(&s, &key).await;
     assert!(
         matches!(err, Error::Protocol(ProtocolError::NotEnvelope(_))),
         "{err:?}"

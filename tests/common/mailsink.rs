@@ -154,12 +154,7 @@ impl Drop for MailSink {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+pub use super::free_port;
 
 /// A parsed message: headers by name and the plain-text body.
 pub struct Parsed {

@@ -29,6 +29,14 @@ pub use fixtures::{IP, PW, PW2, UA, login_body, production_hashing, session_new_
 pub use python::{run_python_interop, test_python};
 pub use server::{TestServer, call, random_suffix, test_config};
 
+/// A port nothing listens on (now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 /// A plain HTTP client for requests no RPC client makes (`/health`, raw
 /// bodies); installs the process's TLS provider first, as the server does.
 pub fn http() -> reqwest::Client {
