@@ -11,15 +11,8 @@ async fn counted_runs_report_throughput_latency_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let key = KeyRing::generate_key();
     let config = Config {
-        port: 0,
-        database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
         secret: Some(key.clone().into()),
-        superuser_credentials_file: dir.path().join("su.json"),
-        argon2_memory_kib: 1024,
-        argon2_iterations: 1,
-        rate_limits: "none".into(),
-        log_level: "warn".into(),
-        ..Config::default()
+        ..Config::for_tests(dir.path())
     }
     .validated()
     .unwrap();
