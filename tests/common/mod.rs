@@ -13,6 +13,7 @@
 //!   SMS webhook (`fake_twilio`).
 //! - `concurrency`: requests sent at once, and tallies of their replies.
 //! - `apikeys`: API-key request bodies.
+// Each test crate uses its own part of the kit and of these re-exports.
 #![allow(dead_code, unused_imports)]
 
 pub mod apikeys;
