@@ -10,11 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authnzd_client::{Client, Error, ProtocolError, params};
-use common::TestServer;
+use common::{PW, TestServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-const PW: &str = "tangerine-Voyage-8713-quartz";
 const NEW_PW: &str = "marmalade-Orbit-2291-basalt";
 const ADA: &str = "ada@example.com";
 
