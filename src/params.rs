@@ -28,6 +28,9 @@ pub fn problems(params: &[Param], body: &Map<String, Value>) -> Vec<Problem> {
                 Some(Value::Null) if !p.required => return None,
                 // No database stores U+0000 in text (PostgreSQL refuses it).
                 Some(Value::String(s)) if s.contains('\0') => "contains a NUL character",
+                // MariaDB's JSON columns refuse deeper documents; one rule
+                // for every backend.
+                Some(v) if too_deep(v, MAX_JSON_DEPTH) => "nested too deeply",
                 Some(v) if p.types.iter().any(|t| t.accepts(v)) => return None,
                 Some(_) => "incorrect type",
             };
@@ -39,6 +42,20 @@ pub fn problems(params: &[Param], body: &Map<String, Value>) -> Vec<Problem> {
             })
         })
         .collect()
+}
+
+/// The deepest nesting of objects and arrays a parameter may have (MariaDB
+/// stores JSON up to 32 levels).
+pub const MAX_JSON_DEPTH: usize = 30;
+
+/// Whether `v` nests objects and arrays more than `left` levels deep.
+fn too_deep(v: &Value, left: usize) -> bool {
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::Object(m) => Box::new(m.values()),
+        Value::Array(a) => Box::new(a.iter()),
+        _ => return false,
+    };
+    left == 0 || children.into_iter().any(|c| too_deep(c, left - 1))
 }
 
 fn required_type(types: &[Ty]) -> Value {
@@ -70,6 +87,16 @@ mod tests {
             required: false,
         },
     ];
+
+    #[test]
+    fn json_deeper_than_the_databases_store_is_refused() {
+        let nest = |depth: usize| (0..depth).fold(json!(1), |inner, _| json!({ "k": inner }));
+        assert!(check(json!({"a": 1, "b": null, "c": nest(MAX_JSON_DEPTH)})).is_empty());
+        assert_eq!(
+            check(json!({"a": 1, "b": null, "c": nest(MAX_JSON_DEPTH + 1)})),
+            vec![("c", "nested too deeply")]
+        );
+    }
 
     fn check(body: Value) -> Vec<(&'static str, &'static str)> {
         let Value::Object(map) = body else {

@@ -5,7 +5,7 @@ mod common;
 
 use authnzd::catalogue::{self, Spec};
 use authnzd::params::{Param, Ty};
-use common::{TestServer, session_new_body};
+use common::TestServer;
 use serde_json::{Map, Value, json};
 
 /// A value of the parameter's first accepted type, with `text` for strings.
@@ -49,7 +49,7 @@ async fn every_request_type_refuses_bad_values_cleanly() {
     let texts = ["", "ünïcødé ✓ 🚀 \u{202e}RTL\u{0000}", huge.as_str()];
     for spec in catalogue::all() {
         // Missing everything.
-        let r = s.client.request(spec.name, json!({})).await.unwrap();
+        let r = s.call(spec.name, json!({})).await;
         assert_eq!(r.status, 200, "{}", spec.name);
         if spec.params.iter().any(|p| p.required) {
             assert_eq!(
@@ -61,10 +61,8 @@ async fn every_request_type_refuses_bad_values_cleanly() {
         }
         // Every parameter of a wrong type.
         let r = s
-            .client
-            .request(spec.name, body_with(spec, |p| wrong_type(p.types)))
-            .await
-            .unwrap();
+            .call(spec.name, body_with(spec, |p| wrong_type(p.types)))
+            .await;
         assert_eq!(
             r.failure_reason.as_deref(),
             Some("invalid request parameters"),
@@ -80,11 +78,8 @@ async fn every_request_type_refuses_bad_values_cleanly() {
         );
         // Right types, hostile values.
         for text in texts {
-            let r = s
-                .client
-                .request(spec.name, body_with(spec, |p| value_for(p.types, text)))
-                .await
-                .unwrap();
+            let body = body_with(spec, |p| value_for(p.types, text));
+            let r = s.call(spec.name, body).await;
             assert_eq!(
                 r.status,
                 200,
@@ -103,13 +98,7 @@ async fn every_request_type_refuses_bad_values_cleanly() {
         }
     }
     // Still serving.
-    let r = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
-    assert!(r.success);
-    s.stop().await;
+    s.assert_serving().await;
 }
 
 #[tokio::test]
@@ -131,11 +120,5 @@ async fn deeply_nested_and_huge_envelopes_are_refused_not_fatal() {
         status, 400,
         "JSON nested past the parser's limit is a bad envelope"
     );
-    let r = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
-    assert!(r.success);
-    s.stop().await;
+    s.assert_serving().await;
 }

@@ -4,32 +4,15 @@
 
 mod common;
 
-use authnzd::config::{MailTransport, SmtpTls};
-use authnzd_client::Reply;
 use chrono::Duration;
-use common::TestServer;
-use common::mailsink::{MailSink, free_port, parse};
+use common::mail::MAIL_FROM;
+use common::mailsink::{free_port, parse};
+use common::{PW, TestServer, counts, tally};
 use serde_json::{Value, json};
 
-const PW: &str = "tangerine-Voyage-8713-quartz";
 const TOKEN: &str =
     "verification-token-0123456789abcdefghijklmnopqrstuvwxyz-0123456789abcdefghijklmnopqrstuvwxyz";
-
-async fn server(port: u16) -> TestServer {
-    TestServer::start_with(|c| {
-        c.mail.mail_transport = MailTransport::Smtp;
-        c.mail.smtp_host = "127.0.0.1".into();
-        c.mail.smtp_port = port;
-        c.mail.smtp_tls = SmtpTls::None;
-        c.mail.mail_from = "Example <accounts@example.com>".into();
-        c.mail.mail_timeout = 5;
-    })
-    .await
-}
-
-async fn call(s: &TestServer, name: &str, body: Value) -> Reply {
-    s.client.request(name, body).await.expect(name)
-}
+const SENT_TODAY: &str = "forgot-pass verification email sent less than 24 hours ago";
 
 fn signup_body(session: &str, created: &Value, url_key: &str) -> Value {
     let mut body = json!({
@@ -41,33 +24,36 @@ fn signup_body(session: &str, created: &Value, url_key: &str) -> Value {
     body
 }
 
+fn forgot_body(session: &str) -> Value {
+    json!({
+        "email_address": "ada@example.com", "session_token": session, "server_name": "Example",
+        "server_baseurl": "https://example.com", "password_forgot_url": "/password/reset",
+        "verification_token": TOKEN, "verification_expiry": 900,
+    })
+}
+
+/// Ada signed up (not verified) on `s`, an anonymous session, and Ada's
+/// user-new response.
+async fn signed_up(s: &TestServer) -> (String, Value) {
+    let created = s.sign_up("ada@example.com", PW).await;
+    assert!(created.success, "{created:?}");
+    (s.anon_session().await, created.response)
+}
+
 #[tokio::test]
 async fn signup_mail_is_sent_and_the_account_then_verifies() {
-    let sink = MailSink::start();
-    let s = server(sink.port).await;
-    let created = call(
-        &s,
-        "user-new",
-        json!({"full_name": "Ada", "email": "ada@example.com", "password": PW}),
-    )
-    .await;
-    assert!(created.success, "{created:?}");
-    let session = s.anon_session().await;
+    let (s, sink) = TestServer::with_mail().await;
+    let (session, created) = signed_up(&s).await;
 
     // authnzerver's action read `account_verify_url`; its schema said
     // `server_verify_url`. Both work.
-    let sent = call(
-        &s,
-        "user-sendemail-signup",
-        signup_body(&session, &created.response, "account_verify_url"),
-    )
-    .await;
-    assert!(sent.success, "{sent:?}");
-    assert_eq!(sent.response["user_id"], created.response["user_id"]);
-    assert!(sent.response["emailverify_sent_datetime"].is_string());
+    let body = signup_body(&session, &created, "account_verify_url");
+    let sent = s.ok("user-sendemail-signup", body).await;
+    assert_eq!(sent["user_id"], created["user_id"]);
+    assert!(sent["emailverify_sent_datetime"].is_string());
     let m = parse(&sink.wait_for(1));
     assert_eq!(m.header("To"), Some("ada@example.com"));
-    assert_eq!(m.header("From"), Some("Example <accounts@example.com>"));
+    assert_eq!(m.header("From"), Some(MAIL_FROM));
     assert_eq!(
         m.header("Subject"),
         Some("[Example] Please verify your account sign up request")
@@ -90,182 +76,105 @@ async fn signup_mail_is_sent_and_the_account_then_verifies() {
         m.text
     );
 
-    let again = call(
-        &s,
-        "user-sendemail-signup",
-        signup_body(&session, &created.response, "server_verify_url"),
-    )
-    .await;
-    assert!(again.success, "{again:?}");
+    let body = signup_body(&session, &created, "server_verify_url");
+    s.ok("user-sendemail-signup", body).await;
     sink.wait_for(2);
 
     // The frontend checks the token it generated, then verifies the address.
-    let verified = call(
-        &s,
+    s.ok(
         "user-set-emailverified",
         json!({"email": "ada@example.com"}),
     )
     .await;
-    assert!(verified.success, "{verified:?}");
     // A verified account gets no more sign-up mail.
-    let r = call(
-        &s,
-        "user-sendemail-signup",
-        signup_body(&session, &created.response, "account_verify_url"),
-    )
-    .await;
+    let body = signup_body(&session, &created, "account_verify_url");
     assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("target user for verification email already active and verified")
+        s.refused("user-sendemail-signup", body).await,
+        "target user for verification email already active and verified"
     );
     // Neither URL name: a clear error.
-    let mut body = signup_body(&session, &created.response, "account_verify_url");
+    let mut body = signup_body(&session, &created, "account_verify_url");
     body.as_object_mut().unwrap().remove("account_verify_url");
-    let r = call(&s, "user-sendemail-signup", body).await;
-    assert!(r.failure_reason.unwrap().contains("account_verify_url"));
+    let reason = s.refused("user-sendemail-signup", body).await;
+    assert!(reason.contains("account_verify_url"));
     // created_info must be an object, email_address a string.
-    let mut body = signup_body(&session, &created.response, "account_verify_url");
+    let mut body = signup_body(&session, &created, "account_verify_url");
     body["created_info"] = json!("user 4");
-    let r = call(&s, "user-sendemail-signup", body).await;
+    let r = s.call("user-sendemail-signup", body).await;
     assert!(!r.success && r.response["problems"].is_array(), "{r:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn forgot_password_mail_at_most_once_a_day() {
-    let sink = MailSink::start();
-    let s = server(sink.port).await;
+    let (s, sink) = TestServer::with_mail().await;
     s.verified_user("ada@example.com", PW).await;
-    let session = s.anon_session().await;
-    let body = json!({
-        "email_address": "ada@example.com", "session_token": session, "server_name": "Example",
-        "server_baseurl": "https://example.com", "password_forgot_url": "/password/reset",
-        "verification_token": TOKEN, "verification_expiry": 900,
-    });
-    let r = call(&s, "user-sendemail-forgotpass", body.clone()).await;
-    assert!(r.success, "{r:?}");
+    let body = forgot_body(&s.anon_session().await);
+    s.ok("user-sendemail-forgotpass", body.clone()).await;
     let m = parse(&sink.wait_for(1));
     assert_eq!(
         m.header("Subject"),
         Some("[Example] Please verify your password reset request")
     );
     assert!(m.text.contains("https://example.com/password/reset"));
-    let r = call(&s, "user-sendemail-forgotpass", body.clone()).await;
-    assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("forgot-pass verification email sent less than 24 hours ago")
-    );
+    let reason = s.refused("user-sendemail-forgotpass", body.clone()).await;
+    assert_eq!(reason, SENT_TODAY);
     s.clock.advance(Duration::hours(24) + Duration::seconds(1));
     // A session made on the server's (moved) clock.
-    let made = call(&s, "session-new", common::session_new_body(None, 48)).await;
-    let session = made.response["session_token"].clone();
-    let mut next = body.clone();
-    next["session_token"] = json!(session);
-    let r = call(&s, "user-sendemail-forgotpass", next).await;
-    assert!(r.success, "{r:?}");
+    let session = s.session_for(None, 48).await;
+    s.ok("user-sendemail-forgotpass", forgot_body(&session))
+        .await;
     sink.wait_for(2);
     // Unknown addresses and unverified accounts get nothing.
-    let mut other = body.clone();
+    let mut other = body;
     other["email_address"] = json!("nobody@example.com");
-    let r = call(&s, "user-sendemail-forgotpass", other).await;
     assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("invalid user for forgot-pass email request")
+        s.refused("user-sendemail-forgotpass", other).await,
+        "invalid user for forgot-pass email request"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn a_dead_smtp_server_is_a_clear_failure() {
-    let s = server(free_port()).await;
-    let created = call(
-        &s,
-        "user-new",
-        json!({"full_name": "Ada", "email": "ada@example.com", "password": PW}),
-    )
-    .await;
-    let session = s.anon_session().await;
-    let r = call(
-        &s,
-        "user-sendemail-signup",
-        signup_body(&session, &created.response, "account_verify_url"),
-    )
-    .await;
+    let s = TestServer::with_smtp(free_port(), |_| {}).await;
+    let (session, created) = signed_up(&s).await;
+    let body = signup_body(&session, &created, "account_verify_url");
+    let r = s.call("user-sendemail-signup", body).await;
     assert_eq!(
         r.failure_reason.as_deref(),
         Some("verification email could not be sent because of an email server problem")
     );
     assert!(r.response["emailverify_sent_datetime"].is_null());
-    assert!(
-        call(&s, "session-exists", json!({"session_token": session}))
-            .await
-            .success
-    );
-    s.stop().await;
+    assert!(s.session_alive(&session).await);
 }
 
 #[tokio::test]
 async fn concurrent_forgot_password_requests_send_one_mail() {
-    let sink = MailSink::start();
-    let s = server(sink.port).await;
+    let (s, sink) = TestServer::with_mail().await;
     s.verified_user("ada@example.com", PW).await;
-    let session = s.anon_session().await;
-    let body = json!({
-        "email_address": "ada@example.com", "session_token": session, "server_name": "Example",
-        "server_baseurl": "https://example.com", "password_forgot_url": "/password/reset",
-        "verification_token": TOKEN, "verification_expiry": 900,
-    });
-    let asks = (0..8)
-        .map(|_| {
-            let (client, body) = (s.client.clone(), body.clone());
-            tokio::spawn(async move {
-                client
-                    .request("user-sendemail-forgotpass", body)
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect::<Vec<_>>();
-    let mut sent = 0;
-    for a in asks {
-        let r = a.await.unwrap();
-        if r.success {
-            sent += 1;
-        } else {
-            assert_eq!(
-                r.failure_reason.as_deref(),
-                Some("forgot-pass verification email sent less than 24 hours ago")
-            );
-        }
-    }
-    assert_eq!(sent, 1, "reset mails sent at once");
+    let body = forgot_body(&s.anon_session().await);
+    let asked = s.repeated("user-sendemail-forgotpass", body, 8).await;
+    let sent = counts([("success", 1), (SENT_TODAY, 7)]);
+    assert_eq!(tally(&asked), sent, "reset mails sent at once");
     sink.wait_for(1);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert_eq!(sink.messages().len(), 1);
-    s.stop().await;
+    assert_eq!(sink.settled_count(), 1);
 }
 
 #[tokio::test]
 async fn a_failed_reset_mail_does_not_use_up_the_day() {
-    let port = free_port();
-    let s = server(port).await;
+    let s = TestServer::with_smtp(free_port(), |_| {}).await;
     s.verified_user("ada@example.com", PW).await;
-    let session = s.anon_session().await;
-    let body = json!({
-        "email_address": "ada@example.com", "session_token": session, "server_name": "Example",
-        "server_baseurl": "https://example.com", "password_forgot_url": "/password/reset",
-        "verification_token": TOKEN, "verification_expiry": 900,
-    });
-    let r = call(&s, "user-sendemail-forgotpass", body.clone()).await;
+    let body = forgot_body(&s.anon_session().await);
+    let r = s.call("user-sendemail-forgotpass", body).await;
     assert_eq!(
         r.failure_reason.as_deref(),
         Some("forgot-pass verification email could not be sent because email server issue")
     );
     assert!(r.response["emailforgotpass_sent_datetime"].is_null());
-    let found = call(&s, "user-lookup-email", json!({"email": "ada@example.com"})).await;
+    let found = s
+        .call("user-lookup-email", json!({"email": "ada@example.com"}))
+        .await;
     assert!(
         found.response["user_info"]["emailforgotpass_sent_datetime"].is_null(),
         "{found:?}"
     );
-    s.stop().await;
 }

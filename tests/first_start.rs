@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run_python_interop, session_new_body};
+use common::{call, free_port, run_python_interop, session_new_body};
 use serde_json::{Value, json};
 
 /// Kills the server if a test fails before stopping it, so no orphan keeps
@@ -32,14 +32,6 @@ fn authnzd(dir: &Path) -> Command {
         }
     }
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_healthy(port: u16, child: &mut Child) -> Value {
@@ -103,28 +95,14 @@ async fn serve_in_an_empty_directory() {
         .to_owned();
     let url = format!("http://127.0.0.1:{port}/");
     let client = authnzd_client::Client::new(&url, &key).unwrap();
-    let made = client
-        .request("session-new", session_new_body(Some(1), 1))
-        .await
-        .unwrap();
+    let made = call(&client, "session-new", session_new_body(Some(1), 1)).await;
     assert!(made.success, "{made:?}");
-    let token = made.response["session_token"].as_str().unwrap();
-    let found = client
-        .request("session-exists", json!({"session_token": token}))
-        .await
-        .unwrap();
+    let token = json!({"session_token": made.response["session_token"]});
+    let found = call(&client, "session-exists", token.clone()).await;
     assert_eq!(found.response["session_info"]["email"], creds["email"]);
-    assert!(
-        client
-            .request("session-delete", json!({"session_token": token}))
-            .await
-            .unwrap()
-            .success
-    );
-    let gone = client
-        .request("session-exists", json!({"session_token": token}))
-        .await
-        .unwrap();
+    let deleted = call(&client, "session-delete", token.clone()).await;
+    assert!(deleted.success);
+    let gone = call(&client, "session-exists", token).await;
     assert!(!gone.success);
 
     let summary = run_python_interop(&url, &key);
@@ -211,16 +189,11 @@ fn keygen_prints_a_fernet_key() {
     assert!(authnzd::envelope::KeyRing::parse(key.trim()).is_ok());
 }
 
-/// Kill -9 under write load, restart: every acknowledged session is there
-/// and SQLite's integrity check passes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_writes_survive_kill_9() {
-    use sea_orm::{ConnectionTrait, Database, Statement};
-
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+/// `authnzd serve` in `dir` on `port` without rate limits or chatter, once
+/// it answers /health.
+async fn serve_quietly(dir: &Path, port: u16) -> Guard {
     let mut child = Guard(
-        authnzd(dir.path())
+        authnzd(dir)
             .args(["serve", "--port", &port.to_string()])
             .env("AUTHNZD_RATE_LIMITS", "none")
             .env("AUTHNZD_LOG_LEVEL", "warn")
@@ -229,6 +202,18 @@ async fn acknowledged_writes_survive_kill_9() {
             .unwrap(),
     );
     wait_healthy(port, &mut child.0).await;
+    child
+}
+
+/// Kill -9 under write load, restart: every acknowledged session is there
+/// and SQLite's integrity check passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = serve_quietly(dir.path(), port).await;
     let key = std::fs::read_to_string(dir.path().join("authnzd.key")).unwrap();
     let url = format!("http://127.0.0.1:{port}/");
     let client = authnzd_client::Client::new(&url, key.trim()).unwrap();
@@ -280,22 +265,10 @@ async fn acknowledged_writes_survive_kill_9() {
     assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "ok");
     db.close().await.unwrap();
 
-    let mut child = Guard(
-        authnzd(dir.path())
-            .args(["serve", "--port", &port.to_string()])
-            .env("AUTHNZD_RATE_LIMITS", "none")
-            .env("AUTHNZD_LOG_LEVEL", "warn")
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_healthy(port, &mut child.0).await;
+    let _child = serve_quietly(dir.path(), port).await;
     let client = authnzd_client::Client::new(&url, key.trim()).unwrap();
     for token in &acknowledged {
-        let r = client
-            .request("session-exists", json!({"session_token": token}))
-            .await
-            .unwrap();
+        let r = call(&client, "session-exists", json!({"session_token": token})).await;
         assert!(r.success, "acknowledged session lost after kill -9: {r:?}");
     }
 }

@@ -5,103 +5,40 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use authnzd::config::Config;
-use authnzd_client::{Client, Refusal, Reply};
-use common::TestServer;
+use common::{PW, TestServer, all_at_once, counts, login_body, production_hashing, tally};
 use serde_json::json;
-use tokio::task::JoinSet;
 
-const PW: &str = "tangerine-Voyage-8713-quartz";
-const WRONG: Refusal = Refusal::WrongPassword;
-const LOCKED: Refusal = Refusal::AccountLocked;
-
-async fn login(s: &TestServer, email: &str, password: &str) -> Reply {
-    let anon = s.anon_session().await;
-    s.client
-        .request(
-            "user-login",
-            json!({"session_token": anon, "email": email, "password": password}),
-        )
-        .await
-        .expect("user-login answered")
-}
+const WRONG: &str = "user does not exist or password doesn't match";
+const LOCKED: &str = "user account is locked";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_concurrent_wrong_guesses_lock_a_five_try_account() {
-    let s = TestServer::start_with(|c| {
-        c.lockout.user_lock_tries = 5;
-        c.lockout.failed_login_delay_ms = 100;
-    })
-    .await;
+    let s = TestServer::with_lockout(5, 100).await;
     s.verified_user("target@example.org", PW).await;
     let (_, signed_in) = s.login("target@example.org", PW).await.expect("login");
-    let mut anon = Vec::new();
+    let mut guesses = Vec::new();
     for _ in 0..20 {
-        anon.push(s.anon_session().await);
+        let anon = s.anon_session().await;
+        guesses.push(login_body(&anon, "target@example.org", "not it at all"));
     }
-    let mut guesses = JoinSet::new();
-    for token in anon {
-        let client = s.client.clone();
-        guesses.spawn(async move {
-            client
-                .request(
-                    "user-login",
-                    json!({"session_token": token, "email": "target@example.org", "password": "not it at all"}),
-                )
-                .await
-                .expect("answered")
-        });
-    }
-    let mut reasons = Vec::new();
-    while let Some(r) = guesses.join_next().await {
-        let r = r.expect("task");
-        assert!(!r.success);
-        reasons.push(r.refusal().expect("a reason"));
-    }
+    let answers = tally(&s.at_once("user-login", guesses).await);
     // Each failure counted once: five answered as wrong, the fifteen after
     // them as locked.
-    assert_eq!(
-        reasons.iter().filter(|r| **r == WRONG).count(),
-        5,
-        "{reasons:?}"
-    );
-    assert_eq!(
-        reasons.iter().filter(|r| **r == LOCKED).count(),
-        15,
-        "{reasons:?}"
-    );
+    assert_eq!(answers, counts([(WRONG, 5), (LOCKED, 15)]));
     // The lock logged the account out (the session was cached: it was
     // just checked by login's session-new).
-    let gone = s
-        .client
-        .request("session-exists", json!({"session_token": signed_in}))
-        .await
-        .unwrap();
-    assert!(!gone.success, "a locked account's session still served");
-    let right = login(&s, "target@example.org", PW).await;
+    let gone = s.session_alive(&signed_in).await;
+    assert!(!gone, "a locked account's session still served");
+    let right = s.try_login("target@example.org", PW).await;
     assert!(!right.success, "a locked account logged in: {right:?}");
-    assert_eq!(right.refusal(), Some(LOCKED));
+    assert_eq!(right.failure_reason.as_deref(), Some(LOCKED));
     let retry = right.response["retry_after"].as_i64().expect("retry_after");
     assert!((3000..=3600).contains(&retry), "retry_after {retry}");
     // The lock ends by itself (a session that outlives the hour).
-    let anon = s
-        .client
-        .request("session-new", common::session_new_body(None, 3))
-        .await
-        .unwrap()
-        .response["session_token"]
-        .clone();
+    let anon = s.session_for(None, 3).await;
     s.clock.advance(chrono::Duration::seconds(3601));
-    let after = s
-        .client
-        .request(
-            "user-login",
-            json!({"session_token": anon, "email": "target@example.org", "password": PW}),
-        )
-        .await
-        .unwrap();
-    assert!(after.success, "{after:?}");
-    s.stop().await;
+    s.ok("user-login", login_body(&anon, "target@example.org", PW))
+        .await;
 }
 
 #[tokio::test]
@@ -109,10 +46,10 @@ async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
     let s = TestServer::start_with(|c| c.lockout.failed_login_delay_ms = 400).await;
     s.verified_user("someone@example.org", PW).await;
     let started = Instant::now();
-    let wrong = login(&s, "someone@example.org", "not the password").await;
+    let wrong = s.try_login("someone@example.org", "not the password").await;
     assert!(started.elapsed() >= Duration::from_millis(400));
-    assert_eq!(wrong.refusal(), Some(WRONG));
-    let right = login(&s, "someone@example.org", PW).await;
+    assert_eq!(wrong.failure_reason.as_deref(), Some(WRONG));
+    let right = s.try_login("someone@example.org", PW).await;
     assert!(right.success, "{right:?}");
 
     // user-changepass: a wrong current password is checked (and delayed),
@@ -124,39 +61,22 @@ async fn a_right_password_straight_after_a_wrong_one_logs_in_after_the_delay() {
                "new_password": "Another-long-Passphrase-4471"})
     };
     let started = Instant::now();
-    let refused = s
-        .client
-        .request("user-changepass", change("nope"))
-        .await
-        .unwrap();
+    let refused = s.refused("user-changepass", change("nope")).await;
     assert!(started.elapsed() >= Duration::from_millis(400));
-    assert_eq!(
-        refused.failure_reason.as_deref(),
-        Some("user password does not match")
-    );
-    let changed = s
-        .client
-        .request("user-changepass", change(PW))
-        .await
-        .unwrap();
-    assert!(changed.success, "{changed:?}");
-    s.stop().await;
+    assert_eq!(refused, "user password does not match");
+    s.ok("user-changepass", change(PW)).await;
 }
 
 #[tokio::test]
 async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
-    let s = TestServer::start_with(|c| {
-        c.lockout.user_lock_tries = 2;
-        c.lockout.failed_login_delay_ms = 200;
-    })
-    .await;
+    let s = TestServer::with_lockout(2, 200).await;
     s.verified_user("real@example.org", PW).await;
     let mut seen = Vec::new();
     for email in ["real@example.org", "nobody@example.org"] {
         let mut answers = Vec::new();
         for _ in 0..4 {
             let started = Instant::now();
-            let r = login(&s, email, "wrong wrong wrong").await;
+            let r = s.try_login(email, "wrong wrong wrong").await;
             answers.push((
                 r.failure_reason.clone(),
                 r.response.clone(),
@@ -176,56 +96,33 @@ async fn addresses_without_an_account_wait_and_lock_exactly_like_accounts() {
         };
         if let Some(want) = want {
             assert!(*rt >= want && *ut >= want, "failure {n}: {rt:?} / {ut:?}");
-            assert_eq!(rr.as_deref().map(Refusal::parse), Some(WRONG));
+            assert_eq!(rr.as_deref(), Some(WRONG));
         } else {
-            assert_eq!(rr.as_deref().map(Refusal::parse), Some(LOCKED));
+            assert_eq!(rr.as_deref(), Some(LOCKED));
         }
     }
     // An unverified account with the right password answers as a wrong
     // password does: no id, the same reason.
-    let made = s
-        .client
-        .request(
-            "user-new",
-            json!({"full_name": "Not Yet", "email": "pending@example.org", "password": PW}),
-        )
-        .await
-        .unwrap();
-    assert!(made.success);
-    let pending = login(&s, "pending@example.org", PW).await;
-    assert_eq!(pending.refusal(), Some(WRONG));
+    assert!(s.sign_up("pending@example.org", PW).await.success);
+    let pending = s.try_login("pending@example.org", PW).await;
+    assert_eq!(pending.failure_reason.as_deref(), Some(WRONG));
     assert!(pending.response["user_id"].is_null(), "{pending:?}");
-    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_hung_up_logins_leave_the_hashing_pool_usable() {
-    let defaults = Config::default();
     let s = TestServer::start_with(|c| {
-        c.hashing.argon2_memory_kib = defaults.hashing.argon2_memory_kib;
-        c.hashing.argon2_iterations = defaults.hashing.argon2_iterations;
+        production_hashing(c);
         c.hashing.hash_workers = Some(1);
         c.hashing.hash_queue = 8;
     })
     .await;
     s.verified_user("busy@example.org", PW).await;
-    let impatient = Client::builder(s.url(), &s.key)
-        .timeout(Duration::from_millis(20))
-        .build()
-        .expect("client");
+    let impatient = s.impatient_client(Duration::from_millis(20));
     let body = json!({"email": "busy@example.org", "password": PW});
-    let mut hung_up = JoinSet::new();
-    for _ in 0..200 {
-        let c = impatient.clone();
-        let body = body.clone();
-        hung_up.spawn(async move { c.request("user-passcheck-nosession", body).await });
-    }
-    let mut timed_out = 0;
-    while let Some(r) = hung_up.join_next().await {
-        if r.expect("task").is_err() {
-            timed_out += 1;
-        }
-    }
+    let calls = std::iter::repeat_n(("user-passcheck-nosession", body.clone()), 200);
+    let hung_up = all_at_once(&impatient, calls).await;
+    let timed_out = hung_up.iter().filter(|r| r.is_err()).count();
     assert!(timed_out >= 190, "only {timed_out} of 200 hung up");
     // Hashes already started finish on their own; then the pool is free.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -246,7 +143,6 @@ async fn two_hundred_hung_up_logins_leave_the_hashing_pool_usable() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -287,7 +183,6 @@ async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
         printed.contains("REDACTED"),
         "secrets are not even named: {printed}"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -297,46 +192,33 @@ async fn a_second_sign_up_with_any_verify_retry_wait_is_answered() {
         json!({"full_name": "Twice", "email": "twice@example.org", "password": PW,
                "verify_retry_wait": wait})
     };
-    assert!(s.client.request("user-new", body(6)).await.unwrap().success);
+    s.ok("user-new", body(6)).await;
     for wait in [i64::MAX, i64::MIN, i64::MAX / 3600, -1, 0] {
         let r = s.client.request("user-new", body(wait)).await;
         let r = r.unwrap_or_else(|e| panic!("verify_retry_wait {wait}: {e}"));
         assert_eq!(r.status, 200, "verify_retry_wait {wait}");
     }
-    s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanging_up_during_the_delay_does_not_save_a_guess_from_counting() {
-    let s = TestServer::start_with(|c| {
-        c.lockout.user_lock_tries = 2;
-        c.lockout.failed_login_delay_ms = 2000;
-    })
-    .await;
+    let s = TestServer::with_lockout(2, 2000).await;
     s.verified_user("patient@example.org", PW).await;
-    let impatient = Client::builder(s.url(), &s.key)
-        .timeout(Duration::from_millis(300))
-        .build()
-        .expect("client");
+    let impatient = s.impatient_client(Duration::from_millis(300));
     // Two guesses, each abandoned while its answer waits; both counted, so
     // the third locks and is answered at once.
     for n in 1..=3 {
         let anon = s.anon_session().await;
-        let r = impatient
-            .request(
-                "user-login",
-                json!({"session_token": anon, "email": "patient@example.org", "password": "guess"}),
-            )
-            .await;
+        let guess = login_body(&anon, "patient@example.org", "guess");
+        let r = impatient.request("user-login", guess).await;
         if n < 3 {
             assert!(r.is_err(), "guess {n} answered before its delay: {r:?}");
         } else {
             let r = r.expect("the locking failure is not delayed");
-            assert_eq!(r.refusal(), Some(LOCKED), "{r:?}");
+            assert_eq!(r.failure_reason.as_deref(), Some(LOCKED), "{r:?}");
         }
     }
     // The lock holds for the right password too.
-    let right = login(&s, "patient@example.org", PW).await;
-    assert_eq!(right.refusal(), Some(LOCKED), "{right:?}");
-    s.stop().await;
+    let right = s.try_login("patient@example.org", PW).await;
+    assert_eq!(right.failure_reason.as_deref(), Some(LOCKED), "{right:?}");
 }

@@ -3,37 +3,28 @@
 
 mod common;
 
-use common::{TestServer, session_new_body};
+use common::{PW, PW2, TestServer, session_new_body, token_of};
 use serde_json::json;
-
-const PW: &str = "tangerine-Voyage-8713-quartz";
 
 #[tokio::test]
 async fn internal_user_edit_merges_extra_info_and_refuses_identity_keys() {
     let s = TestServer::start().await;
     let made = s
-        .client
-        .request(
+        .ok(
             "user-new",
             json!({"full_name": "Test User", "email": "testuser-userinfo@test.org", "password": PW,
-                                     "extra_info": {"pref_advancedbits": "on"}}),
+                   "extra_info": {"pref_advancedbits": "on"}}),
         )
-        .await
-        .unwrap();
-    assert!(made.success, "{made:?}");
-    let uid = made.response["user_id"].as_i64().unwrap();
-    let edited = s
-        .client
-        .request(
-            "internal-user-edit",
-            json!({"target_userid": uid, "update_dict": {
-                "extra_info": {"this": "is", "a": "test", "pref_thing_always_private": false, "pref_advancedbits": "__delete__"},
-                "is_active": true, "email_verified": true, "full_name": "Test Middle Named User"}}),
+        .await;
+    let uid = made["user_id"].as_i64().unwrap();
+    let info = s
+        .edit_user(
+            uid,
+            json!({"extra_info": {"this": "is", "a": "test", "pref_thing_always_private": false,
+                                  "pref_advancedbits": "__delete__"},
+                   "is_active": true, "email_verified": true, "full_name": "Test Middle Named User"}),
         )
-        .await
-        .unwrap();
-    assert!(edited.success, "{edited:?}");
-    let info = &edited.response["user_info"];
+        .await;
     assert_eq!(info["email_verified"], true);
     assert_eq!(info["is_active"], true);
     assert_eq!(info["extra_info"]["this"], "is");
@@ -45,14 +36,8 @@ async fn internal_user_edit_merges_extra_info_and_refuses_identity_keys() {
         "existing keys kept"
     );
 
-    let refused = s
-        .client
-        .request(
-            "internal-user-edit",
-            json!({"target_userid": uid, "update_dict": {"user_id": 10, "system_id": "pwned", "password": "pwnedx2"}}),
-        )
-        .await
-        .unwrap();
+    let identity = json!({"user_id": 10, "system_id": "pwned", "password": "pwnedx2"});
+    let refused = s.try_edit_user(uid, identity).await;
     assert!(!refused.success);
     let reason = refused.failure_reason.unwrap();
     assert!(
@@ -62,7 +47,6 @@ async fn internal_user_edit_merges_extra_info_and_refuses_identity_keys() {
     for key in ["password", "user_id", "system_id"] {
         assert!(reason.contains(key), "{reason}");
     }
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -71,47 +55,27 @@ async fn internal_session_edit_merges_and_is_seen_by_session_exists() {
     let uid = s.verified_user("testuser-sessioninfo@test.org", PW).await;
     let mut body = session_new_body(Some(uid), 1);
     body["extra_info_json"] = json!({"pref_advancedbits": "on", "keep": 1});
-    let made = s.client.request("session-new", body).await.unwrap();
-    let token = made.response["session_token"].as_str().unwrap();
+    let token = token_of(&s.call("session-new", body).await.response);
     // Cache the session first, so the edit must invalidate it.
-    assert!(
-        s.client
-            .request("session-exists", json!({"session_token": token}))
-            .await
-            .unwrap()
-            .success
-    );
+    assert!(s.session_alive(&token).await);
     let edited = s
-        .client
-        .request(
+        .ok(
             "internal-session-edit",
             json!({"target_session_token": token, "update_dict": {
-                "this": "is", "a": "test", "pref_thing_always_private": false, "pref_advancedbits": "__delete__"}}),
+                "this": "is", "a": "test", "pref_thing_always_private": false,
+                "pref_advancedbits": "__delete__"}}),
         )
-        .await
-        .unwrap();
-    assert!(edited.success, "{edited:?}");
-    let extra = &edited.response["session_info"]["extra_info_json"];
+        .await;
+    let extra = &edited["session_info"]["extra_info_json"];
     assert_eq!(extra["this"], "is");
     assert_eq!(extra["keep"], 1);
     assert!(extra.get("pref_advancedbits").is_none());
-    let check = s
-        .client
-        .request("session-exists", json!({"session_token": token}))
-        .await
-        .unwrap();
-    assert_eq!(&check.response["session_info"]["extra_info_json"], extra);
+    let check = s.session_exists(&token).await.response;
+    assert_eq!(&check["session_info"]["extra_info_json"], extra);
 
-    let nothing = s
-        .client
-        .request(
-            "internal-session-edit",
-            json!({"target_session_token": "no-such-token", "update_dict": {"a": 1}}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(nothing.failure_reason.as_deref(), Some("no such session"));
-    s.stop().await;
+    let nothing = json!({"target_session_token": "no-such-token", "update_dict": {"a": 1}});
+    let reason = s.refused("internal-session-edit", nothing).await;
+    assert_eq!(reason, "no such session");
 }
 
 #[tokio::test]
@@ -119,56 +83,24 @@ async fn passchecks_with_and_without_a_session() {
     let s = TestServer::start().await;
     let uid = s.verified_user("testuser-passcheck@test.org", PW).await;
     let (_, token) = s.login("testuser-passcheck@test.org", PW).await.unwrap();
-    let ok = s
-        .client
-        .request(
-            "user-passcheck",
-            json!({"session_token": token, "password": PW}),
-        )
-        .await
-        .unwrap();
-    assert!(ok.success, "{ok:?}");
-    assert_eq!(ok.response["user_id"], uid);
+    let passcheck =
+        |token: &str, password: &str| json!({"session_token": token, "password": password});
+    let ok = s.ok("user-passcheck", passcheck(&token, PW)).await;
+    assert_eq!(ok["user_id"], uid);
     let bad = s
-        .client
-        .request(
-            "user-passcheck",
-            json!({"session_token": token, "password": "wrong-password-here"}),
-        )
-        .await
-        .unwrap();
+        .call("user-passcheck", passcheck(&token, "wrong-password-here"))
+        .await;
     assert!(!bad.success);
-    let nosession = s
-        .client
-        .request(
-            "user-passcheck",
-            json!({"session_token": "nope", "password": PW}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        nosession.failure_reason.as_deref(),
-        Some("session does not exist")
-    );
+    let nosession = s.refused("user-passcheck", passcheck("nope", PW)).await;
+    assert_eq!(nosession, "session does not exist");
 
     s.clock.advance(chrono::Duration::seconds(2));
-    let ok = s
-        .client
-        .request(
-            "user-passcheck-nosession",
-            json!({"email": "TestUser-Passcheck@test.org", "password": PW}),
-        )
-        .await
-        .unwrap();
-    assert!(ok.success, "{ok:?}");
+    let by_email = |email: &str| json!({"email": email, "password": PW});
+    let body = by_email("TestUser-Passcheck@test.org");
+    s.ok("user-passcheck-nosession", body).await;
     let unknown = s
-        .client
-        .request(
-            "user-passcheck-nosession",
-            json!({"email": "nobody@test.org", "password": PW}),
-        )
-        .await
-        .unwrap();
+        .call("user-passcheck-nosession", by_email("nobody@test.org"))
+        .await;
     assert_eq!(
         unknown.failure_reason.as_deref(),
         Some("user does not exist or password doesn't match")
@@ -177,7 +109,6 @@ async fn passchecks_with_and_without_a_session() {
         unknown.messages, bad.messages,
         "same words for unknown users and wrong passwords"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -185,80 +116,46 @@ async fn lookups_list_and_reset() {
     let s = TestServer::start().await;
     let uid = s.verified_user("lookup@test.org", PW).await;
     let by_email = s
-        .client
-        .request("user-lookup-email", json!({"email": "LOOKUP@test.org"}))
+        .call("user-lookup-email", json!({"email": "LOOKUP@test.org"}))
         .await
-        .unwrap();
-    assert_eq!(by_email.response["user_info"]["user_id"], uid);
+        .response;
+    assert_eq!(by_email["user_info"]["user_id"], uid);
     assert!(
-        by_email.response["user_info"].get("password").is_none(),
+        by_email["user_info"].get("password").is_none(),
         "never the hash"
     );
-    let matched = s
-        .client
-        .request(
-            "user-lookup-match",
-            json!({"by": "extra_info", "match": {"type": "normal-user"}}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(matched.response["user_info"].as_array().unwrap().len(), 1);
-    let by_role = s
-        .client
-        .request(
-            "user-lookup-match",
-            json!({"by": "user_role", "match": "superuser"}),
-        )
-        .await
-        .unwrap();
-    assert_eq!(by_role.response["user_info"][0]["user_id"], 1);
-    let by_password = s
-        .client
-        .request("user-lookup-match", json!({"by": "password", "match": "x"}))
-        .await
-        .unwrap();
+    let lookup_match = |by: &str, value: serde_json::Value| json!({"by": by, "match": value});
+    let body = lookup_match("extra_info", json!({"type": "normal-user"}));
+    let matched = s.call("user-lookup-match", body).await.response;
+    assert_eq!(matched["user_info"].as_array().unwrap().len(), 1);
+    let body = lookup_match("user_role", json!("superuser"));
+    let by_role = s.call("user-lookup-match", body).await.response;
+    assert_eq!(by_role["user_info"][0]["user_id"], 1);
+    let body = lookup_match("password", json!("x"));
+    let by_password = s.call("user-lookup-match", body).await;
     assert!(!by_password.success, "the hash column is not matchable");
-    let all = s
-        .client
-        .request("user-list", json!({"user_id": null}))
-        .await
-        .unwrap();
-    assert_eq!(all.response["user_info"].as_array().unwrap().len(), 4);
+    let all = s.call("user-list", json!({"user_id": null})).await.response;
+    assert_eq!(all["user_info"].as_array().unwrap().len(), 4);
 
     let (_, session) = s.login("lookup@test.org", PW).await.unwrap();
-    let reset = s
-        .client
-        .request("user-resetpass-nosession", json!({"email_address": "lookup@test.org", "new_password": "lantern+Orchid=5521/basalt", "required_active": true}))
-        .await
-        .unwrap();
-    assert!(reset.success, "{reset:?}");
-    assert!(
-        !s.client
-            .request("session-exists", json!({"session_token": session}))
-            .await
-            .unwrap()
-            .success,
-        "reset logs out"
-    );
-    assert!(
-        s.login("lookup@test.org", "lantern+Orchid=5521/basalt")
-            .await
-            .is_ok()
-    );
-    let insecure = s
-        .client
-        .request("user-resetpass-nosession", json!({"email_address": "lookup@test.org", "new_password": "password", "required_active": true}))
-        .await
-        .unwrap();
+    let reset = |password: &str| {
+        json!({"email_address": "lookup@test.org", "new_password": password,
+               "required_active": true})
+    };
+    s.ok("user-resetpass-nosession", reset(PW2)).await;
+    assert!(!s.session_alive(&session).await, "reset logs out");
+    assert!(s.login("lookup@test.org", PW2).await.is_ok());
+    let insecure = s.call("user-resetpass-nosession", reset("password")).await;
     assert!(!insecure.success);
     let validate = s
-        .client
-        .request("user-validatepass", json!({"password": "short", "email": "a@b.org", "full_name": "A", "min_pass_length": 4}))
-        .await
-        .unwrap();
+        .call(
+            "user-validatepass",
+            json!({"password": "short", "email": "a@b.org", "full_name": "A",
+                   "min_pass_length": 4}),
+        )
+        .await;
     assert!(
         !validate.messages.iter().any(|m| m.contains("too short")),
         "override applies: {validate:?}"
     );
-    s.stop().await;
 }

@@ -8,26 +8,11 @@ mod common;
 use std::collections::HashMap;
 
 use authnzd::Server;
+use authnzd_client::Reply;
 use common::TestServer;
 use serde_json::{Value, json};
 
-const PW: &str = "tangerine-Voyage-8713-quartz";
-
-async fn with_role(s: &TestServer, email: &str, role: &str) -> i64 {
-    let id = s.verified_user(email, PW).await;
-    if role != "authenticated" {
-        let r = s
-            .client
-            .request(
-                "internal-user-edit",
-                json!({"target_userid": id, "update_dict": {"user_role": role}}),
-            )
-            .await
-            .unwrap();
-        assert!(r.success, "{r:?}");
-    }
-    id
-}
+const AUTH: &str = "authenticated";
 
 /// Real accounts standing in for the matrix's user ids: the requester (id 2
 /// in the matrix) per role, and owners / shared-with users 1, 5 and 6.
@@ -40,19 +25,22 @@ impl Cast {
     async fn new(s: &TestServer) -> Cast {
         let requester = HashMap::from([
             ("superuser", 1),
-            ("staff", with_role(s, "staff@example.com", "staff").await),
             (
-                "authenticated",
-                with_role(s, "member@example.com", "authenticated").await,
+                "staff",
+                s.user_with_role("staff@example.com", "staff").await,
             ),
+            (AUTH, s.user_with_role("member@example.com", AUTH).await),
             // The real anonymous user, so "shared with 2" keeps its meaning.
             ("anonymous", 2),
-            ("locked", with_role(s, "locked@example.com", "locked").await),
+            (
+                "locked",
+                s.user_with_role("locked@example.com", "locked").await,
+            ),
         ]);
         let others = HashMap::from([
-            (1, with_role(s, "owner@example.com", "authenticated").await),
-            (5, with_role(s, "five@example.com", "authenticated").await),
-            (6, with_role(s, "six@example.com", "authenticated").await),
+            (1, s.user_with_role("owner@example.com", AUTH).await),
+            (5, s.user_with_role("five@example.com", AUTH).await),
+            (6, s.user_with_role("six@example.com", AUTH).await),
         ]);
         Cast { requester, others }
     }
@@ -74,16 +62,31 @@ async fn check(
     owner: i64,
     visibility: &str,
     shared: &str,
-) -> authnzd_client::Reply {
-    s.client
-        .request(
-            "user-check-access",
-            json!({"user_id": user_id, "user_role": role, "action": action,
-                   "target_name": target, "target_owner": owner,
-                   "target_visibility": visibility, "target_sharedwith": shared}),
-        )
-        .await
-        .unwrap()
+) -> Reply {
+    s.call(
+        "user-check-access",
+        json!({"user_id": user_id, "user_role": role, "action": action,
+               "target_name": target, "target_owner": owner,
+               "target_visibility": visibility, "target_sharedwith": shared}),
+    )
+    .await
+}
+
+/// `check` of a dataset.
+async fn dataset(
+    s: &TestServer,
+    by: (i64, &str),
+    action: &str,
+    owner: i64,
+    visibility: &str,
+    shared: &str,
+) -> Reply {
+    check(s, by, action, "dataset", owner, visibility, shared).await
+}
+
+/// A user-check-limit body.
+fn limit(user_id: i64, role: &str, name: &str, value: Value) -> Value {
+    json!({"user_id": user_id, "user_role": role, "limit_name": name, "value_to_check": value})
 }
 
 #[tokio::test]
@@ -139,7 +142,6 @@ async fn authnzerver_permission_matrix_holds_over_the_wire() {
         wrong.len(),
         wrong.join("\n")
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -156,15 +158,8 @@ async fn role_limits_of_the_builtin_policy() {
             ("max_requests_per_minute", json!(10_000_000), false),
             ("nonexistent_limit_name", json!(10_000_000), true),
         ] {
-            let r = s
-                .client
-                .request(
-                    "user-check-limit",
-                    json!({"user_id": cast.requester[role], "user_role": role,
-                           "limit_name": name, "value_to_check": value}),
-                )
-                .await
-                .unwrap();
+            let body = limit(cast.requester[role], role, name, value.clone());
+            let r = s.call("user-check-limit", body).await;
             assert_eq!(r.success, expected, "{role} {name} {value}: {r:?}");
             if !expected {
                 assert_eq!(r.failure_reason.as_deref(), Some("user is over limit"));
@@ -178,142 +173,47 @@ async fn role_limits_of_the_builtin_policy() {
         (json!("six hundred"), false),
         (Value::Null, false),
     ] {
-        let r = s
-            .client
-            .request(
-                "user-check-limit",
-                json!({"user_id": 2, "user_role": "anonymous",
-                       "limit_name": "max_requests_per_minute", "value_to_check": value}),
-            )
-            .await
-            .unwrap();
+        let body = limit(2, "anonymous", "max_requests_per_minute", value.clone());
+        let r = s.call("user-check-limit", body).await;
         assert_eq!(r.success, expected, "{value}: {r:?}");
     }
     // Only for a real, active user holding the role.
-    let r = s
-        .client
-        .request(
-            "user-check-limit",
-            json!({"user_id": 2, "user_role": "superuser", "limit_name": "max_requests", "value_to_check": 1}),
-        )
-        .await
-        .unwrap();
-    assert!(!r.success);
+    let body = limit(2, "superuser", "max_requests", json!(1));
     assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("user attempting access not found")
+        s.refused("user-check-limit", body).await,
+        "user attempting access not found"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn decisions_only_for_real_active_users() {
     let s = TestServer::start().await;
-    let member = with_role(&s, "member@example.com", "authenticated").await;
-    let friend = with_role(&s, "friend@example.com", "authenticated").await;
-    let reason = |r: &authnzd_client::Reply| r.failure_reason.clone().unwrap_or_default();
+    let member = s.user_with_role("member@example.com", AUTH).await;
+    let friend = s.user_with_role("friend@example.com", AUTH).await;
+    let reason = |r: &Reply| r.failure_reason.clone().unwrap_or_default();
+    let (as_member, shared) = ((member, AUTH), member.to_string());
 
-    let ok = check(
-        &s,
-        (member, "authenticated"),
-        "view",
-        "dataset",
-        friend,
-        "shared",
-        &member.to_string(),
-    )
-    .await;
+    let ok = dataset(&s, as_member, "view", friend, "shared", &shared).await;
     assert!(ok.success, "{ok:?}");
     // A caller that does not exist, or does not hold the role it names.
-    let r = check(
-        &s,
-        (9999, "authenticated"),
-        "view",
-        "dataset",
-        friend,
-        "public",
-        "",
-    )
-    .await;
+    let r = dataset(&s, (9999, AUTH), "view", friend, "public", "").await;
     assert_eq!(reason(&r), "user initiating request is not valid");
-    let r = check(
-        &s,
-        (member, "superuser"),
-        "view",
-        "dataset",
-        friend,
-        "private",
-        "",
-    )
-    .await;
+    let r = dataset(&s, (member, "superuser"), "view", friend, "private", "").await;
     assert_eq!(reason(&r), "user initiating request is not valid");
     // An owner or shared-with user that does not exist or is inactive.
-    let r = check(
-        &s,
-        (member, "authenticated"),
-        "view",
-        "dataset",
-        9999,
-        "public",
-        "",
-    )
-    .await;
-    assert_eq!(
-        reason(&r),
-        "users specified as owner or shared-with not found"
-    );
+    const UNKNOWN: &str = "users specified as owner or shared-with not found";
+    let r = dataset(&s, as_member, "view", 9999, "public", "").await;
+    assert_eq!(reason(&r), UNKNOWN);
     let shared = format!("{member},9998");
-    let r = check(
-        &s,
-        (member, "authenticated"),
-        "view",
-        "dataset",
-        friend,
-        "shared",
-        &shared,
-    )
-    .await;
-    assert_eq!(
-        reason(&r),
-        "users specified as owner or shared-with not found"
-    );
-    let locked = s
-        .client
-        .request(
-            "internal-user-lock",
-            json!({"target_userid": friend, "action": "lock"}),
-        )
-        .await
-        .unwrap();
-    assert!(locked.success, "{locked:?}");
-    let r = check(
-        &s,
-        (member, "authenticated"),
-        "view",
-        "dataset",
-        friend,
-        "public",
-        "",
-    )
-    .await;
-    assert_eq!(
-        reason(&r),
-        "users specified as owner or shared-with not found"
-    );
+    let r = dataset(&s, as_member, "view", friend, "shared", &shared).await;
+    assert_eq!(reason(&r), UNKNOWN);
+    s.lock_user(friend, "lock").await;
+    let r = dataset(&s, as_member, "view", friend, "public", "").await;
+    assert_eq!(reason(&r), UNKNOWN);
     // A shared-with list that is not a list of ids is a clear error.
-    let r = check(
-        &s,
-        (member, "authenticated"),
-        "view",
-        "dataset",
-        member,
-        "shared",
-        "4,five",
-    )
-    .await;
+    let r = dataset(&s, as_member, "view", member, "shared", "4,five").await;
     assert!(!r.success);
     assert!(reason(&r).contains("target_sharedwith"), "{r:?}");
-    s.stop().await;
 }
 
 fn policy_file(dir: &std::path::Path, edit: impl FnOnce(&mut Value)) -> std::path::PathBuf {
@@ -323,6 +223,13 @@ fn policy_file(dir: &std::path::Path, edit: impl FnOnce(&mut Value)) -> std::pat
     let path = dir.join("policy.json");
     std::fs::write(&path, policy.to_string()).unwrap();
     path
+}
+
+/// Whether a member may delete another member's public dataset.
+async fn member_deletes_anothers_public_dataset(s: &TestServer) -> Reply {
+    let member = s.user_with_role("member@example.com", AUTH).await;
+    let other = s.user_with_role("other@example.com", AUTH).await;
+    dataset(s, (member, AUTH), "delete", other, "public", "").await
 }
 
 #[tokio::test]
@@ -337,14 +244,14 @@ async fn a_custom_policy_file_is_what_decides() {
         }
     });
     let s = TestServer::start_with(|c| c.limits.permissions = Some(deny_all)).await;
-    let member = with_role(&s, "member@example.com", "authenticated").await;
+    let member = s.user_with_role("member@example.com", AUTH).await;
     for (user, role, owner, visibility) in [
         (1, "superuser", member, "private"),
         (1, "superuser", 1, "public"),
-        (member, "authenticated", member, "private"),
+        (member, AUTH, member, "private"),
         (2, "anonymous", member, "public"),
     ] {
-        let r = check(&s, (user, role), "view", "dataset", owner, visibility, "").await;
+        let r = dataset(&s, (user, role), "view", owner, visibility, "").await;
         assert!(!r.success, "{role} viewing a {visibility} dataset: {r:?}");
         assert_eq!(r.failure_reason.as_deref(), Some("action not permitted"));
     }
@@ -353,40 +260,17 @@ async fn a_custom_policy_file_is_what_decides() {
     // A policy that lets authenticated users delete other people's public
     // datasets, which the default forbids.
     let lenient = policy_file(dir.path(), |p| {
-        p["role_policy"]["authenticated"]["allowed_actions_for_other"]["public"] =
+        p["role_policy"][AUTH]["allowed_actions_for_other"]["public"] =
             json!(["list", "view", "delete"]);
     });
     let s = TestServer::start_with(|c| c.limits.permissions = Some(lenient)).await;
-    let member = with_role(&s, "member@example.com", "authenticated").await;
-    let other = with_role(&s, "other@example.com", "authenticated").await;
-    let r = check(
-        &s,
-        (member, "authenticated"),
-        "delete",
-        "dataset",
-        other,
-        "public",
-        "",
-    )
-    .await;
+    let r = member_deletes_anothers_public_dataset(&s).await;
     assert!(r.success, "{r:?}");
     s.stop().await;
 
     let s = TestServer::start().await;
-    let member = with_role(&s, "member@example.com", "authenticated").await;
-    let other = with_role(&s, "other@example.com", "authenticated").await;
-    let r = check(
-        &s,
-        (member, "authenticated"),
-        "delete",
-        "dataset",
-        other,
-        "public",
-        "",
-    )
-    .await;
+    let r = member_deletes_anothers_public_dataset(&s).await;
     assert!(!r.success, "the default forbids it: {r:?}");
-    s.stop().await;
 }
 
 #[tokio::test]

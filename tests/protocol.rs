@@ -4,9 +4,11 @@ mod common;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use common::{TestServer, post_raw, session_new_body};
+use common::{TestServer, call, post_raw, session_new_body};
 use fernet::Fernet;
 use serde_json::{Value, json};
+
+const UNKNOWN_REQUEST: &str = "unknown request type";
 
 fn envelope(request: &str, body: Value) -> Value {
     json!({"request": request, "body": body, "reqid": 1, "client_ipaddr": "198.51.100.1"})
@@ -30,9 +32,8 @@ async fn handled_requests_answer_200_with_the_reqid_echoed() {
     for reqid in [json!("abc-123"), json!(42)] {
         let reply = s
             .client
-            .request_with_id("session-new", session_new_body(None, 1), reqid.clone())
-            .await
-            .expect("reply");
+            .request_with_id("session-new", session_new_body(None, 1), reqid);
+        let reply = reply.await.expect("reply");
         assert_eq!(reply.status, 200);
         assert!(reply.success, "{reply:?}");
     }
@@ -50,7 +51,6 @@ async fn handled_requests_answer_200_with_the_reqid_echoed() {
     assert_eq!(reply["response"]["success"], json!(false));
     assert_eq!(reply["response"]["failure_reason"], reply["failure_reason"]);
     assert_eq!(reply["response"]["session_info"], Value::Null);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -92,7 +92,6 @@ async fn undecryptable_requests_get_one_401_line() {
         1,
         "the 401 text must not say which check failed"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -104,37 +103,23 @@ async fn a_replayed_request_is_refused() {
     let (first, _) = post_raw(&s.url(), body.clone()).await;
     let (second, _) = post_raw(&s.url(), body).await;
     assert_eq!((first, second), (200, 401));
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn unknown_request_type_is_a_handled_failure() {
     let s = TestServer::start().await;
-    let reply = s
-        .client
-        .request("no-such-request", json!({}))
-        .await
-        .unwrap();
+    let reply = s.call("no-such-request", json!({})).await;
     assert_eq!(reply.status, 200);
     assert!(!reply.success);
-    assert_eq!(
-        reply.failure_reason.as_deref(),
-        Some("unknown request type")
-    );
-    s.stop().await;
+    assert_eq!(reply.failure_reason.as_deref(), Some(UNKNOWN_REQUEST));
 }
 
 #[tokio::test]
 async fn bad_parameters_are_all_reported() {
     let s = TestServer::start().await;
-    let reply = s
-        .client
-        .request(
-            "session-new",
-            json!({"ip_address": 12, "user_id": true, "expires": "2030-01-01T00:00:00", "extra_info_json": []}),
-        )
-        .await
-        .unwrap();
+    let mistyped = json!({"ip_address": 12, "user_id": true, "expires": "2030-01-01T00:00:00",
+                          "extra_info_json": []});
+    let reply = s.call("session-new", mistyped).await;
     assert_eq!(reply.status, 200);
     assert!(!reply.success);
     assert_eq!(
@@ -158,7 +143,6 @@ async fn bad_parameters_are_all_reported() {
         ]
     );
     assert_eq!(problems[2]["required_type"], json!(["int", "None"]));
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -200,7 +184,6 @@ async fn malformed_envelopes_get_400_naming_the_field() {
         assert_eq!(status, 400, "{plain}");
         assert!(text.contains(names), "{plain}: {text}");
     }
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -210,7 +193,6 @@ async fn client_ipaddr_is_optional_when_rate_limits_are_off() {
         .to_string();
     let (status, _) = post_raw(&s.url(), seal_at(&s.key, &plain, now())).await;
     assert_eq!(status, 200);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -225,14 +207,7 @@ async fn oversized_bodies_get_413() {
     let (status, _) = post_raw(&s.url(), body).await;
     assert_eq!(status, 413);
     // And the server still serves.
-    assert!(
-        s.client
-            .request("session-new", session_new_body(None, 1))
-            .await
-            .unwrap()
-            .success
-    );
-    s.stop().await;
+    s.assert_serving().await;
 }
 
 #[tokio::test]
@@ -257,51 +232,30 @@ async fn other_methods_and_paths() {
         .await
         .unwrap();
     assert_eq!(bad_host.status().as_u16(), 403);
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn health_reports_version_and_database() {
     let s = TestServer::start().await;
-    let res = common::http()
-        .get(format!("{}health", s.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    let body: Value = res.json().await.unwrap();
+    let (status, body) = s.health().await;
+    assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], true);
     assert_eq!(body["version"], authnzd::VERSION);
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn a_database_fault_is_503_and_the_server_keeps_serving() {
     let s = TestServer::start().await;
     s.running().app.db.clone().close().await.unwrap();
-    let reply = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
+    let reply = s.call("session-new", session_new_body(None, 1)).await;
     assert_eq!(reply.status, 503);
-    let health = common::http()
-        .get(format!("{}health", s.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(health.status().as_u16(), 503);
-    let body: Value = health.json().await.unwrap();
+    let (status, body) = s.health().await;
+    assert_eq!(status, 503);
     assert_eq!(body["database"], false);
     // Requests that need no database are still answered.
-    let reply = s
-        .client
-        .request("no-such-request", json!({}))
-        .await
-        .unwrap();
+    let reply = s.call("no-such-request", json!({})).await;
     assert_eq!(reply.status, 200);
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -310,10 +264,7 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
     let ring = format!("{new},{old}");
     let s = TestServer::start_with(move |c| c.keys.secret = Some(ring.into())).await;
     let old_client = authnzd_client::Client::new(s.url(), &old).unwrap();
-    let reply = old_client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
+    let reply = call(&old_client, "session-new", session_new_body(None, 1)).await;
     assert!(reply.success, "a frontend still on the old key is served");
     let body = old_client.seal(&envelope("session-exists", json!({"session_token": "x"})));
     let (_, text) = post_raw(&s.url(), body).await;
@@ -323,7 +274,6 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
         "reply sealed with the old key, not the new"
     );
     assert!(old_client.open(&text).is_ok());
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -333,55 +283,24 @@ async fn over_the_limit_is_429_with_retry_after_until_the_window_passes() {
             "ipaddr:720; user:480; session:600; apikey:720; burst:150; session-new:3".into()
     })
     .await;
+    let new_session = |client| call(client, "session-new", session_new_body(None, 1));
     for _ in 0..3 {
-        let r = s
-            .client
-            .request("session-new", session_new_body(None, 1))
-            .await
-            .unwrap();
-        assert_eq!(r.status, 200);
+        assert_eq!(new_session(&s.client).await.status, 200);
     }
-    let limited = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
+    let limited = new_session(&s.client).await;
     assert_eq!(limited.status, 429);
     assert!(
         limited.retry_after.is_some_and(|s| (1..=60).contains(&s)),
         "{limited:?}"
     );
     // Another client address is not affected.
-    let other = authnzd_client::Client::new(s.url(), &s.key)
-        .unwrap()
-        .with_client_ipaddr("198.51.100.77");
-    assert_eq!(
-        other
-            .request("session-new", session_new_body(None, 1))
-            .await
-            .unwrap()
-            .status,
-        200
-    );
+    let other = s.client_from("198.51.100.77");
+    assert_eq!(new_session(&other).await.status, 200);
     s.clock.advance(chrono::Duration::seconds(61));
-    let again = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
+    let again = new_session(&s.client).await;
     assert_eq!(again.status, 200, "the limit forgets old traffic");
     // /health is never limited.
     for _ in 0..5 {
-        assert_eq!(
-            common::http()
-                .get(format!("{}health", s.url()))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-            200
-        );
+        assert_eq!(s.health().await.0, 200);
     }
-    s.stop().await;
 }

@@ -4,7 +4,7 @@ mod common;
 
 use authnzd::security::tokens;
 use chrono::Duration;
-use common::{TestServer, session_new_body};
+use common::{TestServer, all_at_once, session_new_body, token_of};
 use entity::sessions;
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -12,29 +12,13 @@ use serde_json::json;
 #[tokio::test]
 async fn session_lifecycle() {
     let s = TestServer::start().await;
-    let c = &s.client;
 
-    let created = c
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
-    assert!(created.success, "{created:?}");
-    let token = created.response["session_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let created = s.ok("session-new", session_new_body(None, 1)).await;
+    let token = token_of(&created);
     assert!(token.len() >= 43, "256-bit token");
-    assert!(
-        created.response["expires"]
-            .as_str()
-            .unwrap()
-            .ends_with("+00:00")
-    );
+    assert!(created["expires"].as_str().unwrap().ends_with("+00:00"));
 
-    let found = c
-        .request("session-exists", json!({"session_token": token}))
-        .await
-        .unwrap();
+    let found = s.session_exists(&token).await;
     assert!(found.success, "{found:?}");
     let info = &found.response["session_info"];
     for field in [
@@ -70,194 +54,111 @@ async fn session_lifecycle() {
     assert_eq!(info["ip_address"], "203.0.113.7");
     assert_eq!(info["extra_info_json"], json!({"purpose": "test"}));
 
-    let deleted = c
-        .request("session-delete", json!({"session_token": token}))
-        .await
-        .unwrap();
-    assert!(deleted.success, "{deleted:?}");
-    let gone = c
-        .request("session-exists", json!({"session_token": token}))
-        .await
-        .unwrap();
+    let delete = json!({"session_token": token});
+    s.ok("session-delete", delete.clone()).await;
+    let gone = s.session_exists(&token).await;
     assert!(!gone.success);
     assert_eq!(
         gone.failure_reason.as_deref(),
         Some("session does not exist or expired")
     );
-    let again = c
-        .request("session-delete", json!({"session_token": token}))
-        .await
-        .unwrap();
+    let again = s.call("session-delete", delete).await;
     assert!(
         !again.success,
         "deleting twice reports the session was not there"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn sessions_for_a_real_user_and_for_missing_users() {
     let s = TestServer::start().await;
-    let su = s
-        .client
-        .request("session-new", session_new_body(Some(1), 1))
-        .await
-        .unwrap();
-    let token = su.response["session_token"].as_str().unwrap();
-    let info = s
-        .client
-        .request("session-exists", json!({"session_token": token}))
-        .await
-        .unwrap();
-    assert_eq!(info.response["session_info"]["user_role"], "superuser");
-    assert_eq!(info.response["session_info"]["email"], "admin@localhost");
+    let token = s.session_for(Some(1), 1).await;
+    let info = s.session_exists(&token).await.response;
+    assert_eq!(info["session_info"]["user_role"], "superuser");
+    assert_eq!(info["session_info"]["email"], "admin@localhost");
 
-    let nobody = s
-        .client
-        .request("session-new", session_new_body(Some(999_999), 1))
-        .await
-        .unwrap();
-    assert!(!nobody.success);
-    assert_eq!(nobody.failure_reason.as_deref(), Some("no such user"));
-    s.stop().await;
+    let nobody = session_new_body(Some(999_999), 1);
+    assert_eq!(s.refused("session-new", nobody).await, "no such user");
 }
 
 #[tokio::test]
 async fn only_the_token_digest_is_stored() {
     let s = TestServer::start().await;
-    let r = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
-    let token = r.response["session_token"].as_str().unwrap();
+    let token = s.anon_session().await;
     let rows = sessions::Entity::find()
         .all(&s.running().app.db)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].token_hash, tokens::digest(token));
-    assert!(!format!("{rows:?}").contains(token));
-    s.stop().await;
+    assert_eq!(rows[0].token_hash, tokens::digest(&token));
+    assert!(!format!("{rows:?}").contains(&token));
 }
 
 #[tokio::test]
 async fn expiry_is_honoured_even_for_cached_sessions() {
     let s = TestServer::start().await;
-    let past = s
-        .client
-        .request("session-new", session_new_body(None, -1))
-        .await
-        .unwrap();
-    assert!(past.success);
-    let t = past.response["session_token"].as_str().unwrap();
-    let r = s
-        .client
-        .request("session-exists", json!({"session_token": t}))
-        .await
-        .unwrap();
+    let past = s.session_for(None, -1).await;
     assert!(
-        !r.success,
+        !s.session_alive(&past).await,
         "a session created already expired does not exist"
     );
 
     // Expires in 30 minutes; looked up (and cached); then the clock passes it.
     let mut body = session_new_body(None, 0);
     body["expires"] = json!((chrono::Utc::now() + Duration::minutes(30)).to_rfc3339());
-    let soon = s.client.request("session-new", body).await.unwrap();
-    let t = soon.response["session_token"].as_str().unwrap();
-    assert!(
-        s.client
-            .request("session-exists", json!({"session_token": t}))
-            .await
-            .unwrap()
-            .success
-    );
+    let soon = token_of(&s.call("session-new", body).await.response);
+    assert!(s.session_alive(&soon).await);
     s.clock.advance(Duration::minutes(31));
-    let r = s
-        .client
-        .request("session-exists", json!({"session_token": t}))
-        .await
-        .unwrap();
-    assert!(!r.success, "expired while cached");
-    s.stop().await;
+    assert!(!s.session_alive(&soon).await, "expired while cached");
 }
 
 #[tokio::test]
 async fn expires_accepts_every_iso_shape() {
     let s = TestServer::start().await;
+    let with = |field: &str, value: &str| {
+        let mut body = session_new_body(None, 1);
+        body[field] = json!(value);
+        body
+    };
     for expires in [
         "2099-01-01T00:00:00",
         "2099-01-01T00:00:00Z",
         "2099-01-01T00:00:00.5+02:00",
     ] {
-        let mut body = session_new_body(None, 1);
-        body["expires"] = json!(expires);
-        let r = s.client.request("session-new", body).await.unwrap();
+        let r = s.call("session-new", with("expires", expires)).await;
         assert!(r.success, "{expires}: {r:?}");
     }
-    let mut body = session_new_body(None, 1);
-    body["expires"] = json!("next tuesday");
-    let r = s.client.request("session-new", body).await.unwrap();
-    assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("invalid expires datetime")
-    );
-    let mut body = session_new_body(None, 1);
-    body["ip_address"] = json!("999.1.1.1");
-    let r = s.client.request("session-new", body).await.unwrap();
-    assert_eq!(r.failure_reason.as_deref(), Some("invalid ip_address"));
-    s.stop().await;
+    let reason = s
+        .refused("session-new", with("expires", "next tuesday"))
+        .await;
+    assert_eq!(reason, "invalid expires datetime");
+    let reason = s
+        .refused("session-new", with("ip_address", "999.1.1.1"))
+        .await;
+    assert_eq!(reason, "invalid ip_address");
 }
 
 #[tokio::test]
 async fn a_deleted_session_is_not_served_from_the_cache() {
     let s = TestServer::start().await;
     for _ in 0..20 {
-        let r = s
-            .client
-            .request("session-new", session_new_body(None, 1))
-            .await
-            .unwrap();
-        let t = r.response["session_token"].as_str().unwrap().to_owned();
+        let t = s.anon_session().await;
         // Race a lookup against the delete, then check the delete won.
-        let c1 = s.client.clone();
-        let t1 = t.clone();
-        let lookup = tokio::spawn(async move {
-            c1.request("session-exists", json!({"session_token": t1}))
-                .await
-        });
-        let del = s
-            .client
-            .request("session-delete", json!({"session_token": t}))
-            .await
-            .unwrap();
-        assert!(del.success);
-        lookup.await.unwrap().unwrap();
-        let after = s
-            .client
-            .request("session-exists", json!({"session_token": t}))
-            .await
-            .unwrap();
-        assert!(!after.success);
+        let body = json!({"session_token": t});
+        let calls = [("session-exists", body.clone()), ("session-delete", body)];
+        let [lookup, del] = <[_; 2]>::try_from(all_at_once(&s.client, calls).await).unwrap();
+        lookup.unwrap();
+        assert!(del.unwrap().success);
+        assert!(!s.session_alive(&t).await);
     }
-    s.stop().await;
 }
 
 #[tokio::test]
 async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
     use sea_orm::PaginatorTrait;
     let mut s = TestServer::start_with(|c| c.sessions.session_expiry_days = 30).await;
-    let short = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .unwrap();
-    let long = s
-        .client
-        .request("session-new", session_new_body(None, 24 * 40))
-        .await
-        .unwrap();
+    let short = s.session_for(None, 1).await;
+    let long = s.session_for(None, 24 * 40).await;
     let count = |s: &TestServer| {
         let db = s.running().app.db.clone();
         async move { sessions::Entity::find().count(&db).await.unwrap() }
@@ -278,23 +179,7 @@ async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let alive = s
-        .client
-        .request(
-            "session-exists",
-            json!({"session_token": long.response["session_token"]}),
-        )
-        .await
-        .unwrap();
+    let alive = s.session_exists(&long).await;
     assert!(alive.success, "{alive:?}");
-    let gone = s
-        .client
-        .request(
-            "session-exists",
-            json!({"session_token": short.response["session_token"]}),
-        )
-        .await
-        .unwrap();
-    assert!(!gone.success);
-    s.stop().await;
+    assert!(!s.session_alive(&short).await);
 }

@@ -6,11 +6,7 @@ mod common;
 
 use std::time::Instant;
 
-use authnzd::config::Config;
-use common::TestServer;
-use serde_json::json;
-
-const PW: &str = "tangerine-Voyage-8713-quartz";
+use common::{PW, TestServer, login_body, production_hashing};
 const ROUNDS: usize = 200;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -20,10 +16,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_medians_match_within_ten_percent() {
-    let defaults = Config::default();
     let s = TestServer::start_with(|c| {
-        c.hashing.argon2_memory_kib = defaults.hashing.argon2_memory_kib;
-        c.hashing.argon2_iterations = defaults.hashing.argon2_iterations;
+        production_hashing(c);
         c.limits.rate_limits = "none".into();
         // What is measured is the check itself: the failure delay (the same
         // for both by construction, tested in tests/hardening.rs) and the
@@ -43,9 +37,9 @@ async fn login_medians_match_within_ten_percent() {
     for round in 0..ROUNDS + 10 {
         for (i, (_, email, password)) in cases.iter().enumerate() {
             let anon = s.anon_session().await;
-            let body = json!({"session_token": anon, "email": email, "password": password});
+            let body = login_body(&anon, email, password);
             let started = Instant::now();
-            let r = s.client.request("user-login", body).await.unwrap();
+            let r = s.call("user-login", body).await;
             let took = started.elapsed().as_secs_f64();
             assert_eq!(r.success, i == 0, "{r:?}");
             if round >= 10 {
@@ -91,5 +85,4 @@ async fn login_medians_match_within_ten_percent() {
         "medians differ by more than 10 %: {}",
         report.join(", ")
     );
-    s.stop().await;
 }

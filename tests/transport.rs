@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{TestServer, http, session_new_body};
+use common::{TestServer, call, content_length, http, session_new_body};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::RwLock;
@@ -47,12 +47,7 @@ async fn a_stalled_half_header_neither_delays_others_nor_holds_shutdown() {
         stalled.push(conn);
     }
     for _ in 0..10 {
-        let r = s
-            .client
-            .request("session-new", session_new_body(None, 1))
-            .await
-            .unwrap();
-        assert!(r.success);
+        s.assert_serving().await;
     }
     let started = Instant::now();
     s.stop().await;
@@ -94,7 +89,6 @@ async fn a_client_that_never_finishes_its_header_is_cut_off() {
             String::from_utf8_lossy(partial)
         );
     }
-    s.stop().await;
 }
 
 /// One HTTP/1.1 answer read off a raw connection.
@@ -129,14 +123,7 @@ impl Raw {
         loop {
             if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
-                let length = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse::<usize>().ok())?
-                    })
-                    .unwrap_or(0);
+                let length = content_length(&head);
                 if self.buf.len() >= end + 4 + length {
                     let body =
                         String::from_utf8_lossy(&self.buf[end + 4..end + 4 + length]).into_owned();
@@ -242,13 +229,7 @@ async fn thousands_of_stalled_connections_are_cut_off_while_others_are_served() 
     let health_url = format!("{}health", s.url());
     let web = http();
     // Warm up the pools, then count.
-    assert!(
-        s.client
-            .request("session-new", session_new_body(None, 1))
-            .await
-            .expect("rpc")
-            .success
-    );
+    s.assert_serving().await;
     assert_eq!(
         web.get(&health_url).send().await.expect("health").status(),
         200
@@ -298,11 +279,8 @@ async fn thousands_of_stalled_connections_are_cut_off_while_others_are_served() 
                     all_open_at = Some(started.elapsed());
                 }
                 let t = Instant::now();
-                let r = client
-                    .request("session-new", session_new_body(None, 1))
-                    .await
-                    .expect("rpc during the abuse");
-                assert!(r.success, "{r:?}");
+                let r = call(&client, "session-new", session_new_body(None, 1)).await;
+                assert!(r.success, "rpc during the abuse: {r:?}");
                 rpc.push(t.elapsed());
                 let t = Instant::now();
                 let res = web
@@ -394,7 +372,6 @@ async fn thousands_of_stalled_connections_are_cut_off_while_others_are_served() 
         after <= baseline + 16,
         "{after} descriptors open, {baseline} before the abuse"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -444,13 +421,7 @@ async fn past_the_connection_cap_new_connections_wait_and_the_held_ones_are_serv
         let a = conn.answer_within(Duration::from_secs(5)).await;
         assert_eq!(a.expect("served after the others left").status, 200);
     }
-    let r = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .expect("rpc after the cap");
-    assert!(r.success);
-    s.stop().await;
+    s.assert_serving().await;
 }
 
 #[tokio::test]
@@ -488,13 +459,7 @@ async fn a_body_trickled_a_byte_a_second_gets_408_and_is_closed() {
         "408 after {took:?} with a 2 s deadline"
     );
     // A body sent at once is not affected.
-    let r = s
-        .client
-        .request("session-new", session_new_body(None, 1))
-        .await
-        .expect("rpc");
-    assert!(r.success);
-    s.stop().await;
+    s.assert_serving().await;
 }
 
 #[tokio::test]
@@ -519,7 +484,6 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
         after >= Duration::from_millis(1500) && after < Duration::from_secs(5),
         "closed after {after:?} idle, timeout 2 s"
     );
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -544,7 +508,6 @@ async fn pipelined_requests_are_answered_in_order() {
     assert_eq!(statuses, [200, 401, 404, 200]);
     assert!(answers[0].body.contains("\"status\""), "{:?}", answers[0]);
     assert_eq!(answers[2].body, "not found");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -576,5 +539,4 @@ async fn oversized_and_too_many_headers_get_431() {
     conn.send(HEALTH).await;
     let a = conn.answer_within(Duration::from_secs(5)).await;
     assert_eq!(a.expect("health after the 431s").status, 200);
-    s.stop().await;
 }

@@ -10,11 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authnzd_client::{Client, Error, ProtocolError, params};
-use common::TestServer;
+use common::{PW, TestServer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-const PW: &str = "tangerine-Voyage-8713-quartz";
 const NEW_PW: &str = "marmalade-Orbit-2291-basalt";
 const ADA: &str = "ada@example.com";
 
@@ -216,7 +215,6 @@ async fn a_user_from_sign_up_to_delete() {
         .user_lookup_email(&params::UserLookupEmail { email: ADA.into() })
         .await;
     assert!(matches!(nobody, Err(Error::Refused { .. })), "{nobody:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -309,7 +307,6 @@ async fn access_checks_and_api_keys() {
         .apikey_verify_nosession(&presented(fresh.dict().unwrap()))
         .await;
     assert!(matches!(dead, Err(Error::Refused { .. })), "{dead:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -381,7 +378,6 @@ async fn errors_say_which_layer_failed() {
         .unwrap();
     let err = nowhere.session_exists(&exists("x")).await.unwrap_err();
     assert!(matches!(err, Error::Connect(_)), "{err:?}");
-    s.stop().await;
 }
 
 #[tokio::test]
@@ -400,7 +396,6 @@ async fn rate_limits_are_a_status_with_retry_after() {
     }
     let retry_after = limited.expect("a 429 within 6 requests");
     assert!(retry_after.is_some_and(|s| s >= 1), "{retry_after:?}");
-    s.stop().await;
 }
 
 /// What the stand-in does with one request.
@@ -472,6 +467,13 @@ async fn standin(
         }
     });
     Standin { url, connections }
+}
+
+/// What a client with `key` makes of the stand-in's answer to session-new
+/// (asserted to be an error).
+async fn session_new_error(standin: &Standin, key: &str) -> Error {
+    let client = Client::new(&standin.url, key).unwrap();
+    client.session_new(&session_params(None)).await.unwrap_err()
 }
 
 /// A well-formed success for `envelope`, with `reqid` and `response`
@@ -554,11 +556,7 @@ async fn replies_that_break_the_protocol() {
         Answer::Body(foreign.seal(&json!({"success": true, "reqid": envelope["reqid"]})))
     })
     .await;
-    let err = Client::new(&s.url, &key)
-        .unwrap()
-        .session_new(&session_params(None))
-        .await
-        .unwrap_err();
+    let err = session_new_error(&s, &key).await;
     assert!(
         matches!(err, Error::Protocol(ProtocolError::Undecryptable)),
         "{err:?}"
@@ -570,11 +568,7 @@ async fn replies_that_break_the_protocol() {
         success(crypto, &envelope, None, json!({"session_token": 5}))
     })
     .await;
-    let err = Client::new(&s.url, &key)
-        .unwrap()
-        .session_new(&session_params(None))
-        .await
-        .unwrap_err();
+    let err = session_new_error(&s, &key).await;
     match err {
         Error::Protocol(ProtocolError::UnexpectedShape { request, .. }) => {
             assert_eq!(request, "session-new");
@@ -587,11 +581,7 @@ async fn replies_that_break_the_protocol() {
         Answer::Body(crypto.seal(&json!(["not", "an", "envelope"])))
     })
     .await;
-    let err = Client::new(&s.url, &key)
-        .unwrap()
-        .session_new(&session_params(None))
-        .await
-        .unwrap_err();
+    let err = session_new_error(&s, &key).await;
     assert!(
         matches!(err, Error::Protocol(ProtocolError::NotEnvelope(_))),
         "{err:?}"

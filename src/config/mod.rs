@@ -117,6 +117,25 @@ impl ConfigError {
 }
 
 impl Config {
+    /// A config for tests and tools: ephemeral port, every file in `dir`,
+    /// cheap argon2, no rate limits (tests drive many requests from one
+    /// address; limits are tested on their own), `warn` logging and a 2 s
+    /// drain. Not validated, and with no `secret`: callers set what they
+    /// need.
+    pub fn for_tests(dir: &Path) -> Config {
+        let mut c = Config::default();
+        c.server.port = 0;
+        c.server.drain_timeout = 2;
+        c.database.database_url = format!("sqlite://{}", dir.join("authnzd.sqlite").display());
+        c.database.superuser_credentials_file = dir.join("superuser.json");
+        c.keys.key_file = dir.join("authnzd.key");
+        c.hashing.argon2_memory_kib = 1024;
+        c.hashing.argon2_iterations = 1;
+        c.limits.rate_limits = "none".into();
+        c.logging.log_level = "warn".into();
+        c
+    }
+
     /// Layers the file (if any) and the environment over the defaults, then
     /// validates. `file` defaults to `./authnzd.toml` when that exists.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {

@@ -54,14 +54,7 @@ impl FakeTwilio {
                         buf.extend_from_slice(&chunk[..n]);
                         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                             let head = String::from_utf8_lossy(&buf[..end]).to_string();
-                            let len = head
-                                .lines()
-                                .find_map(|l| {
-                                    let (k, v) = l.split_once(':')?;
-                                    k.eq_ignore_ascii_case("content-length")
-                                        .then(|| v.trim().parse::<usize>().ok())?
-                                })
-                                .unwrap_or(0);
+                            let len = super::content_length(&head);
                             while buf.len() < end + 4 + len {
                                 let Ok(n) = stream.read(&mut chunk).await else {
                                     return;
@@ -74,12 +67,7 @@ impl FakeTwilio {
                             break (head, buf[end + 4..].to_vec());
                         }
                     };
-                    let header = |name: &str| {
-                        head.lines().find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
-                        })
-                    };
+                    let header = |name: &str| super::header_value(&head, name);
                     let path = head
                         .lines()
                         .next()

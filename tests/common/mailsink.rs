@@ -126,6 +126,13 @@ impl MailSink {
             .collect()
     }
 
+    /// How many messages were delivered, counted after a pause long enough
+    /// for one sent in error to arrive (for asserting that none did).
+    pub fn settled_count(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(300));
+        self.messages().len()
+    }
+
     /// Waits for the `n`-th message (1-based) and returns it.
     pub fn wait_for(&self, n: usize) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -147,12 +154,7 @@ impl Drop for MailSink {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+pub use super::free_port;
 
 /// A parsed message: headers by name and the plain-text body.
 pub struct Parsed {

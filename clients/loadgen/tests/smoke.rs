@@ -3,46 +3,16 @@
 
 use std::process::Command;
 
-use authnzd::config::{
-    Config, DatabaseConfig, HashingConfig, KeysConfig, LimitsConfig, LoggingConfig, ServerConfig,
-};
+use authnzd::config::Config;
 use authnzd::{Server, envelope::KeyRing};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counted_runs_report_throughput_latency_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let key = KeyRing::generate_key();
-    let config = Config {
-        server: ServerConfig {
-            port: 0,
-            ..ServerConfig::default()
-        },
-        database: DatabaseConfig {
-            database_url: format!("sqlite://{}", dir.path().join("db.sqlite").display()),
-            superuser_credentials_file: dir.path().join("su.json"),
-            ..DatabaseConfig::default()
-        },
-        keys: KeysConfig {
-            secret: Some(key.clone().into()),
-            ..KeysConfig::default()
-        },
-        hashing: HashingConfig {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            ..HashingConfig::default()
-        },
-        limits: LimitsConfig {
-            rate_limits: "none".into(),
-            ..LimitsConfig::default()
-        },
-        logging: LoggingConfig {
-            log_level: "warn".into(),
-            ..LoggingConfig::default()
-        },
-        ..Config::default()
-    }
-    .validated()
-    .unwrap();
+    let mut config = Config::for_tests(dir.path());
+    config.keys.secret = Some(key.clone().into());
+    let config = config.validated().unwrap();
     let server = Server::start(config).await.unwrap();
     let url = server.url();
     for (scenario, requests) in [("session-exists", 200), ("user-login", 20), ("mix", 100)] {
