@@ -4,7 +4,7 @@ mod common;
 
 use authnzd::security::tokens;
 use chrono::Duration;
-use common::{TestServer, all_at_once, session_new_body, token_of};
+use common::{PW, TestServer, all_at_once, session_new_body, token_of};
 use entity::sessions;
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -182,4 +182,83 @@ async fn sessions_long_expired_are_pruned_after_session_expiry_days() {
     let alive = s.session_exists(&long).await;
     assert!(alive.success, "{alive:?}");
     assert!(!s.session_alive(&short).await);
+}
+
+#[tokio::test]
+async fn session_list_shows_live_sessions_without_tokens_and_delete_others_keeps_one() {
+    let s = TestServer::start().await;
+    let user_id = s.verified_user("devices@example.org", PW).await;
+    let other = s.verified_user("someone-else@example.org", PW).await;
+    let phone = s.session_for(Some(user_id), 2).await;
+    let laptop = s.session_for(Some(user_id), 3).await;
+    let tablet = s.session_for(Some(user_id), 4).await;
+    let theirs = s.session_for(Some(other), 2).await;
+
+    let listed = s
+        .ok(
+            "session-list",
+            json!({"user_id": user_id, "session_token": laptop}),
+        )
+        .await;
+    let sessions = listed["sessions"].as_array().expect("a list");
+    assert_eq!(sessions.len(), 3);
+    let current: Vec<bool> = sessions
+        .iter()
+        .map(|x| x["current"].as_bool().unwrap())
+        .collect();
+    assert_eq!(current.iter().filter(|c| **c).count(), 1, "{sessions:?}");
+    let text = listed.to_string();
+    for token in [&phone, &laptop, &tablet] {
+        assert!(!text.contains(token.as_str()), "a token in the list");
+        assert!(
+            !text.contains(&tokens::digest(token)),
+            "a token digest in the list"
+        );
+    }
+    // The typed client reads it too.
+    let typed = s
+        .client
+        .send(&authnzd_client::params::SessionList {
+            user_id,
+            session_token: None,
+        })
+        .await
+        .expect("session-list");
+    assert!(
+        typed
+            .sessions
+            .iter()
+            .all(|x| !x.current && x.ip_address == "203.0.113.7")
+    );
+
+    // Someone else's session cannot log this user out elsewhere.
+    assert_eq!(
+        s.refused(
+            "session-delete-others",
+            json!({"session_token": theirs, "user_id": user_id})
+        )
+        .await,
+        "session does not belong to user_id"
+    );
+    // Five at once from the laptop: the others are gone, the laptop stays.
+    let body = json!({"session_token": laptop, "user_id": user_id});
+    let replies = s.repeated("session-delete-others", body, 5).await;
+    let deleted: u64 = replies
+        .iter()
+        .map(|r| r.response["deleted"].as_u64().unwrap())
+        .sum();
+    assert!(replies.iter().all(|r| r.success), "{replies:?}");
+    assert_eq!(deleted, 2, "each other session deleted once");
+    assert!(s.session_alive(&laptop).await);
+    assert!(!s.session_alive(&phone).await);
+    assert!(!s.session_alive(&tablet).await);
+    assert!(s.session_alive(&theirs).await);
+    let left = s.ok("session-list", json!({"user_id": user_id})).await;
+    assert_eq!(left["sessions"].as_array().unwrap().len(), 1);
+    let audited = s.audit_events().await;
+    assert!(
+        audited
+            .iter()
+            .any(|(e, u, _)| e == "session-delete-others" && *u == Some(user_id))
+    );
 }

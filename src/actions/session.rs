@@ -23,6 +23,8 @@ pub(crate) fn routes() -> Vec<Route> {
         typed(exists),
         typed(delete),
         typed(delete_userid),
+        typed(list),
+        typed(delete_others),
     ]
 }
 
@@ -209,6 +211,62 @@ pub async fn delete_userid(
     } else {
         Outcome::fail(Refusal::NoSessionsToDelete, message, json!({"deleted": 0}))
     })
+}
+
+/// `session-list`: what a "your devices" page shows; tokens never leave.
+pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::SessionList) -> ActionResult {
+    let current = p
+        .session_token
+        .as_ref()
+        .map(|t| tokens::digest(t.expose_secret()));
+    let live = store::sessions::live_for_user(&app.db, p.user_id, app.now()).await?;
+    let sessions: Vec<_> = live
+        .iter()
+        .map(|s| {
+            json!({
+                "created": timefmt::format(s.created),
+                "expires": timefmt::format(s.expires),
+                "ip_address": s.ip_address,
+                "user_agent": s.user_agent,
+                "current": current.as_deref() == Some(s.token_hash.as_str()),
+            })
+        })
+        .collect();
+    let message = format!("{} live sessions.", sessions.len());
+    Ok(Outcome::ok(json!({"sessions": sessions}), message))
+}
+
+/// `session-delete-others`: "log out everywhere else", for the owner of a
+/// live session only.
+pub async fn delete_others(app: Arc<App>, ctx: Ctx, p: proto::SessionDeleteOthers) -> ActionResult {
+    let refused = |reason| {
+        Outcome::fail(
+            reason,
+            "Could not log out the other sessions.",
+            json!({"deleted": 0}),
+        )
+    };
+    let Some(found) = live_session(&app, p.session_token.expose_secret()).await? else {
+        return Ok(refused(Refusal::SessionNotFound));
+    };
+    if found.user.user_id != p.user_id {
+        return Ok(refused(Refusal::SessionNotOwned));
+    }
+    let keep = tokens::digest(p.session_token.expose_secret());
+    let deleted = store::sessions::delete_for_user(&app.db, p.user_id, Some(&keep)).await?;
+    app.sessions.revoke_user_sessions(p.user_id).await;
+    super::audit(
+        &app,
+        &ctx,
+        "session-delete-others",
+        Some(p.user_id),
+        json!({"deleted": deleted}),
+    )
+    .await?;
+    Ok(Outcome::ok(
+        json!({"deleted": deleted}),
+        format!("Logged out of {deleted} other sessions."),
+    ))
 }
 
 /// authnzerver's session killer: deletes sessions that expired more than

@@ -54,6 +54,21 @@ pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<bool,
     Ok(res.rows_affected > 0)
 }
 
+/// The user's sessions alive at `now`, newest first.
+pub async fn live_for_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> Result<Vec<sessions::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::Expires.gt(now))
+        .order_by_desc(sessions::Column::Created)
+        .all(db)
+        .await
+}
+
 /// Deletes sessions that expired before `cutoff`; how many.
 pub async fn delete_expired_before(
     db: &impl ConnectionTrait,

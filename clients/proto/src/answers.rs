@@ -178,6 +178,23 @@ pub struct SessionInfoField {
     pub session_info: SessionInfo,
 }
 
+/// Answer of `session-list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveSessions {
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// One session as `session-list` shows it: never its token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub created: String,
+    pub expires: String,
+    pub ip_address: String,
+    pub user_agent: String,
+    /// The session the request's `session_token` names.
+    pub current: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deleted {
     pub deleted: u64,

@@ -36,6 +36,17 @@ crate::requests! {
         /// Spare the session `session_token` names (log out everywhere else).
         keep_current_session: bool = req[Bool],
     }
+    /// The user's live sessions, newest first, without their tokens.
+    SessionList = "session-list", Session, LiveSessions {
+        user_id: i64 = req[Int],
+        /// Marks the session this token names as `current`.
+        session_token: Option<Secret> = opt[Str],
+    }
+    /// Logs the user out of every session but the one `session_token` names.
+    SessionDeleteOthers = "session-delete-others", Session, Deleted {
+        session_token: Secret = req[Str],
+        user_id: i64 = req[Int],
+    }
     /// Checks the password of a verified, active account and ends the pre-login session.
     UserLogin = "user-login", User, LoggedIn {
         /// The visitor's current (anonymous) session; the server deletes it.

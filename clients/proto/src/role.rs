@@ -83,7 +83,8 @@ mod tests {
     fn names_read_back() {
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
-            assert!(r.as_str().to_owned() == r);
+            let stored: String = r.into();
+            assert!(stored == r);
         }
         assert_eq!(Role::parse("root"), None);
     }

@@ -90,6 +90,30 @@ class RequestMethods(Generic[R]):
             call,
         )
 
+    def session_list(
+        self,
+        *,
+        user_id: int,
+        session_token: str | None = None,
+        **call: Unpack[CallOptions],
+    ) -> R:
+        """``session-list``: the user's live sessions, without tokens."""
+        return self._call(
+            "session-list",
+            {"user_id": user_id, **_given(session_token=session_token)},
+            call,
+        )
+
+    def session_delete_others(
+        self, *, session_token: str, user_id: int, **call: Unpack[CallOptions]
+    ) -> R:
+        """``session-delete-others``: logs out every other session of the user."""
+        return self._call(
+            "session-delete-others",
+            {"session_token": session_token, "user_id": user_id},
+            call,
+        )
+
     def user_login(
         self, *, session_token: str, email: str, password: str, **call: Unpack[CallOptions]
     ) -> R:
