@@ -38,6 +38,9 @@ pub struct App {
     /// Keys one-time codes and client-IP digests stored in the database;
     /// derived from the newest Fernet key, so shared by every instance.
     pub code_key: SecretBox<[u8; 32]>,
+    /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
+    /// key of the ring, so a rotation leaves enrolled users enrolled.
+    pub totp_keys: Vec<SecretBox<[u8; 32]>>,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -56,6 +59,9 @@ pub struct Parts {
     pub mailer: Mailer,
     pub sms: Sms,
     pub code_key: SecretBox<[u8; 32]>,
+    /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
+    /// key of the ring, so a rotation leaves enrolled users enrolled.
+    pub totp_keys: Vec<SecretBox<[u8; 32]>>,
 }
 
 impl App {
@@ -89,6 +95,7 @@ impl App {
             mailer: p.mailer,
             sms: p.sms,
             code_key: p.code_key,
+            totp_keys: p.totp_keys,
         }
     }
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::actions::{
     ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, email, internal, login,
-    password, passwordless, session, user,
+    password, passwordless, session, totp, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -65,6 +65,7 @@ fn routes() -> Vec<Route> {
         apikey_nosession::routes(),
         access::routes(),
         internal::routes(),
+        totp::routes(),
     ]
     .into_iter()
     .flatten()

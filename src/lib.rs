@@ -134,6 +134,11 @@ impl Server {
             mailer,
             sms,
             code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
+            totp_keys: ring
+                .derive_all("totp secrets")
+                .into_iter()
+                .map(|k| secret::SecretBox::new(Box::new(k)))
+                .collect(),
         }));
 
         let limits =

@@ -6,7 +6,10 @@
 pub mod apikeys;
 pub mod apikeys_nosession;
 pub mod audit_events;
+pub mod mfa_tokens;
 pub mod passwordless_attempts;
+pub mod recovery_codes;
 pub mod roles;
 pub mod sessions;
+pub mod totp_secrets;
 pub mod users;

@@ -114,7 +114,11 @@ pub async fn check_password(
             other => other,
         });
     }
-    store::users::record_success(&app.db, user.user_id, now).await?;
+    // With a second factor on, the password alone neither clears failures
+    // nor counts as a login: that waits for the code.
+    if !super::totp::required(app, user.user_id).await? {
+        store::users::record_success(&app.db, user.user_id, now).await?;
+    }
     if app.hasher.needs_rehash(&user.password) {
         let rehashed = app.hasher.hash(password).await?;
         store::users::set_password(&app.db, user.user_id, rehashed, now).await?;
@@ -132,13 +136,20 @@ fn failed_row(candidate: &Option<users::Model>) -> Option<(i64, bool)> {
         .map(|u| (u.user_id, u.lock_expires.is_some()))
 }
 
-fn locked(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Checked {
+pub(crate) fn locked(until: chrono::NaiveDateTime, now: chrono::NaiveDateTime) -> Checked {
     // Rounded up: databases keep microseconds at most, so a stored lock can
     // end a hair before the one computed here.
     let left_ms = (until - now).num_milliseconds();
     Checked::Locked {
         retry_after: left_ms.saturating_add(999).div_euclid(1000).max(1),
     }
+}
+
+/// Counts a failed second factor like a failed password: the answer waits
+/// its delay, or the account locks.
+pub(crate) async fn count_failure(app: &App, user: &users::Model) -> Result<Checked, Fault> {
+    let row = Some((user.user_id, user.lock_expires.is_some()));
+    failed(app, row, None, app.now()).await
 }
 
 /// Counts a failure (the account's row, or the unknown address's entry),
@@ -194,8 +205,14 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResul
             json!({"user_id": null}),
         ));
     };
-    // The frontend replaces the pre-login session whatever the outcome.
     let hash = tokens::digest(p.session_token.expose_secret());
+    if let Checked::Ok(u) = &checked
+        && super::totp::required(&app, u.user_id).await?
+    {
+        // The pre-login session stays: the second factor is bound to it.
+        return super::totp::second_factor_required(&app, u, Some(hash)).await;
+    }
+    // The frontend replaces the pre-login session whatever the outcome.
     store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
     Ok(match checked {

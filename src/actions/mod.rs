@@ -16,6 +16,7 @@ pub mod login;
 pub mod password;
 pub mod passwordless;
 pub mod session;
+pub mod totp;
 pub mod user;
 
 /// Per-request facts an action may need besides its parameters.
@@ -72,6 +73,8 @@ pub enum Fault {
     Hash(#[from] HashError),
     #[error(transparent)]
     Random(#[from] RandomError),
+    #[error("{0}")]
+    Internal(String),
 }
 
 pub type ActionResult = Result<Outcome, Fault>;

@@ -370,8 +370,14 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> Ac
             "Sorry, this account cannot sign in.",
         ));
     }
-    if let Some(token) = p.session_token.as_ref().map(|t| t.expose_secret()) {
-        let hash = tokens::digest(token);
+    let pre_login = p
+        .session_token
+        .as_ref()
+        .map(|t| tokens::digest(t.expose_secret()));
+    if super::totp::required(&app, user.user_id).await? {
+        return super::totp::second_factor_required(&app, &user, pre_login).await;
+    }
+    if let Some(hash) = pre_login {
         store::sessions::delete(&app.db, &hash).await?;
         app.sessions.invalidate_session(&hash).await;
     }

@@ -215,6 +215,13 @@ pub async fn delete_userid(
 
 /// `session-list`: what a "your devices" page shows; tokens never leave.
 pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::SessionList) -> ActionResult {
+    if !store::users::exists(&app.db, p.user_id).await? {
+        return Ok(Outcome::fail(
+            Refusal::NoSuchUser,
+            "No such user.",
+            json!({"sessions": []}),
+        ));
+    }
     let current = p
         .session_token
         .as_ref()

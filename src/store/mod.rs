@@ -13,6 +13,7 @@ pub mod audit;
 pub mod passwordless;
 pub mod seed;
 pub mod sessions;
+pub mod totp;
 pub mod users;
 
 /// Opens the pool. SQLite files get WAL, `synchronous=NORMAL`, a busy timeout

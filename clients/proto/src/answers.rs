@@ -253,3 +253,31 @@ pub struct UserInfoField {
 pub struct UserInfoList {
     pub user_info: Vec<UserInfo>,
 }
+
+/// Answer of `totp-enroll-start`: what the authenticator app needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    /// Base32, for typing into an app.
+    pub secret: String,
+    pub otpauth_uri: String,
+    /// The URI as a QR code: a PNG, standard base64.
+    pub qr_png_base64: String,
+    /// The URI as a QR code: an SVG document.
+    pub qr_svg: String,
+}
+
+/// Answer of `totp-enroll-finish` and `totp-recovery-regenerate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes; shown once, stored only as keyed hashes.
+    pub recovery_codes: Vec<String>,
+}
+
+/// The `response` of a login refused with `second factor required`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MfaRequired {
+    pub mfa_required: bool,
+    pub mfa_token: String,
+    /// `totp`, `recovery_code`.
+    pub methods: Vec<String>,
+}

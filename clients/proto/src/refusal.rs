@@ -204,6 +204,22 @@ refusals! {
     WrongCode = "wrong code",
     /// The fifth wrong code ended the attempt.
     TooManyWrongCodes = "too many wrong codes; ask for a new one",
+    /// The password was right; finish with `user-login-mfa` (`response` holds the `mfa_token`).
+    SecondFactorRequired = "second factor required",
+    /// The code is not the current TOTP code nor an unused recovery code.
+    TotpCodeWrong = "invalid totp code",
+    /// That time step's code was already accepted.
+    TotpCodeReused = "totp code already used",
+    /// TOTP is on already; disable it before enrolling again.
+    TotpAlreadyEnabled = "totp already enabled",
+    /// No enrolment is pending (or it expired): start again.
+    TotpNotPending = "no totp enrolment pending",
+    /// TOTP is not on for this user.
+    TotpNotEnabled = "totp not enabled",
+    /// A TOTP or recovery code, or the password, is needed.
+    ProofRequired = "code or password required",
+    /// The `mfa_token` is unknown, used or expired: log in again.
+    MfaTokenInvalid = "invalid or expired mfa token",
     /// The account may not sign in.
     AccountCannotSignIn = "user exists but is inactive or locked",
 }

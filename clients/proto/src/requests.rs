@@ -47,6 +47,39 @@ crate::requests! {
         session_token: Secret = req[Str],
         user_id: i64 = req[Int],
     }
+    /// Completes a login that answered `second factor required`, with a TOTP or recovery code.
+    UserLoginMfa = "user-login-mfa", User, LoggedIn {
+        /// From the `user-login` (or `passwordless-finish`) answer; single use, 5 minutes.
+        mfa_token: Secret = req[Str],
+        /// Six digits from the app, or a recovery code.
+        code: Secret = req[Str],
+    }
+    /// Starts TOTP enrolment: a new secret, its otpauth URI and QR code; nothing is on yet.
+    TotpEnrollStart = "totp-enroll-start", User, TotpEnrollment {
+        user_id: i64 = req[Int],
+    }
+    /// Turns TOTP on with a first code from the app; answers ten recovery codes, shown once.
+    TotpEnrollFinish = "totp-enroll-finish", User, RecoveryCodes {
+        user_id: i64 = req[Int],
+        code: Secret = req[Str],
+    }
+    /// Checks a TOTP or recovery code; each time step and each recovery code works once.
+    TotpVerify = "totp-verify", User, Done {
+        user_id: i64 = req[Int],
+        code: Secret = req[Str],
+    }
+    /// Turns TOTP off, given a code or the password.
+    TotpDisable = "totp-disable", User, Done {
+        user_id: i64 = req[Int],
+        code: Option<Secret> = opt[Str],
+        password: Option<Secret> = opt[Str],
+    }
+    /// Ten new recovery codes (the old ones stop working), given a code or the password.
+    TotpRecoveryRegenerate = "totp-recovery-regenerate", User, RecoveryCodes {
+        user_id: i64 = req[Int],
+        code: Option<Secret> = opt[Str],
+        password: Option<Secret> = opt[Str],
+    }
     /// Checks the password of a verified, active account and ends the pre-login session.
     UserLogin = "user-login", User, LoggedIn {
         /// The visitor's current (anonymous) session; the server deletes it.

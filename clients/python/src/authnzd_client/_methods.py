@@ -114,6 +114,52 @@ class RequestMethods(Generic[R]):
             call,
         )
 
+    def user_login_mfa(self, *, mfa_token: str, code: str, **call: Unpack[CallOptions]) -> R:
+        """``user-login-mfa``: completes a login that needs a second factor."""
+        return self._call("user-login-mfa", {"mfa_token": mfa_token, "code": code}, call)
+
+    def totp_enroll_start(self, *, user_id: int, **call: Unpack[CallOptions]) -> R:
+        """``totp-enroll-start``: a new secret, its otpauth URI and QR code."""
+        return self._call("totp-enroll-start", {"user_id": user_id}, call)
+
+    def totp_enroll_finish(self, *, user_id: int, code: str, **call: Unpack[CallOptions]) -> R:
+        """``totp-enroll-finish``: turns TOTP on; answers the recovery codes."""
+        return self._call("totp-enroll-finish", {"user_id": user_id, "code": code}, call)
+
+    def totp_verify(self, *, user_id: int, code: str, **call: Unpack[CallOptions]) -> R:
+        """``totp-verify``: checks a TOTP or recovery code."""
+        return self._call("totp-verify", {"user_id": user_id, "code": code}, call)
+
+    def totp_disable(
+        self,
+        *,
+        user_id: int,
+        code: str | None = None,
+        password: str | None = None,
+        **call: Unpack[CallOptions],
+    ) -> R:
+        """``totp-disable``: turns TOTP off, given a code or the password."""
+        return self._call(
+            "totp-disable",
+            {"user_id": user_id, **_given(code=code, password=password)},
+            call,
+        )
+
+    def totp_recovery_regenerate(
+        self,
+        *,
+        user_id: int,
+        code: str | None = None,
+        password: str | None = None,
+        **call: Unpack[CallOptions],
+    ) -> R:
+        """``totp-recovery-regenerate``: ten new recovery codes."""
+        return self._call(
+            "totp-recovery-regenerate",
+            {"user_id": user_id, **_given(code=code, password=password)},
+            call,
+        )
+
     def user_login(
         self, *, session_token: str, email: str, password: str, **call: Unpack[CallOptions]
     ) -> R:
