@@ -5,6 +5,7 @@
 
 mod common;
 
+use authnzd::clock::Clock as _;
 use common::{PW, TestServer};
 use serde_json::json;
 
@@ -72,7 +73,10 @@ async fn enrolled(s: &TestServer, email: &str) -> (i64, Vec<u8>, Vec<String>) {
 /// `user-login` with the right password: the MFA token it answers with.
 async fn first_factor(s: &TestServer, email: &str) -> String {
     let r = s.try_login(email, PW).await;
-    assert!(!r.success, "a TOTP user logged in on the password alone: {r:?}");
+    assert!(
+        !r.success,
+        "a TOTP user logged in on the password alone: {r:?}"
+    );
     assert_eq!(r.failure_reason.as_deref(), Some("second factor required"));
     assert_eq!(r.response["mfa_required"], json!(true));
     assert_eq!(r.response["methods"], json!(["totp", "recovery_code"]));
@@ -92,14 +96,18 @@ async fn enrol_by_qr_then_log_in_with_a_code_from_another_implementation() {
     s.ok("totp-enroll-start", json!({"user_id": pending})).await;
     assert!(s.try_login("pending@example.org", PW).await.success);
     assert_eq!(
-        s.refused("totp-enroll-finish", json!({"user_id": pending, "code": "000000"}))
-            .await,
+        s.refused(
+            "totp-enroll-finish",
+            json!({"user_id": pending, "code": "000000"})
+        )
+        .await,
         "invalid totp code"
     );
 
     let (user_id, secret, _) = enrolled(&s, "ada@example.org").await;
     assert_eq!(
-        s.refused("totp-enroll-start", json!({"user_id": user_id})).await,
+        s.refused("totp-enroll-start", json!({"user_id": user_id}))
+            .await,
         "totp already enabled"
     );
     next_step(&s);
@@ -110,24 +118,36 @@ async fn enrol_by_qr_then_log_in_with_a_code_from_another_implementation() {
     assert_eq!(r.response["user_id"], json!(user_id));
     // The token works once.
     assert_eq!(
-        second_factor(&s, &token, &now).await.failure_reason.as_deref(),
+        second_factor(&s, &token, &now)
+            .await
+            .failure_reason
+            .as_deref(),
         Some("invalid or expired mfa token")
     );
     // The same code in a new login: its step is spent.
     let token = first_factor(&s, "ada@example.org").await;
     assert_eq!(
-        second_factor(&s, &token, &now).await.failure_reason.as_deref(),
+        second_factor(&s, &token, &now)
+            .await
+            .failure_reason
+            .as_deref(),
         Some("totp code already used")
     );
     // A wrong code is refused (and the token is spent with it).
     let token = first_factor(&s, "ada@example.org").await;
     let wrong = if now == "123456" { "654321" } else { "123456" };
     assert_eq!(
-        second_factor(&s, &token, wrong).await.failure_reason.as_deref(),
+        second_factor(&s, &token, wrong)
+            .await
+            .failure_reason
+            .as_deref(),
         Some("invalid totp code")
     );
     assert_eq!(
-        second_factor(&s, &token, &now).await.failure_reason.as_deref(),
+        second_factor(&s, &token, &now)
+            .await
+            .failure_reason
+            .as_deref(),
         Some("invalid or expired mfa token")
     );
     let events: Vec<String> = s.audit_events().await.into_iter().map(|e| e.0).collect();
@@ -144,7 +164,10 @@ async fn recovery_codes_work_once_and_codes_and_passwords_disable() {
     assert!(second_factor(&s, &token, &codes[0]).await.success);
     let token = first_factor(&s, "bob@example.org").await;
     assert_eq!(
-        second_factor(&s, &token, &codes[0]).await.failure_reason.as_deref(),
+        second_factor(&s, &token, &codes[0])
+            .await
+            .failure_reason
+            .as_deref(),
         Some("invalid totp code")
     );
     // Regenerating needs proof; the old codes then stop working.
@@ -229,12 +252,23 @@ async fn wrong_codes_count_toward_the_lockout() {
 async fn bad_codes_and_unknown_users_are_clear_refusals() {
     let s = TestServer::start().await;
     let (user_id, _, _) = enrolled(&s, "erin@example.org").await;
-    for bad in ["", "12345", "1234567", "abcdef", "１２３４５６", &"9".repeat(10_000)] {
+    for bad in [
+        "",
+        "12345",
+        "1234567",
+        "abcdef",
+        "１２３４５６",
+        &"9".repeat(10_000),
+    ] {
         let r = s
             .call("totp-verify", json!({"user_id": user_id, "code": bad}))
             .await;
         assert_eq!(r.status, 200);
-        assert_eq!(r.failure_reason.as_deref(), Some("invalid totp code"), "{bad:.20}");
+        assert_eq!(
+            r.failure_reason.as_deref(),
+            Some("invalid totp code"),
+            "{bad:.20}"
+        );
     }
     assert_eq!(
         s.refused("totp-verify", json!({"user_id": 999_999, "code": "123456"}))

@@ -90,8 +90,16 @@ impl MigrationTrait for Migration {
                         .auto_increment()
                         .primary_key(),
                 )
-                .col(ColumnDef::new(RecoveryCodes::UserId).big_integer().not_null())
-                .col(ColumnDef::new(RecoveryCodes::CodeHmac).char_len(64).not_null())
+                .col(
+                    ColumnDef::new(RecoveryCodes::UserId)
+                        .big_integer()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(RecoveryCodes::CodeHmac)
+                        .char_len(64)
+                        .not_null(),
+                )
                 .col(timestamp(m, RecoveryCodes::Used).null())
                 .foreign_key(&mut to_users(
                     "fk_recovery_user",

@@ -15,8 +15,7 @@ use authnzd_proto::{self as proto, Role};
 use base64::Engine as _;
 use entity::{totp_secrets, users};
 use serde_json::json;
-use subtle::ConstantTimeEq;
-use totp_rs::{Algorithm, TOTP};
+use totp_rs::{Algorithm, Builder, Totp};
 
 use super::login::{self, Checked};
 use super::{ActionResult, Ctx, Fault, Outcome, Refusal, audit};
@@ -69,18 +68,18 @@ fn open(app: &App, sealed: &str) -> Option<Vec<u8>> {
         .find_map(|f| f.decrypt(sealed).ok())
 }
 
-fn generator(secret: Vec<u8>, issuer: &str, account: &str) -> Result<TOTP, Fault> {
+fn generator(secret: Vec<u8>, issuer: &str, account: &str) -> Result<Totp, Fault> {
     // `otpauth` labels use ':' as the separator; keep it out of both parts.
-    TOTP::new(
-        Algorithm::SHA1,
-        DIGITS,
-        1,
-        STEP_SECONDS,
-        secret,
-        Some(issuer.replace(':', " ")),
-        account.replace(':', " "),
-    )
-    .map_err(|e| Fault::Internal(format!("TOTP: {e}")))
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(DIGITS as u8)
+        .with_skew(1)
+        .with_step_duration(STEP_SECONDS)
+        .with_secret(secret)
+        .with_issuer(Some(issuer.replace(':', " ")))
+        .with_account_name(account.replace(':', " "))
+        .build()
+        .map_err(|e| Fault::Internal(format!("TOTP: {e}")))
 }
 
 fn unix_seconds(app: &App) -> u64 {
@@ -88,17 +87,9 @@ fn unix_seconds(app: &App) -> u64 {
 }
 
 /// The time step whose code `code` is (the current one or either
-/// neighbour), compared in constant time.
-fn matching_step(totp: &TOTP, code: &str, now: u64) -> Option<i64> {
-    let step = now / STEP_SECONDS;
-    [step.checked_sub(1), Some(step), step.checked_add(1)]
-        .into_iter()
-        .flatten()
-        .find(|s| {
-            let want = totp.generate(s.saturating_mul(STEP_SECONDS));
-            bool::from(want.as_bytes().ct_eq(code.as_bytes()))
-        })
-        .and_then(|s| i64::try_from(s).ok())
+/// neighbour; totp-rs compares in constant time).
+fn matching_step(totp: &Totp, code: &str, now: u64) -> Option<i64> {
+    totp.check(code, now).and_then(|s| i64::try_from(s).ok())
 }
 
 fn six_digits(code: &str) -> Option<&str> {
@@ -129,7 +120,10 @@ fn new_recovery_codes(app: &App, user_id: i64) -> Result<(Vec<String>, Vec<Strin
             .collect();
         shown.push(format!("{}-{}", &chars[..5], &chars[5..]));
     }
-    let stored = shown.iter().map(|c| recovery_hmac(app, user_id, c)).collect();
+    let stored = shown
+        .iter()
+        .map(|c| recovery_hmac(app, user_id, c))
+        .collect();
     Ok((shown, stored))
 }
 
@@ -194,9 +188,7 @@ fn can_use(user: &users::Model) -> bool {
 }
 
 async fn account(app: &App, user_id: i64) -> Result<Option<users::Model>, Fault> {
-    Ok(store::users::by_id(&app.db, user_id)
-        .await?
-        .filter(can_use))
+    Ok(store::users::by_id(&app.db, user_id).await?.filter(can_use))
 }
 
 fn no_user() -> Outcome {
@@ -209,25 +201,35 @@ pub async fn enroll_start(app: Arc<App>, ctx: Ctx, p: proto::TotpEnrollStart) ->
     };
     let secret = tokens::random_bytes::<20>()?.to_vec();
     let totp = generator(secret.clone(), &app.config.server.server_name, &user.email)?;
+    let sealed = seal(&app, &secret)?;
     let now = app.now();
-    if !store::totp::start_enrolment(&app.db, user.user_id, seal(&app, &secret)?, now).await? {
+    if !store::totp::start_enrolment(&app.db, user.user_id, sealed, now).await? {
         return Ok(refused(
             Refusal::TotpAlreadyEnabled,
             "Two-factor sign-in is already on; turn it off first.",
         ));
     }
-    let uri = totp.get_url();
+    let uri = totp
+        .to_url()
+        .map_err(|e| Fault::Internal(format!("otpauth URI: {e}")))?;
     let png = totp
-        .get_qr_base64()
+        .to_qr_base64()
         .map_err(|e| Fault::Internal(format!("QR code: {e}")))?;
     let svg = qrcode::QrCode::new(uri.as_bytes())
         .map_err(|e| Fault::Internal(format!("QR code: {e}")))?
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(256, 256)
         .build();
-    audit(&app, &ctx, "totp-enroll-start", Some(user.user_id), json!({})).await?;
+    audit(
+        &app,
+        &ctx,
+        "totp-enroll-start",
+        Some(user.user_id),
+        json!({}),
+    )
+    .await?;
     Ok(Outcome::ok(
-        json!({"secret": totp.get_secret_base32(), "otpauth_uri": uri,
+        json!({"secret": totp_rs::Secret::from(secret).to_base32(), "otpauth_uri": uri,
                "qr_png_base64": png, "qr_svg": svg}),
         "Scan the code with your authenticator app, then enter the code it shows.",
     ))
@@ -301,7 +303,14 @@ async fn judge(
     match check_code(app, row, code).await? {
         Proof::Step => Ok(None),
         Proof::Recovery => {
-            audit(app, ctx, "totp-recovery-code-used", Some(user.user_id), json!({})).await?;
+            audit(
+                app,
+                ctx,
+                "totp-recovery-code-used",
+                Some(user.user_id),
+                json!({}),
+            )
+            .await?;
             Ok(None)
         }
         Proof::Reused => Ok(Some(refused(
@@ -354,7 +363,16 @@ pub async fn disable(app: Arc<App>, ctx: Ctx, p: proto::TotpDisable) -> ActionRe
         Ok(found) => found,
         Err(no) => return Ok(no),
     };
-    if let Some(no) = proven(&app, &ctx, &user, &row, p.code.as_ref(), p.password.as_ref()).await? {
+    if let Some(no) = proven(
+        &app,
+        &ctx,
+        &user,
+        &row,
+        p.code.as_ref(),
+        p.password.as_ref(),
+    )
+    .await?
+    {
         return Ok(no);
     }
     store::totp::disable(&app.db, user.user_id).await?;
@@ -371,12 +389,28 @@ pub async fn recovery_regenerate(
         Ok(found) => found,
         Err(no) => return Ok(no),
     };
-    if let Some(no) = proven(&app, &ctx, &user, &row, p.code.as_ref(), p.password.as_ref()).await? {
+    if let Some(no) = proven(
+        &app,
+        &ctx,
+        &user,
+        &row,
+        p.code.as_ref(),
+        p.password.as_ref(),
+    )
+    .await?
+    {
         return Ok(no);
     }
     let (shown, stored) = new_recovery_codes(&app, user.user_id)?;
     store::totp::set_recovery_codes(&app.db, user.user_id, stored).await?;
-    audit(&app, &ctx, "totp-recovery-regenerated", Some(user.user_id), json!({})).await?;
+    audit(
+        &app,
+        &ctx,
+        "totp-recovery-regenerated",
+        Some(user.user_id),
+        json!({}),
+    )
+    .await?;
     Ok(Outcome::ok(
         json!({"recovery_codes": shown}),
         "New recovery codes; the old ones no longer work.",
@@ -467,10 +501,10 @@ mod tests {
         let now = 1_800_000_015;
         let step = now / STEP_SECONDS;
         for s in [step - 1, step, step + 1] {
-            let code = totp.generate(s * STEP_SECONDS);
+            let code = totp.generate(s * STEP_SECONDS).to_string();
             assert_eq!(matching_step(&totp, &code, now), Some(s as i64));
         }
-        let far = totp.generate((step + 3) * STEP_SECONDS);
+        let far = totp.generate((step + 3) * STEP_SECONDS).to_string();
         assert_ne!(matching_step(&totp, &far, now), Some((step + 3) as i64));
     }
 

@@ -51,7 +51,12 @@ pub async fn start_enrolment(
             txn.commit().await?;
             Ok(true)
         }
-        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
             Ok(false)
         }
         Err(e) => Err(e),
@@ -142,12 +147,14 @@ async fn replace_codes(
         .filter(recovery_codes::Column::UserId.eq(user_id))
         .exec(db)
         .await?;
-    let rows = codes.into_iter().map(|code_hmac| recovery_codes::ActiveModel {
-        user_id: Set(user_id),
-        code_hmac: Set(code_hmac),
-        used: Set(None),
-        ..Default::default()
-    });
+    let rows = codes
+        .into_iter()
+        .map(|code_hmac| recovery_codes::ActiveModel {
+            user_id: Set(user_id),
+            code_hmac: Set(code_hmac),
+            used: Set(None),
+            ..Default::default()
+        });
     recovery_codes::Entity::insert_many(rows).exec(db).await?;
     Ok(())
 }
@@ -159,7 +166,9 @@ pub async fn disable(db: &DatabaseConnection, user_id: i64) -> Result<(), DbErr>
         .filter(recovery_codes::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
-    totp_secrets::Entity::delete_by_id(user_id).exec(&txn).await?;
+    totp_secrets::Entity::delete_by_id(user_id)
+        .exec(&txn)
+        .await?;
     mfa_tokens::Entity::delete_many()
         .filter(mfa_tokens::Column::UserId.eq(user_id))
         .exec(&txn)
