@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::actions::{
     ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, email, internal, login,
-    password, passwordless, session, totp, user,
+    mfa, password, passwordless, session, totp, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -66,6 +66,7 @@ fn routes() -> Vec<Route> {
         access::routes(),
         internal::routes(),
         totp::routes(),
+        mfa::routes(),
     ]
     .into_iter()
     .flatten()

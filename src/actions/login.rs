@@ -116,7 +116,7 @@ pub async fn check_password(
     }
     // With a second factor on, the password alone neither clears failures
     // nor counts as a login: that waits for the code.
-    if !super::totp::required(app, user.user_id).await? {
+    if !super::mfa::required(app, user.user_id).await? {
         store::users::record_success(&app.db, user.user_id, now).await?;
     }
     if app.hasher.needs_rehash(&user.password) {
@@ -207,10 +207,10 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResul
     };
     let hash = tokens::digest(p.session_token.expose_secret());
     if let Checked::Ok(u) = &checked
-        && super::totp::required(&app, u.user_id).await?
+        && super::mfa::required(&app, u.user_id).await?
     {
         // The pre-login session stays: the second factor is bound to it.
-        return super::totp::second_factor_required(&app, u, Some(hash)).await;
+        return super::mfa::second_factor_required(&app, u, Some(hash)).await;
     }
     // The frontend replaces the pre-login session whatever the outcome.
     store::sessions::delete(&app.db, &hash).await?;

@@ -13,6 +13,7 @@ pub mod apikey_nosession;
 pub mod email;
 pub mod internal;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod passwordless;
 pub mod session;

@@ -374,8 +374,8 @@ pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> Ac
         .session_token
         .as_ref()
         .map(|t| tokens::digest(t.expose_secret()));
-    if super::totp::required(&app, user.user_id).await? {
-        return super::totp::second_factor_required(&app, &user, pre_login).await;
+    if super::mfa::required(&app, user.user_id).await? {
+        return super::mfa::second_factor_required(&app, &user, pre_login).await;
     }
     if let Some(hash) = pre_login {
         store::sessions::delete(&app.db, &hash).await?;

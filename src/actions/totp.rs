@@ -1,8 +1,7 @@
 //! TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s steps, one step of
 //! drift either way): `totp-enroll-start` / `-finish` with an otpauth QR
-//! code, `totp-verify`, `totp-disable`, `totp-recovery-regenerate`, and the
-//! `user-login-mfa` step that completes a login which answered `second
-//! factor required`.
+//! code, `totp-verify`, `totp-disable`, `totp-recovery-regenerate`. The
+//! login step that uses them is `mfa`; the arithmetic is `security::totp`.
 //!
 //! Secrets are stored Fernet-sealed under a key derived from the key ring;
 //! recovery codes as keyed HMACs. A time step and a recovery code are each
@@ -15,7 +14,7 @@ use authnzd_proto::{self as proto, Role};
 use base64::Engine as _;
 use entity::{totp_secrets, users};
 use serde_json::json;
-use totp_rs::{Algorithm, Builder, Totp};
+use totp_rs::Totp;
 
 use super::login::{self, Checked};
 use super::{ActionResult, Ctx, Fault, Outcome, Refusal, audit};
@@ -23,6 +22,7 @@ use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
+use crate::security::totp::{self, RECOVERY_CODES, matching_step, recovery_form, six_digits};
 use crate::store;
 
 /// This module's requests, for the dispatcher's table.
@@ -33,19 +33,11 @@ pub(crate) fn routes() -> Vec<Route> {
         typed(verify),
         typed(disable),
         typed(recovery_regenerate),
-        typed(login_mfa),
     ]
 }
 
-const STEP_SECONDS: u64 = 30;
-const DIGITS: usize = 6;
 /// A pending enrolment's life.
 const ENROL_MINUTES: i64 = 10;
-/// A pending second-factor login's life.
-const MFA_MINUTES: i64 = 5;
-const RECOVERY_CODES: usize = 10;
-/// Recovery codes: 10 characters from an alphabet without look-alikes.
-const RECOVERY_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 fn cipher(key: &[u8; 32]) -> Option<fernet::Fernet> {
     fernet::Fernet::new(&base64::engine::general_purpose::URL_SAFE.encode(key))
@@ -69,57 +61,22 @@ fn open(app: &App, sealed: &str) -> Option<Vec<u8>> {
 }
 
 fn generator(secret: Vec<u8>, issuer: &str, account: &str) -> Result<Totp, Fault> {
-    // `otpauth` labels use ':' as the separator; keep it out of both parts.
-    Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(DIGITS as u8)
-        .with_skew(1)
-        .with_step_duration(STEP_SECONDS)
-        .with_secret(secret)
-        .with_issuer(Some(issuer.replace(':', " ")))
-        .with_account_name(account.replace(':', " "))
-        .build()
-        .map_err(|e| Fault::Internal(format!("TOTP: {e}")))
+    totp::generator(secret, issuer, account).map_err(|e| Fault::Internal(format!("TOTP: {e}")))
 }
 
 fn unix_seconds(app: &App) -> u64 {
     u64::try_from(app.clock.now().timestamp()).unwrap_or(0)
 }
 
-/// The time step whose code `code` is (the current one or either
-/// neighbour; totp-rs compares in constant time).
-fn matching_step(totp: &Totp, code: &str, now: u64) -> Option<i64> {
-    totp.check(code, now).and_then(|s| i64::try_from(s).ok())
-}
-
-fn six_digits(code: &str) -> Option<&str> {
-    let code = code.trim();
-    (code.len() == DIGITS && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
-}
-
-/// A recovery code as stored: upper case, without separators.
-fn recovery_form(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
 fn recovery_hmac(app: &App, user_id: i64, code: &str) -> String {
     app.keyed(&format!("recovery\0{user_id}\0{}", recovery_form(code)))
 }
 
-/// Ten fresh codes (`XXXXX-XXXXX`) and their HMACs.
+/// Ten fresh codes and their HMACs.
 fn new_recovery_codes(app: &App, user_id: i64) -> Result<(Vec<String>, Vec<String>), Fault> {
-    let mut shown = Vec::with_capacity(RECOVERY_CODES);
-    for _ in 0..RECOVERY_CODES {
-        let bytes = tokens::random_bytes::<10>()?;
-        let chars: String = bytes
-            .iter()
-            .map(|b| char::from(RECOVERY_ALPHABET[usize::from(b & 31)]))
-            .collect();
-        shown.push(format!("{}-{}", &chars[..5], &chars[5..]));
-    }
+    let shown = (0..RECOVERY_CODES)
+        .map(|_| totp::recovery_code())
+        .collect::<Result<Vec<_>, _>>()?;
     let stored = shown
         .iter()
         .map(|c| recovery_hmac(app, user_id, c))
@@ -163,7 +120,7 @@ async fn check_code(app: &App, row: &totp_secrets::Model, code: &str) -> Result<
     )
 }
 
-fn refused(reason: Refusal, message: &str) -> Outcome {
+pub(super) fn refused(reason: Refusal, message: &str) -> Outcome {
     Outcome::fail(reason, message, json!({}))
 }
 
@@ -273,7 +230,7 @@ pub async fn enroll_finish(app: Arc<App>, ctx: Ctx, p: proto::TotpEnrollFinish) 
 }
 
 /// The enabled TOTP row of a user who may use it, or the refusal.
-async fn enabled(
+pub(super) async fn enabled(
     app: &App,
     user_id: i64,
 ) -> Result<Result<(users::Model, totp_secrets::Model), Outcome>, Fault> {
@@ -293,7 +250,7 @@ async fn enabled(
 }
 
 /// The answer to a code, or `None` when it was accepted.
-async fn judge(
+pub(super) async fn judge(
     app: &App,
     ctx: &Ctx,
     user: &users::Model,
@@ -358,23 +315,30 @@ async fn proven(
     })
 }
 
-pub async fn disable(app: Arc<App>, ctx: Ctx, p: proto::TotpDisable) -> ActionResult {
-    let (user, row) = match enabled(&app, p.user_id).await? {
+/// The user with TOTP on who proved it with a code or the password.
+async fn proven_user(
+    app: &App,
+    ctx: &Ctx,
+    user_id: i64,
+    code: Option<&proto::Secret>,
+    password: Option<&proto::Secret>,
+) -> Result<Result<users::Model, Outcome>, Fault> {
+    let (user, row) = match enabled(app, user_id).await? {
         Ok(found) => found,
+        Err(no) => return Ok(Err(no)),
+    };
+    Ok(match proven(app, ctx, &user, &row, code, password).await? {
+        Some(no) => Err(no),
+        None => Ok(user),
+    })
+}
+
+pub async fn disable(app: Arc<App>, ctx: Ctx, p: proto::TotpDisable) -> ActionResult {
+    let proof = proven_user(&app, &ctx, p.user_id, p.code.as_ref(), p.password.as_ref());
+    let user = match proof.await? {
+        Ok(u) => u,
         Err(no) => return Ok(no),
     };
-    if let Some(no) = proven(
-        &app,
-        &ctx,
-        &user,
-        &row,
-        p.code.as_ref(),
-        p.password.as_ref(),
-    )
-    .await?
-    {
-        return Ok(no);
-    }
     store::totp::disable(&app.db, user.user_id).await?;
     audit(&app, &ctx, "totp-disabled", Some(user.user_id), json!({})).await?;
     Ok(Outcome::ok(json!({}), "Two-factor sign-in is off."))
@@ -385,22 +349,11 @@ pub async fn recovery_regenerate(
     ctx: Ctx,
     p: proto::TotpRecoveryRegenerate,
 ) -> ActionResult {
-    let (user, row) = match enabled(&app, p.user_id).await? {
-        Ok(found) => found,
+    let proof = proven_user(&app, &ctx, p.user_id, p.code.as_ref(), p.password.as_ref());
+    let user = match proof.await? {
+        Ok(u) => u,
         Err(no) => return Ok(no),
     };
-    if let Some(no) = proven(
-        &app,
-        &ctx,
-        &user,
-        &row,
-        p.code.as_ref(),
-        p.password.as_ref(),
-    )
-    .await?
-    {
-        return Ok(no);
-    }
     let (shown, stored) = new_recovery_codes(&app, user.user_id)?;
     store::totp::set_recovery_codes(&app.db, user.user_id, stored).await?;
     audit(
@@ -415,105 +368,4 @@ pub async fn recovery_regenerate(
         json!({"recovery_codes": shown}),
         "New recovery codes; the old ones no longer work.",
     ))
-}
-
-/// Whether the user's logins need the second factor.
-pub async fn required(app: &App, user_id: i64) -> Result<bool, Fault> {
-    Ok(store::totp::is_enabled(&app.db, user_id).await?)
-}
-
-/// The answer to a first factor that succeeded for a user with TOTP on: no
-/// session yet, a single-use `mfa_token` bound to the user and the
-/// pre-login session instead. A frontend that does not know MFA sees a
-/// refusal and so never logs the user in.
-pub async fn second_factor_required(
-    app: &App,
-    user: &users::Model,
-    session_hash: Option<String>,
-) -> ActionResult {
-    let token = tokens::new_token()?;
-    let now = app.now();
-    let expires = now + chrono::Duration::minutes(MFA_MINUTES);
-    store::totp::insert_mfa_token(
-        &app.db,
-        tokens::digest(&token),
-        user.user_id,
-        session_hash,
-        now,
-        expires,
-    )
-    .await?;
-    Ok(Outcome::fail(
-        Refusal::SecondFactorRequired,
-        "Enter the code from your authenticator app.",
-        json!({"user_id": null, "mfa_required": true, "mfa_token": token,
-               "methods": ["totp", "recovery_code"]}),
-    ))
-}
-
-pub async fn login_mfa(app: Arc<App>, ctx: Ctx, p: proto::UserLoginMfa) -> ActionResult {
-    let invalid = || {
-        refused(
-            Refusal::MfaTokenInvalid,
-            "This sign-in has expired; please log in again.",
-        )
-    };
-    let now = app.now();
-    let token_hash = tokens::digest(p.mfa_token.expose_secret());
-    let Some(pending) = store::totp::take_mfa_token(&app.db, &token_hash, now).await? else {
-        return Ok(invalid());
-    };
-    // Bound to the pre-login session: ended since, the login is over.
-    if let Some(session) = &pending.session_hash
-        && super::session::live_session_by_digest(&app, session.clone())
-            .await?
-            .is_none()
-    {
-        return Ok(invalid());
-    }
-    let (user, row) = match enabled(&app, pending.user_id).await? {
-        Ok(found) => found,
-        Err(_) => return Ok(invalid()),
-    };
-    if let Some(no) = judge(&app, &ctx, &user, &row, p.code.expose_secret()).await? {
-        return Ok(no);
-    }
-    store::users::record_success(&app.db, user.user_id, now).await?;
-    app.sessions.invalidate_user(user.user_id).await;
-    if let Some(session) = pending.session_hash {
-        store::sessions::delete(&app.db, &session).await?;
-        app.sessions.invalidate_session(&session).await;
-    }
-    audit(&app, &ctx, "mfa-login", Some(user.user_id), json!({})).await?;
-    Ok(Outcome::ok(
-        json!({"user_id": user.user_id, "user_role": user.user_role}),
-        "Login successful.",
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_of_the_neighbouring_steps_match_and_others_do_not() {
-        let totp = generator(vec![7; 20], "authnzd", "a@example.org").unwrap();
-        let now = 1_800_000_015;
-        let step = now / STEP_SECONDS;
-        for s in [step - 1, step, step + 1] {
-            let code = totp.generate(s * STEP_SECONDS).to_string();
-            assert_eq!(matching_step(&totp, &code, now), Some(s as i64));
-        }
-        let far = totp.generate((step + 3) * STEP_SECONDS).to_string();
-        assert_ne!(matching_step(&totp, &far, now), Some((step + 3) as i64));
-    }
-
-    #[test]
-    fn only_six_digits_are_taken_as_totp_codes() {
-        assert_eq!(six_digits(" 123456 "), Some("123456"));
-        for bad in ["12345", "1234567", "12345a", "１２３４５６", ""] {
-            assert_eq!(six_digits(bad), None, "{bad}");
-        }
-        assert_eq!(recovery_form("abcde-FGH2j"), "ABCDEFGH2J");
-    }
 }

@@ -8,3 +8,4 @@ pub mod password_policy;
 pub mod password_rules;
 pub mod rate_limit;
 pub mod tokens;
+pub mod totp;
