@@ -16,6 +16,8 @@ use crate::secret::{ExposeSecret, SecretBox};
 use crate::security::lockout::{LockoutPolicy, UnknownFailures};
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
+use crate::security::server_key::ServerKey;
+use crate::waits::ChallengeWaits;
 
 #[derive(Debug)]
 pub struct App {
@@ -38,6 +40,10 @@ pub struct App {
     /// Keys one-time codes and client-IP digests stored in the database;
     /// derived from the newest Fernet key, so shared by every instance.
     pub code_key: SecretBox<[u8; 32]>,
+    /// Signs `pubkey-challenge-new` payloads.
+    pub server_key: ServerKey,
+    /// Waiters of `pubkey-challenge-wait`, woken by completions here.
+    pub challenge_waits: ChallengeWaits,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -56,6 +62,7 @@ pub struct Parts {
     pub mailer: Mailer,
     pub sms: Sms,
     pub code_key: SecretBox<[u8; 32]>,
+    pub server_key: ServerKey,
 }
 
 impl App {
@@ -89,6 +96,8 @@ impl App {
             mailer: p.mailer,
             sms: p.sms,
             code_key: p.code_key,
+            server_key: p.server_key,
+            challenge_waits: ChallengeWaits::default(),
         }
     }
 

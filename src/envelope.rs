@@ -39,8 +39,8 @@ pub enum KeyError {
 /// with the key that opened its request.
 pub struct KeyRing {
     keys: Vec<Fernet>,
-    /// The newest key's text, for `derive`.
-    newest: Vec<u8>,
+    /// Every key's text, newest first, for `derive` and `derive_each`.
+    texts: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -62,26 +62,25 @@ impl KeyRing {
             .enumerate()
             .map(|(i, k)| Fernet::new(k).ok_or(KeyError::Invalid(i + 1)))
             .collect::<Result<Vec<_>, _>>()?;
-        let Some(newest) = texts.first() else {
+        if texts.is_empty() {
             return Err(KeyError::Empty);
-        };
+        }
         Ok(KeyRing {
             keys,
-            newest: newest.as_bytes().to_vec(),
+            texts: texts.iter().map(|t| t.as_bytes().to_vec()).collect(),
         })
     }
 
     /// A 256-bit secret for `purpose`, derived from the newest key (HMAC-SHA256),
     /// so it is stable across restarts and shared by every instance.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        use hmac::{Hmac, KeyInit, Mac};
-        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.newest) else {
-            // HMAC takes keys of any length.
-            return [0; 32];
-        };
-        mac.update(b"authnzd derived secret v1\0");
-        mac.update(purpose.as_bytes());
-        mac.finalize().into_bytes().into()
+        derive_from(self.texts.first().map_or(&[][..], Vec::as_slice), purpose)
+    }
+
+    /// As `derive`, from every key of the ring, newest first: what was
+    /// sealed under an older key can still be opened (and sealed anew).
+    pub fn derive_each(&self, purpose: &str) -> Vec<[u8; 32]> {
+        self.texts.iter().map(|t| derive_from(t, purpose)).collect()
     }
 
     pub fn generate_key() -> String {
@@ -95,6 +94,17 @@ impl KeyRing {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+fn derive_from(key_text: &[u8], purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key_text) else {
+        // HMAC takes keys of any length.
+        return [0; 32];
+    };
+    mac.update(b"authnzd derived secret v1\0");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 /// A request that passed every envelope check.

@@ -15,6 +15,7 @@ pub mod internal;
 pub mod login;
 pub mod password;
 pub mod passwordless;
+pub mod pubkey;
 pub mod session;
 pub mod user;
 

@@ -7,4 +7,5 @@ pub mod password;
 pub mod password_policy;
 pub mod password_rules;
 pub mod rate_limit;
+pub mod server_key;
 pub mod tokens;
