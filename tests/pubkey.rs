@@ -569,3 +569,62 @@ async fn the_payload_is_signed_by_a_server_key_that_survives_restarts() {
     assert_eq!(str_of(&again, "server_public_key"), server_key);
     assert!(verifying(&again).is_ok());
 }
+
+#[tokio::test]
+async fn a_wait_on_another_instance_of_the_same_database_is_released_by_its_recheck() {
+    let a = TestServer::start().await;
+    let (url, secret) = (
+        a.config.database.database_url.clone(),
+        a.config.keys.secret.clone(),
+    );
+    let mut b = TestServer::start_with(move |c| {
+        c.database.database_url = url;
+        c.keys.secret = secret;
+    })
+    .await;
+    // B speaks with A's key.
+    b.client = authnzd_client::Client::new(b.url(), &a.key).expect("client");
+    b.key = a.key.clone();
+    let user = a.verified_user("two@example.com", PW).await;
+    let phone = Device::new();
+    let key_id = register(&a, user, &phone, "phone").await;
+    let c = challenge(&a, "login").await;
+    let seen_by_b = challenge(&b, "login").await;
+    assert_eq!(
+        seen_by_b["server_public_key"], c["server_public_key"],
+        "both instances sign with the one server key"
+    );
+
+    let waiter = {
+        let client = b.client.clone();
+        let id = c["challenge_id"].clone();
+        tokio::spawn(async move {
+            let r = call(
+                &client,
+                "pubkey-challenge-wait",
+                json!({"challenge_id": id, "wait_seconds": 10}),
+            )
+            .await;
+            (r, Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = Instant::now();
+    a.ok(
+        "pubkey-login",
+        login_body(&c, &key_id, phone.sign("login", &c)),
+    )
+    .await;
+    let (waited, released) = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the wait returned")
+        .expect("wait task");
+    let latency = released.saturating_duration_since(sent);
+    println!(
+        "on another instance: released {:.0} ms after the login was sent (re-check every 1 s)",
+        latency.as_secs_f64() * 1000.0
+    );
+    assert_eq!(waited.response["status"], "completed", "{waited:?}");
+    assert_eq!(waited.response["user_id"], user);
+    assert!(latency < Duration::from_millis(2500), "{latency:?}");
+}
