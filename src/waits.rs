@@ -73,18 +73,20 @@ mod tests {
         let waits = ChallengeWaits::default();
         let a = waits.subscribe("c1");
         let b = waits.subscribe("c1");
-        let na = a.notify.notified();
-        let nb = b.notify.notified();
-        tokio::pin!(na, nb);
-        na.as_mut().enable();
-        nb.as_mut().enable();
-        waits.wake("c1");
-        tokio::time::timeout(std::time::Duration::from_secs(1), async {
-            na.await;
-            nb.await;
-        })
-        .await
-        .unwrap();
+        {
+            let na = a.notify.notified();
+            let nb = b.notify.notified();
+            tokio::pin!(na, nb);
+            na.as_mut().enable();
+            nb.as_mut().enable();
+            waits.wake("c1");
+            tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                na.await;
+                nb.await;
+            })
+            .await
+            .unwrap();
+        }
         drop(a);
         assert_eq!(waits.len(), 1);
         drop(b);

@@ -481,6 +481,13 @@ pub async fn challenge_wait(
 }
 
 pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::PubkeyList) -> ActionResult {
+    if !store::users::exists(&app.db, p.user_id).await? {
+        return Ok(Outcome::fail(
+            Refusal::NoSuchUser,
+            "No such user.",
+            json!({"keys": []}),
+        ));
+    }
     let keys: Vec<_> = store::pubkey::keys_of(&app.db, p.user_id)
         .await?
         .iter()
