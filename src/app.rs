@@ -16,6 +16,8 @@ use crate::secret::{ExposeSecret, SecretBox};
 use crate::security::lockout::{LockoutPolicy, UnknownFailures};
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
+use crate::security::server_key::ServerKey;
+use crate::waits::ChallengeWaits;
 
 #[derive(Debug)]
 pub struct App {
@@ -41,6 +43,10 @@ pub struct App {
     /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
     /// key of the ring, so a rotation leaves enrolled users enrolled.
     pub totp_keys: Vec<SecretBox<[u8; 32]>>,
+    /// Signs `pubkey-challenge-new` payloads.
+    pub server_key: ServerKey,
+    /// Waiters of `pubkey-challenge-wait`, woken by completions here.
+    pub challenge_waits: ChallengeWaits,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -62,6 +68,7 @@ pub struct Parts {
     /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
     /// key of the ring, so a rotation leaves enrolled users enrolled.
     pub totp_keys: Vec<SecretBox<[u8; 32]>>,
+    pub server_key: ServerKey,
 }
 
 impl App {
@@ -96,6 +103,8 @@ impl App {
             sms: p.sms,
             code_key: p.code_key,
             totp_keys: p.totp_keys,
+            server_key: p.server_key,
+            challenge_waits: ChallengeWaits::default(),
         }
     }
 

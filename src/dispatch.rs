@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::actions::{
     ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, email, internal, login,
-    mfa, password, passwordless, session, totp, user,
+    mfa, password, passwordless, pubkey, session, totp, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -60,6 +60,7 @@ fn routes() -> Vec<Route> {
         user::routes(),
         email::routes(),
         passwordless::routes(),
+        pubkey::routes(),
         password::routes(),
         apikey::routes(),
         apikey_nosession::routes(),

@@ -39,7 +39,7 @@ pub enum KeyError {
 /// with the key that opened its request.
 pub struct KeyRing {
     keys: Vec<Fernet>,
-    /// Every key's text, newest first, for `derive`.
+    /// Every key's text, newest first, for `derive` and `derive_each`.
     texts: Vec<Vec<u8>>,
 }
 
@@ -74,14 +74,12 @@ impl KeyRing {
     /// A 256-bit secret for `purpose`, derived from the newest key (HMAC-SHA256),
     /// so it is stable across restarts and shared by every instance.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        self.texts
-            .first()
-            .map_or([0; 32], |newest| derive_from(newest, purpose))
+        derive_from(self.texts.first().map_or(&[][..], Vec::as_slice), purpose)
     }
 
-    /// `derive` for every key, newest first: what was sealed under an older
-    /// key's secret still opens after a rotation.
-    pub fn derive_all(&self, purpose: &str) -> Vec<[u8; 32]> {
+    /// As `derive`, from every key of the ring, newest first: what was
+    /// sealed under an older key can still be opened (and sealed anew).
+    pub fn derive_each(&self, purpose: &str) -> Vec<[u8; 32]> {
         self.texts.iter().map(|t| derive_from(t, purpose)).collect()
     }
 
@@ -96,6 +94,17 @@ impl KeyRing {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+}
+
+fn derive_from(key_text: &[u8], purpose: &str) -> [u8; 32] {
+    use hmac::{Hmac, KeyInit, Mac};
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key_text) else {
+        // HMAC takes keys of any length.
+        return [0; 32];
+    };
+    mac.update(b"authnzd derived secret v1\0");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
 }
 
 /// A request that passed every envelope check.
@@ -279,17 +288,6 @@ impl ReplayGuard {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
-
-fn derive_from(key_text: &[u8], purpose: &str) -> [u8; 32] {
-    use hmac::{Hmac, KeyInit, Mac};
-    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key_text) else {
-        // HMAC takes keys of any length.
-        return [0; 32];
-    };
-    mac.update(b"authnzd derived secret v1\0");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

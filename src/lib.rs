@@ -35,6 +35,7 @@ pub mod setup;
 pub mod store;
 pub mod timefmt;
 pub mod tls;
+pub mod waits;
 
 use crate::app::App;
 use crate::clock::{SharedClock, SystemClock};
@@ -71,6 +72,8 @@ pub enum StartError {
     Database(#[from] sea_orm::DbErr),
     #[error(transparent)]
     Setup(#[from] setup::SetupError),
+    #[error(transparent)]
+    ServerKey(#[from] security::server_key::ServerKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -122,6 +125,13 @@ impl Server {
         let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
         let dummy_hash = setup::dummy_hash(&hasher).await?;
         let passwords = setup::password_rules(&config)?;
+        let server_key = security::server_key::load_or_create(
+            &db,
+            &ring,
+            security::server_key::PAYLOAD_KEY,
+            clock.now().naive_utc(),
+        )
+        .await?;
         let app = Arc::new(App::new(app::Parts {
             config: config.clone(),
             db,
@@ -135,10 +145,11 @@ impl Server {
             sms,
             code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
             totp_keys: ring
-                .derive_all("totp secrets")
+                .derive_each("totp secrets")
                 .into_iter()
                 .map(|k| secret::SecretBox::new(Box::new(k)))
                 .collect(),
+            server_key,
         }));
 
         let limits =
@@ -155,6 +166,9 @@ impl Server {
                 async move {
                     if let Err(e) = actions::session::prune_expired(&app).await {
                         tracing::warn!(error = %e, "expired sessions not pruned");
+                    }
+                    if let Err(e) = actions::pubkey::prune_challenges(&app).await {
+                        tracing::warn!(error = %e, "old pubkey challenges not pruned");
                     }
                 }
             }

@@ -6,6 +6,7 @@ mod m20261122_000001_catalogue;
 mod m20261122_000002_apikey_claims;
 mod m20261122_000003_passwordless;
 mod m20261201_000004_totp;
+mod m20261201_000004_pubkey;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_apikey_claims::Migration),
             Box::new(m20261122_000003_passwordless::Migration),
             Box::new(m20261201_000004_totp::Migration),
+            Box::new(m20261201_000004_pubkey::Migration),
         ]
     }
 }

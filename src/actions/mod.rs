@@ -16,6 +16,7 @@ pub mod login;
 pub mod mfa;
 pub mod password;
 pub mod passwordless;
+pub mod pubkey;
 pub mod session;
 pub mod totp;
 pub mod user;

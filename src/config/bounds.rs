@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 24] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 25] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -149,6 +149,13 @@ impl Config {
                 1,
                 100_000,
                 "",
+            ),
+            (
+                "pubkey_challenge_ttl",
+                self.pubkey.pubkey_challenge_ttl,
+                30,
+                3600,
+                " s",
             ),
         ]
     }

@@ -26,6 +26,7 @@ mod logging;
 mod mail;
 mod password;
 mod passwordless;
+mod pubkey;
 mod server;
 mod sessions;
 mod sms;
@@ -41,6 +42,7 @@ pub use logging::{LogFormat, LoggingConfig};
 pub use mail::{MailConfig, MailTransport, SmtpTls};
 pub use password::PasswordConfig;
 pub use passwordless::PasswordlessConfig;
+pub use pubkey::PubkeyConfig;
 pub use server::{ServerConfig, descriptor_limit};
 pub use sessions::SessionsConfig;
 pub use sms::{SmsConfig, SmsSender};
@@ -92,6 +94,8 @@ pub struct Config {
     pub sms: SmsConfig,
     #[serde(flatten)]
     pub passwordless: PasswordlessConfig,
+    #[serde(flatten)]
+    pub pubkey: PubkeyConfig,
     #[serde(flatten)]
     pub limits: LimitsConfig,
     #[serde(flatten)]
@@ -179,6 +183,7 @@ impl Config {
             mail: x.section(),
             sms: x.section(),
             passwordless: x.section(),
+            pubkey: x.section(),
             limits: x.section(),
             logging: x.section(),
         };

@@ -7,5 +7,6 @@ pub mod password;
 pub mod password_policy;
 pub mod password_rules;
 pub mod rate_limit;
+pub mod server_key;
 pub mod tokens;
 pub mod totp;

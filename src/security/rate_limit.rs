@@ -37,9 +37,14 @@ const ACTION_LIMITS: &[(&str, u32)] = &[
     ("apikey-refresh-nosession", 30),
     ("passwordless-start", 10),
     ("passwordless-finish", 20),
+    ("pubkey-challenge-new", 30),
+    ("pubkey-register", 10),
+    ("pubkey-login", 30),
 ];
 
-const GROUPS: &[&str] = &["ipaddr", "user", "session", "apikey", "internal", "burst"];
+const GROUPS: &[&str] = &[
+    "ipaddr", "user", "session", "apikey", "internal", "pubkey", "burst",
+];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LimitConfigError {
@@ -73,6 +78,7 @@ impl Limits {
             ("session", 600),
             ("apikey", 720),
             ("internal", 3000),
+            ("pubkey", 300),
             ("burst", 150),
         ]
         .into_iter()
@@ -161,7 +167,7 @@ impl RateLimits {
         let clock = LimiterClock(clock);
         let burst = limits.groups.get("burst").copied().unwrap_or(150);
         let keyed = |q: Quota| RateLimiter::dashmap_with_clock(q, clock.clone());
-        let by_group = ["ipaddr", "user", "session", "apikey", "internal"]
+        let by_group = ["ipaddr", "user", "session", "apikey", "internal", "pubkey"]
             .into_iter()
             .map(|g| {
                 let n = limits.groups.get(g).copied().unwrap_or(720);

@@ -11,6 +11,7 @@ use crate::config::Config;
 pub mod apikeys;
 pub mod audit;
 pub mod passwordless;
+pub mod pubkey;
 pub mod seed;
 pub mod sessions;
 pub mod totp;

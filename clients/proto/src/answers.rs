@@ -281,3 +281,63 @@ pub struct MfaRequired {
     /// `totp`, `recovery_code`.
     pub methods: Vec<String>,
 }
+
+/// Answer of `pubkey-challenge-new`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PubkeyChallengeIssued {
+    pub challenge_id: String,
+    /// Random, standard base64; the device signs
+    /// `"authnzd-pubkey-v1\n{purpose}\n{challenge_id}\n{challenge}"`.
+    pub challenge: String,
+    /// ISO 8601 UTC.
+    pub expires: String,
+    /// The server's Ed25519 public key, standard base64 (32 bytes).
+    pub server_public_key: String,
+    /// A JSON object serialised as a string (what a QR code shows).
+    pub payload: String,
+    /// The server's Ed25519 signature over `payload`'s UTF-8 bytes, standard base64.
+    pub payload_signature: String,
+}
+
+/// Answer of `pubkey-register`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PubkeyRegistered {
+    pub key_id: String,
+}
+
+/// Answer of `pubkey-login`: a new session for the key's user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PubkeySession {
+    pub user_id: i64,
+    pub user_role: String,
+    pub session_token: String,
+    /// ISO 8601 UTC.
+    pub expires: String,
+}
+
+/// Answer of `pubkey-challenge-wait`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChallengeStatus {
+    /// `pending`, `completed` or `expired`.
+    pub status: String,
+    /// Whose key completed it.
+    #[serde(default)]
+    pub user_id: Option<i64>,
+}
+
+/// Answer of `pubkey-list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceKeys {
+    pub keys: Vec<DeviceKey>,
+}
+
+/// A device key as `pubkey-list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceKey {
+    pub key_id: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub created: String,
+    #[serde(default)]
+    pub last_used: Option<String>,
+}

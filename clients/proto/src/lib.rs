@@ -81,15 +81,18 @@ pub enum Group {
     Session,
     Apikey,
     Internal,
+    /// Public-key (device key) registration and login.
+    Pubkey,
 }
 
 impl Group {
-    pub const ALL: [Group; 5] = [
+    pub const ALL: [Group; 6] = [
         Group::Ipaddr,
         Group::User,
         Group::Session,
         Group::Apikey,
         Group::Internal,
+        Group::Pubkey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +102,7 @@ impl Group {
             Group::Session => "session",
             Group::Apikey => "apikey",
             Group::Internal => "internal",
+            Group::Pubkey => "pubkey",
         }
     }
 }

@@ -222,6 +222,36 @@ refusals! {
     MfaTokenInvalid = "invalid or expired mfa token",
     /// The account may not sign in.
     AccountCannotSignIn = "user exists but is inactive or locked",
+    /// `purpose` is neither `register` nor `login`.
+    PubkeyBadPurpose = "purpose must be 'register' or 'login'",
+    /// No challenge with that id (never issued, or long gone).
+    ChallengeUnknown = "unknown challenge",
+    /// The challenge's time is up.
+    ChallengeExpired = "challenge expired",
+    /// The challenge was already used (it works once).
+    ChallengeUsed = "challenge already used",
+    /// The challenge was issued for the other purpose (register / login).
+    ChallengeWrongPurpose = "challenge was issued for another purpose",
+    /// The challenge was issued for another user.
+    ChallengeWrongUser = "challenge was issued for another user",
+    /// `public_key` or `signature` is not standard base64 with padding.
+    PubkeyBadBase64 = "public key or signature is not standard base64",
+    /// `public_key` does not decode to 32 bytes.
+    PubkeyBadKeyLength = "public key must be 32 bytes",
+    /// `signature` does not decode to 64 bytes.
+    PubkeyBadSignatureLength = "signature must be 64 bytes",
+    /// `public_key` is not an Ed25519 point, or one of small order.
+    PubkeyWeakKey = "public key is not a valid Ed25519 key",
+    /// The signature's scalar is not reduced (a malleated signature).
+    PubkeyNonCanonicalSignature = "signature is not canonical",
+    /// The signature does not verify under the key for this challenge.
+    PubkeyBadSignature = "signature does not verify",
+    /// No such device key (never registered, deleted, or another user's).
+    PubkeyNotFound = "no such key",
+    /// The public key is already registered.
+    PubkeyExists = "public key already registered",
+    /// `wait_seconds` is outside 0 to 30.
+    PubkeyBadWait = "wait_seconds must be from 0 to 30",
 }
 
 #[cfg(test)]

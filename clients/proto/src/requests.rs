@@ -400,4 +400,45 @@ crate::requests! {
         /// ends it.
         session_token: Option<Secret> = opt[Str],
     }
+    /// A single-use challenge for a device key to sign, to register the key or to log in.
+    PubkeyChallengeNew = "pubkey-challenge-new", Pubkey, PubkeyChallengeIssued {
+        /// `register` or `login`.
+        purpose: String = req[Str],
+        /// Only this user's key may complete it.
+        user_id: Option<i64> = opt[Int, Null],
+    }
+    /// Registers a device's Ed25519 public key, signed over a register challenge.
+    PubkeyRegister = "pubkey-register", Pubkey, PubkeyRegistered {
+        challenge_id: String = req[Str],
+        user_id: i64 = req[Int],
+        /// Standard base64 of the 32-byte key.
+        public_key: String = req[Str],
+        /// Standard base64 of the 64-byte signature.
+        signature: String = req[Str],
+        label: Option<String> = opt[Str, Null],
+    }
+    /// Logs in with a device key signed over a login challenge: a new session for the key's user.
+    PubkeyLogin = "pubkey-login", Pubkey, PubkeySession {
+        challenge_id: String = req[Str],
+        key_id: String = req[Str],
+        /// Standard base64 of the 64-byte signature.
+        signature: String = req[Str],
+        /// The new session's address; the request's `client_ipaddr` when left out.
+        ip_address: Option<String> = opt[Str],
+        user_agent: Option<String> = opt[Str],
+    }
+    /// Waits until the challenge is completed or expires, at most `wait_seconds` (up to 30).
+    PubkeyChallengeWait = "pubkey-challenge-wait", Pubkey, ChallengeStatus {
+        challenge_id: String = req[Str],
+        wait_seconds: i64 = req[Int],
+    }
+    /// The user's device keys, without secrets.
+    PubkeyList = "pubkey-list", Pubkey, DeviceKeys {
+        user_id: i64 = req[Int],
+    }
+    /// Deletes one of the user's device keys; it cannot log in any more.
+    PubkeyDelete = "pubkey-delete", Pubkey, Done {
+        user_id: i64 = req[Int],
+        key_id: String = req[Str],
+    }
 }

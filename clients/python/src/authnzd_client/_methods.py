@@ -756,3 +756,68 @@ class RequestMethods(Generic[R]):
             attempt_id=attempt_id, code=code, link_token=link_token, session_token=session_token
         )
         return self._call("passwordless-finish", body, call)
+
+    def pubkey_challenge_new(
+        self, *, purpose: str, user_id: int | None = None, **call: Unpack[CallOptions]
+    ) -> R:
+        """``pubkey-challenge-new``: a single-use challenge for a device key."""
+        return self._call(
+            "pubkey-challenge-new", {"purpose": purpose, **_given(user_id=user_id)}, call
+        )
+
+    def pubkey_register(
+        self,
+        *,
+        challenge_id: str,
+        user_id: int,
+        public_key: str,
+        signature: str,
+        label: str | None = None,
+        **call: Unpack[CallOptions],
+    ) -> R:
+        """``pubkey-register``: registers a device's Ed25519 public key."""
+        body = {
+            "challenge_id": challenge_id,
+            "user_id": user_id,
+            "public_key": public_key,
+            "signature": signature,
+            **_given(label=label),
+        }
+        return self._call("pubkey-register", body, call)
+
+    def pubkey_login(
+        self,
+        *,
+        challenge_id: str,
+        key_id: str,
+        signature: str,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
+        **call: Unpack[CallOptions],
+    ) -> R:
+        """``pubkey-login``: a new session for the key's user."""
+        body = {
+            "challenge_id": challenge_id,
+            "key_id": key_id,
+            "signature": signature,
+            **_given(ip_address=ip_address, user_agent=user_agent),
+        }
+        return self._call("pubkey-login", body, call)
+
+    def pubkey_challenge_wait(
+        self, *, challenge_id: str, wait_seconds: int, **call: Unpack[CallOptions]
+    ) -> R:
+        """``pubkey-challenge-wait``: long-polls until the challenge completes or expires."""
+        return self._call(
+            "pubkey-challenge-wait",
+            {"challenge_id": challenge_id, "wait_seconds": wait_seconds},
+            call,
+        )
+
+    def pubkey_list(self, *, user_id: int, **call: Unpack[CallOptions]) -> R:
+        """``pubkey-list``: the user's device keys, without secrets."""
+        return self._call("pubkey-list", {"user_id": user_id}, call)
+
+    def pubkey_delete(self, *, user_id: int, key_id: str, **call: Unpack[CallOptions]) -> R:
+        """``pubkey-delete``: deletes one of the user's device keys."""
+        return self._call("pubkey-delete", {"user_id": user_id, "key_id": key_id}, call)

@@ -1,0 +1,118 @@
+//! The server's own Ed25519 signing key: it signs the payload of every
+//! `pubkey-challenge-new`, so an authenticator app can pin the server.
+//!
+//! Generated at first start and kept in `server_keys`, its secret sealed
+//! with Fernet under a key derived from the server's key ring (any key of
+//! the ring opens it; after a ring rotation it is sealed anew under the
+//! newest). The oldest unretired row is the one in use, so servers that
+//! start together on an empty database settle on the same key; rotating
+//! means adding a row and retiring the old one.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use ed25519_dalek::{Signer, SigningKey};
+use fernet::Fernet;
+use sea_orm::{ConnectionTrait, DbErr};
+use secrecy::zeroize::Zeroize;
+
+use crate::envelope::KeyRing;
+use crate::security::tokens::{self, RandomError};
+use crate::store;
+
+/// `server_keys.purpose` of the payload-signing key.
+pub const PAYLOAD_KEY: &str = "pubkey-payload";
+/// What the sealing key is derived for.
+const SEAL_PURPOSE: &str = "server signing keys";
+
+pub struct ServerKey {
+    signing: SigningKey,
+    public: String,
+}
+
+impl std::fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServerKey({})", self.public)
+    }
+}
+
+impl ServerKey {
+    fn new(signing: SigningKey) -> ServerKey {
+        let public = STANDARD.encode(signing.verifying_key().to_bytes());
+        ServerKey { signing, public }
+    }
+
+    /// The public key, standard base64 of its 32 bytes.
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+
+    /// An Ed25519 signature over `message`, standard base64 of its 64 bytes.
+    pub fn sign(&self, message: &[u8]) -> String {
+        STANDARD.encode(self.signing.sign(message).to_bytes())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerKeyError {
+    #[error("server signing key: database: {0}")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    #[error(
+        "server signing key (server_keys row {0}) opens with no key of the key ring: \
+         put back the key it was sealed under"
+    )]
+    Unseal(i64),
+}
+
+fn sealer(key: &[u8; 32]) -> Option<Fernet> {
+    Fernet::new(&URL_SAFE.encode(key))
+}
+
+/// The key in use for `purpose`, made now if there is none.
+pub async fn load_or_create(
+    db: &impl ConnectionTrait,
+    ring: &KeyRing,
+    purpose: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<ServerKey, ServerKeyError> {
+    let seals = ring.derive_each(SEAL_PURPOSE);
+    let newest = seals.first().and_then(sealer);
+    if store::pubkey::server_key(db, purpose).await?.is_none() {
+        let mut secret = tokens::random_bytes::<32>()?;
+        let signing = SigningKey::from_bytes(&secret);
+        let sealed = newest.as_ref().map(|f| f.encrypt(&secret));
+        secret.zeroize();
+        if let Some(sealed) = sealed {
+            let public = STANDARD.encode(signing.verifying_key().to_bytes());
+            store::pubkey::insert_server_key(db, purpose, public, sealed, now).await?;
+        }
+    }
+    // Read back: a server starting at the same moment may have written its
+    // own first, and the oldest row wins.
+    let Some(row) = store::pubkey::server_key(db, purpose).await? else {
+        return Err(ServerKeyError::Db(DbErr::RecordNotFound(
+            purpose.to_owned(),
+        )));
+    };
+    for (i, seal) in seals.iter().enumerate() {
+        let Some(f) = sealer(seal) else { continue };
+        let Ok(mut secret) = f.decrypt(&row.sealed_secret) else {
+            continue;
+        };
+        let bytes: Option<[u8; 32]> = secret.as_slice().try_into().ok();
+        secret.zeroize();
+        let Some(mut bytes) = bytes else { continue };
+        let key = ServerKey::new(SigningKey::from_bytes(&bytes));
+        let resealed = (i > 0).then(|| newest.as_ref().map(|f| f.encrypt(&bytes)));
+        bytes.zeroize();
+        if key.public != row.public_key {
+            continue;
+        }
+        if let Some(Some(sealed)) = resealed {
+            store::pubkey::reseal_server_key(db, row.id, sealed).await?;
+        }
+        return Ok(key);
+    }
+    Err(ServerKeyError::Unseal(row.id))
+}
