@@ -5,8 +5,8 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_catalogue;
 mod m20261122_000002_apikey_claims;
 mod m20261122_000003_passwordless;
-mod m20261201_000004_totp;
 mod m20261201_000004_pubkey;
+mod m20261201_000004_totp;
 
 pub struct Migrator;
 
