@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signature, VerifyingKey};
 use entity::{pubkey_challenges as challenges, pubkey_keys as keys, users};
 use serde_json::json;
 
 use super::{ActionResult, Ctx, Fault, Outcome, Refusal};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
+use crate::security::device_keys::{Purpose, decode_public_key, decode_signature, signed_message};
 use crate::security::tokens;
 use crate::store;
 use crate::timefmt;
@@ -41,6 +41,10 @@ pub(crate) fn routes() -> Vec<Route> {
 }
 
 /// The longest `pubkey-challenge-wait`.
+fn refused(reason: Refusal, message: &str) -> Outcome {
+    Outcome::fail(reason, message, json!({}))
+}
+
 const WAIT_MAX_SECONDS: i64 = 30;
 /// How often a waiter re-reads its challenge (completions by other processes).
 const RECHECK: Duration = Duration::from_secs(1);
@@ -49,88 +53,6 @@ const USER_AGENT_MAX: usize = 280;
 /// Challenges are kept this long past their expiry (waiters still get
 /// `expired` for them), then pruned.
 const CHALLENGE_KEEP_HOURS: i64 = 24;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Register,
-    Login,
-}
-
-impl Purpose {
-    fn parse(s: &str) -> Option<Purpose> {
-        match s {
-            "register" => Some(Purpose::Register),
-            "login" => Some(Purpose::Login),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Register => "register",
-            Purpose::Login => "login",
-        }
-    }
-}
-
-/// What the device signs.
-pub fn signed_message(purpose: &str, challenge_id: &str, challenge: &str) -> String {
-    format!("authnzd-pubkey-v1\n{purpose}\n{challenge_id}\n{challenge}")
-}
-
-fn refused(reason: Refusal, message: &str) -> Outcome {
-    Outcome::fail(reason, message, json!({}))
-}
-
-/// Standard base64 with padding, nothing else.
-fn decode(b64: &str) -> Result<Vec<u8>, Refusal> {
-    STANDARD
-        .decode(b64.as_bytes())
-        .map_err(|_| Refusal::PubkeyBadBase64)
-}
-
-/// A 32-byte Ed25519 public key that is a point of large order.
-fn decode_public_key(b64: &str) -> Result<VerifyingKey, Refusal> {
-    let bytes: [u8; 32] = decode(b64)?
-        .try_into()
-        .map_err(|_| Refusal::PubkeyBadKeyLength)?;
-    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| Refusal::PubkeyWeakKey)?;
-    if key.is_weak() {
-        return Err(Refusal::PubkeyWeakKey);
-    }
-    Ok(key)
-}
-
-/// The group order ℓ = 2^252 + 27742317777372353535851937790883648493,
-/// little-endian.
-const ELL: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
-
-/// Whether the little-endian scalar is below ℓ (a canonical `S`).
-fn scalar_is_canonical(s: &[u8; 32]) -> bool {
-    for i in (0..32).rev() {
-        if s[i] != ELL[i] {
-            return s[i] < ELL[i];
-        }
-    }
-    false
-}
-
-/// A 64-byte signature whose `S` is reduced (`verify_strict` refuses the
-/// rest too; this says why).
-fn decode_signature(b64: &str) -> Result<Signature, Refusal> {
-    let bytes: [u8; 64] = decode(b64)?
-        .try_into()
-        .map_err(|_| Refusal::PubkeyBadSignatureLength)?;
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&bytes[32..]);
-    if !scalar_is_canonical(&s) {
-        return Err(Refusal::PubkeyNonCanonicalSignature);
-    }
-    Ok(Signature::from_bytes(&bytes))
-}
 
 /// The challenge if it can still be used for `purpose`.
 async fn usable_challenge(
@@ -524,52 +446,4 @@ pub async fn delete(app: Arc<App>, ctx: Ctx, p: proto::PubkeyDelete) -> ActionRe
 pub async fn prune_challenges(app: &App) -> Result<u64, Fault> {
     let cutoff = app.now() - chrono::Duration::hours(CHALLENGE_KEEP_HOURS);
     Ok(store::pubkey::delete_challenges_before(&app.db, cutoff).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scalars_at_and_past_the_order_are_not_canonical() {
-        assert!(!scalar_is_canonical(&ELL));
-        let mut below = ELL;
-        below[0] -= 1;
-        assert!(scalar_is_canonical(&below));
-        assert!(scalar_is_canonical(&[0; 32]));
-        assert!(!scalar_is_canonical(&[0xff; 32]));
-    }
-
-    #[test]
-    fn encodings_are_checked_before_anything_else() {
-        assert_eq!(
-            decode_public_key("not base64!").err(),
-            Some(Refusal::PubkeyBadBase64)
-        );
-        // Missing padding is not standard base64.
-        let unpadded = STANDARD.encode([1u8; 32]).trim_end_matches('=').to_owned();
-        assert_eq!(
-            decode_public_key(&unpadded).err(),
-            Some(Refusal::PubkeyBadBase64)
-        );
-        assert_eq!(
-            decode_public_key(&STANDARD.encode([1u8; 31])).err(),
-            Some(Refusal::PubkeyBadKeyLength)
-        );
-        // The identity point has small order.
-        let mut identity = [0u8; 32];
-        identity[0] = 1;
-        assert_eq!(
-            decode_public_key(&STANDARD.encode(identity)).err(),
-            Some(Refusal::PubkeyWeakKey)
-        );
-        assert_eq!(
-            decode_signature(&STANDARD.encode([0u8; 63])).err(),
-            Some(Refusal::PubkeyBadSignatureLength)
-        );
-        assert_eq!(
-            decode_signature(&STANDARD.encode([0xffu8; 64])).err(),
-            Some(Refusal::PubkeyNonCanonicalSignature)
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! Security primitives: password hashing on a bounded pool, and token
 //! generation and digests.
 
+pub mod device_keys;
 pub mod email;
 pub mod lockout;
 pub mod password;
