@@ -38,8 +38,9 @@ struct Args {
     /// The server's RPC URL.
     #[arg(long, default_value = "http://127.0.0.1:13431/")]
     url: String,
-    /// The Fernet key (or use --key-file).
-    #[arg(long)]
+    /// The Fernet key (or use --key-file). URL-safe base64 may start with
+    /// `-`, so a value that looks like a flag is still taken as the key.
+    #[arg(long, allow_hyphen_values = true)]
     key: Option<String>,
     /// A file holding the Fernet key (first line).
     #[arg(long)]

@@ -9,7 +9,11 @@ use authnzd::{Server, envelope::KeyRing};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counted_runs_report_throughput_latency_and_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let key = KeyRing::generate_key();
+    // URL-safe base64 keys start with '-' one time in 32, which once made
+    // `--key <key>` read as an unknown flag; always test that case.
+    let key = std::iter::repeat_with(KeyRing::generate_key)
+        .find(|k| k.starts_with('-'))
+        .unwrap();
     let mut config = Config::for_tests(dir.path());
     config.keys.secret = Some(key.clone().into());
     let config = config.validated().unwrap();
