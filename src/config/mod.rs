@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 mod bounds;
 mod database;
+mod gateway;
 mod hashing;
 mod keys;
 mod limits;
@@ -32,8 +33,10 @@ mod sessions;
 mod sms;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 pub use database::DatabaseConfig;
+pub use gateway::GatewayConfig;
 pub use hashing::HashingConfig;
 pub use keys::KeysConfig;
 pub use limits::LimitsConfig;
@@ -46,6 +49,7 @@ pub use pubkey::PubkeyConfig;
 pub use server::{ServerConfig, descriptor_limit};
 pub use sessions::SessionsConfig;
 pub use sms::{SmsConfig, SmsSender};
+pub use tokens::TokensConfig;
 
 /// authnzerver's environment names and the key each one sets.
 const AUTHNZERVER_ENV: &[(&str, &str)] = &[
@@ -96,6 +100,10 @@ pub struct Config {
     pub passwordless: PasswordlessConfig,
     #[serde(flatten)]
     pub pubkey: PubkeyConfig,
+    #[serde(flatten)]
+    pub tokens: TokensConfig,
+    #[serde(flatten)]
+    pub gateway: GatewayConfig,
     #[serde(flatten)]
     pub limits: LimitsConfig,
     #[serde(flatten)]
@@ -184,6 +192,8 @@ impl Config {
             sms: x.section(),
             passwordless: x.section(),
             pubkey: x.section(),
+            tokens: x.section(),
+            gateway: x.section(),
             limits: x.section(),
             logging: x.section(),
         };
@@ -244,6 +254,15 @@ impl Config {
         self.hashing.check()?;
         self.sms.check()?;
         self.server.check_allowed_hosts()?;
+        self.gateway.check()?;
+        for (key, value) in [
+            ("jwt_issuer", &self.tokens.jwt_issuer),
+            ("jwt_audience", &self.tokens.jwt_audience),
+        ] {
+            if value.trim().is_empty() || value.len() > 200 {
+                return Err(ConfigError::invalid(key, "must be 1 to 200 characters"));
+            }
+        }
         self.database.database_url = database::normalise_database_url(&self.database.database_url)
             .ok_or_else(|| {
                 ConfigError::invalid(
