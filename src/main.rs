@@ -63,6 +63,12 @@ enum Command {
     Keygen,
     /// Apply database migrations and exit.
     Migrate,
+    /// Replace the access-token signing key now. Running servers sign with
+    /// the new key within a minute; the old one stays published until the
+    /// tokens it signed have expired.
+    ///
+    /// Example: `AUTHNZD_DATABASE_URL=postgres://… authnzd rotate-token-key`
+    RotateTokenKey,
     /// List the request types with their parameters, rate-limit groups and
     /// docs (e.g. `authnzd catalogue --json` for tools that check clients).
     Catalogue {
@@ -125,6 +131,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Some(Command::Migrate) => runtime.block_on(migrate(config)),
+        Some(Command::RotateTokenKey) => runtime.block_on(rotate_token_key(config)),
         _ => runtime.block_on(serve(config)),
     };
     match result {
@@ -179,6 +186,32 @@ async fn migrate(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("migration: {e}"))?;
     eprintln!("authnzd: migrations applied");
+    Ok(())
+}
+
+async fn rotate_token_key(config: Config) -> Result<(), String> {
+    let (ring, created) = authnzd::keys::load(&config).map_err(|e| e.to_string())?;
+    if let Some(path) = created {
+        // A key made now would seal the new key where no server can open it.
+        let _ = std::fs::remove_file(&path);
+        return Err("no Fernet key configured: give the servers' key (secret or key_file)".into());
+    }
+    let db = store::connect(&config)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    store::migrate(&db)
+        .await
+        .map_err(|e| format!("migration: {e}"))?;
+    let seals = authnzd::security::server_key::Seals::of(&ring);
+    let now = chrono::Utc::now().naive_utc();
+    let replace = store::signing_keys::Replace::Any;
+    authnzd::security::jwt::rotate(&db, &seals, now, replace)
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys = authnzd::security::jwt::load(&db, &seals, now, chrono::Duration::zero())
+        .await
+        .map_err(|e| e.to_string())?;
+    eprintln!("authnzd: access-token key rotated; servers sign with it within a minute ({keys:?})");
     Ok(())
 }
 

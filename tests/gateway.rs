@@ -384,3 +384,48 @@ async fn a_rotated_key_stays_published_and_accepted_until_its_tokens_expire() {
         .unwrap();
     assert_eq!(published(&s), kids);
 }
+
+#[tokio::test]
+async fn the_rotate_token_key_command_replaces_the_key_running_servers_use() {
+    let s = TestServer::start().await;
+    let before = access_token(&s, "cmd@example.com").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authnzd"))
+        .arg("rotate-token-key")
+        .current_dir(s.dir.path())
+        .env("AUTHNZD_DATABASE_URL", &s.config.database.database_url)
+        .env("AUTHNZD_SECRET", &s.key)
+        .env("AUTHNZD_KEY_FILE", s.path("no-such.key"))
+        .output()
+        .expect("run authnzd");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server's minute chore reloads; run it now.
+    authnzd::actions::token::rotate_keys_when_due(&s.running().app)
+        .await
+        .unwrap();
+    let after = access_token(&s, "cmd2@example.com").await;
+    assert_ne!(kid_of(&after), kid_of(&before));
+    assert_eq!(published(&s).len(), 2);
+    for t in [&before, &after] {
+        assert_eq!(
+            verify(&s, &[("authorization", &format!("Bearer {t}"))])
+                .await
+                .status,
+            200
+        );
+    }
+    // Without the servers' key it refuses rather than seal with a new one.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authnzd"))
+        .arg("rotate-token-key")
+        .current_dir(s.dir.path())
+        .env("AUTHNZD_DATABASE_URL", &s.config.database.database_url)
+        .env("AUTHNZD_KEY_FILE", s.path("absent.key"))
+        .env_remove("AUTHNZD_SECRET")
+        .output()
+        .expect("run authnzd");
+    assert!(!out.status.success());
+    assert!(!s.path("absent.key").exists());
+}
