@@ -23,6 +23,7 @@ pub mod config;
 pub mod dispatch;
 pub mod envelope;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod logging;
 pub mod notify;
@@ -74,6 +75,10 @@ pub enum StartError {
     Setup(#[from] setup::SetupError),
     #[error(transparent)]
     ServerKey(#[from] security::server_key::ServerKeyError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("authnzerver database: {0}")]
+    Import(#[from] import::ImportError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -88,6 +93,8 @@ pub struct StartReport {
     pub created_key_file: Option<PathBuf>,
     /// Where generated superuser credentials were written.
     pub superuser_credentials: Option<PathBuf>,
+    /// An authnzerver database this start converted in place.
+    pub converted: Option<import::Summary>,
 }
 
 pub struct Server;
@@ -97,6 +104,8 @@ pub struct Running {
     pub addr: SocketAddr,
     pub report: StartReport,
     pub app: Arc<App>,
+    /// Whether the listener speaks HTTPS.
+    pub https: bool,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     /// Periodic chores (session pruning, rate-limit sweeping).
@@ -118,7 +127,17 @@ impl Server {
         let policy = setup::permissions(&config)?;
         let (mailer, sms) = setup::notifiers(&config)?;
         let (ring, created_key_file) = keys::load(&config)?;
+        let tls = match (&config.server.tls_cert_file, &config.server.tls_key_file) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let db = store::connect(&config).await?;
+        let sqlite_file = config::sqlite_path(&config.database.database_url);
+        let converted =
+            import::convert_in_place(&db, sqlite_file.as_deref(), clock.now().naive_utc()).await?;
+        if let Some(summary) = &converted {
+            tracing::warn!(%summary, "converted an authnzerver database in place");
+        }
         store::migrate(&db).await?;
         let hasher = setup::password_hasher(&config);
         let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
@@ -226,17 +245,20 @@ impl Server {
             max_connections: config.connection_limit(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(http::serve(listener, routes, limits, async move {
+        let https = tls.is_some();
+        let task = tokio::spawn(http::serve(listener, routes, limits, tls, async move {
             let _ = stopped.await;
         }));
-        tracing::info!(%addr, version = VERSION, "authnzd listening");
+        tracing::info!(%addr, https, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
             report: StartReport {
+                converted,
                 created_key_file,
                 superuser_credentials,
             },
             app,
+            https,
             stop: Some(stop),
             task,
             background,
@@ -245,9 +267,10 @@ impl Server {
 }
 
 impl Running {
-    /// `http://addr/`, the URL clients post to.
+    /// `http://addr/` (or `https://`), the URL clients post to.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     /// Stops accepting, drains in-flight requests up to the drain deadline,

@@ -33,7 +33,7 @@ mod sms;
 #[cfg(test)]
 mod tests;
 
-pub use database::DatabaseConfig;
+pub use database::{DatabaseConfig, normalised_database_url, sqlite_path};
 pub use hashing::HashingConfig;
 pub use keys::KeysConfig;
 pub use limits::LimitsConfig;
@@ -66,6 +66,10 @@ const AUTHNZERVER_ENV: &[(&str, &str)] = &[
     ("emailuser", "smtp_username"),
     ("emailpass", "smtp_password"),
     ("emailsender", "mail_from"),
+    ("admin_email", "superuser_email"),
+    ("admin_password", "superuser_password"),
+    ("tlscertfile", "tls_cert_file"),
+    ("tlscertkey", "tls_key_file"),
 ];
 
 /// The whole configuration. It serialises as one flat map of keys (its
@@ -130,7 +134,7 @@ impl Config {
         let mut c = Config::default();
         c.server.port = 0;
         c.server.drain_timeout = 2;
-        c.database.database_url = format!("sqlite://{}", dir.join("authnzd.sqlite").display());
+        c.database.database_url = format!("sqlite:///{}", dir.join("authnzd.sqlite").display());
         c.database.superuser_credentials_file = dir.join("superuser.json");
         c.keys.key_file = dir.join("authnzd.key");
         c.hashing.argon2_memory_kib = 1024;
@@ -244,6 +248,7 @@ impl Config {
         self.hashing.check()?;
         self.sms.check()?;
         self.server.check_allowed_hosts()?;
+        self.server.check_tls()?;
         self.database.database_url = database::normalise_database_url(&self.database.database_url)
             .ok_or_else(|| {
                 ConfigError::invalid(

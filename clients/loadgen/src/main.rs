@@ -187,13 +187,18 @@ async fn call(client: &Client, name: &str, body: Value) -> Result<Reply, String>
         .map_err(|e| format!("{name}: {e}"))
 }
 
+/// A datetime as authnzerver's frontends send it: naive UTC ISO 8601.
+fn naive_utc(dt: chrono::DateTime<chrono::Utc>) -> String {
+    dt.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
 async fn new_session(client: &Client) -> Result<String, String> {
     let expires = chrono::Utc::now() + chrono::Duration::hours(12);
     let r = call(
         client,
         "session-new",
         json!({"ip_address": "10.0.0.1", "user_agent": "authnzd-loadgen", "user_id": null,
-               "expires": expires.to_rfc3339(), "extra_info_json": null}),
+               "expires": naive_utc(expires), "extra_info_json": null}),
     )
     .await?;
     r.response["session_token"]
@@ -383,7 +388,7 @@ async fn one(client: &Client, args: &Args, fixture: &Fixture, i: u64) -> Result<
             (
                 "session-new",
                 json!({"ip_address": ip, "user_agent": "authnzd-loadgen", "user_id": null,
-                       "expires": expires.to_rfc3339(), "extra_info_json": null}),
+                       "expires": naive_utc(expires), "extra_info_json": null}),
             )
         }
         Scenario::UserLogin => {
