@@ -201,7 +201,7 @@ async fn import_authnzerver(config: Config, from: &str, dry_run: bool) -> Result
     let mut source = config.clone();
     source.database.database_url = authnzd::config::normalised_database_url(from)
         .ok_or("--from: must start with sqlite:, postgres://, postgresql:// or mysql://")?
-        .replace("mode=rwc", "mode=ro");
+        .replace("mode=rwc", "mode=rw");
     if let Some(file) = authnzd::config::sqlite_path(&source.database.database_url)
         && !file.exists()
     {
