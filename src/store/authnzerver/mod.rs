@@ -113,7 +113,6 @@ async fn strings(db: &impl ConnectionTrait, sql: String) -> Result<Vec<String>, 
     rows.iter()
         .map(|r| r.try_get_by_index::<String>(0))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(DbErr::from)
 }
 
 /// The tables of the connection's database (its current schema).

@@ -90,21 +90,19 @@ fn json_text(db: &impl ConnectionTrait, col: &str) -> String {
 fn int(r: &QueryResult, col: &str) -> Result<i64, DbErr> {
     r.try_get::<i64>("", col)
         .or_else(|_| r.try_get::<i32>("", col).map(i64::from))
-        .map_err(DbErr::from)
 }
 
 fn opt_int(r: &QueryResult, col: &str) -> Result<Option<i64>, DbErr> {
     r.try_get::<Option<i64>>("", col)
         .or_else(|_| r.try_get::<Option<i32>>("", col).map(|v| v.map(i64::from)))
-        .map_err(DbErr::from)
 }
 
 fn text(r: &QueryResult, col: &str) -> Result<String, DbErr> {
-    r.try_get::<String>("", col).map_err(DbErr::from)
+    r.try_get::<String>("", col)
 }
 
 fn opt_text(r: &QueryResult, col: &str) -> Result<Option<String>, DbErr> {
-    r.try_get::<Option<String>>("", col).map_err(DbErr::from)
+    r.try_get::<Option<String>>("", col)
 }
 
 fn flag(r: &QueryResult, col: &str) -> Result<bool, DbErr> {
