@@ -247,11 +247,16 @@ pub async fn convert_in_place(
              in one transaction",
         )));
     }
-    let (converted, mut summary) = convert(old::read(db).await?, now)?;
-    if let Some(file) = sqlite_file {
-        summary.backup = Some(backup(db, file, now).await?);
-    }
+    // Refused before anything is written; read again inside the
+    // transaction, so rows written meanwhile are not lost.
+    convert(old::read(db).await?, now)?;
+    let backup = match sqlite_file {
+        Some(file) => Some(backup(db, file, now).await?),
+        None => None,
+    };
     let txn = db.begin().await?;
+    let (converted, mut summary) = convert(old::read(&txn).await?, now)?;
+    summary.backup = backup;
     old::drop_old_tables(&txn).await?;
     old::create_ours(&txn).await?;
     old::write(&txn, converted).await?;
