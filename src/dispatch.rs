@@ -147,7 +147,8 @@ impl Dispatcher {
                 &format!("request '{request}' has invalid parameters"),
             )
         } else if let Some(handler) = handler {
-            handler(app, ctx, body).await?
+            let format = app.config.server.datetime_format;
+            crate::timefmt::scope(format, handler(app, ctx, body)).await?
         } else {
             Outcome::fail(
                 Refusal::NotImplemented,

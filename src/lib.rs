@@ -22,6 +22,7 @@ pub mod config;
 pub mod dispatch;
 pub mod envelope;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod logging;
 pub mod notify;
@@ -78,6 +79,10 @@ pub enum StartError {
     ServerKey(#[from] security::server_key::ServerKeyError),
     #[error(transparent)]
     AccessKeys(#[from] security::jwt::JwtError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("authnzerver database: {0}")]
+    Import(#[from] import::ImportError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -92,6 +97,8 @@ pub struct StartReport {
     pub created_key_file: Option<PathBuf>,
     /// Where generated superuser credentials were written.
     pub superuser_credentials: Option<PathBuf>,
+    /// An authnzerver database this start converted in place.
+    pub converted: Option<import::Summary>,
 }
 
 pub struct Server;
@@ -103,6 +110,8 @@ pub struct Running {
     /// The separate forward-auth and JWKS listener, if configured.
     pub gateway_addr: Option<SocketAddr>,
     pub app: Arc<App>,
+    /// Whether the listener speaks HTTPS.
+    pub https: bool,
     stop: tokio::sync::watch::Sender<bool>,
     task: JoinHandle<()>,
     gateway_task: Option<JoinHandle<()>>,
@@ -125,7 +134,17 @@ impl Server {
         let policy = setup::permissions(&config)?;
         let (mailer, sms) = setup::notifiers(&config)?;
         let (ring, created_key_file) = keys::load(&config)?;
+        let tls = match (&config.server.tls_cert_file, &config.server.tls_key_file) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let db = store::connect(&config).await?;
+        let sqlite_file = config::sqlite_path(&config.database.database_url);
+        let converted =
+            import::convert_in_place(&db, sqlite_file.as_deref(), clock.now().naive_utc()).await?;
+        if let Some(summary) = &converted {
+            tracing::warn!(%summary, "converted an authnzerver database in place");
+        }
         store::migrate(&db).await?;
         let hasher = setup::password_hasher(&config);
         let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
@@ -290,7 +309,13 @@ impl Server {
                 let routes = http::gateway_routes(gateway, ops.clone());
                 gateway_task = Some((
                     at,
-                    tokio::spawn(http::serve(listener, routes, limits, stopping())),
+                    tokio::spawn(http::serve(
+                        listener,
+                        routes,
+                        limits,
+                        tls.clone(),
+                        stopping(),
+                    )),
                 ));
                 tracing::info!(addr = %at, "forward-auth and JWKS listening");
                 None
@@ -306,16 +331,19 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let task = tokio::spawn(http::serve(listener, routes, limits, stopping()));
-        tracing::info!(%addr, version = VERSION, "authnzd listening");
+        let https = tls.is_some();
+        let task = tokio::spawn(http::serve(listener, routes, limits, tls, stopping()));
+        tracing::info!(%addr, https, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
             report: StartReport {
+                converted,
                 created_key_file,
                 superuser_credentials,
             },
             gateway_addr: gateway_task.as_ref().map(|(at, _)| *at),
             app,
+            https,
             stop,
             task,
             gateway_task: gateway_task.map(|(_, t)| t),
@@ -325,9 +353,10 @@ impl Server {
 }
 
 impl Running {
-    /// `http://addr/`, the URL clients post to.
+    /// `http://addr/` (or `https://`), the URL clients post to.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     /// Stops accepting, drains in-flight requests up to the drain deadline,

@@ -1,4 +1,5 @@
-//! The `authnzd` command: `serve` (default), `keygen`, `migrate`.
+//! The `authnzd` command: `serve` (default), `keygen`, `migrate`,
+//! `catalogue`, `import-authnzerver`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -69,6 +70,17 @@ enum Command {
     ///
     /// Example: `AUTHNZD_DATABASE_URL=postgres://… authnzd rotate-token-key`
     RotateTokenKey,
+    /// Copy an authnzerver database (users, roles, sessions, both API-key
+    /// families, verification and lockout state) into this server's
+    /// database (`database_url`: empty, or only a first start's seed).
+    ImportAuthnzerver {
+        /// The authnzerver database's URL (SQLAlchemy forms accepted).
+        #[arg(long)]
+        from: String,
+        /// Count what would be copied; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List the request types with their parameters, rate-limit groups and
     /// docs (e.g. `authnzd catalogue --json` for tools that check clients).
     Catalogue {
@@ -132,6 +144,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Migrate) => runtime.block_on(migrate(config)),
         Some(Command::RotateTokenKey) => runtime.block_on(rotate_token_key(config)),
+        Some(Command::ImportAuthnzerver { from, dry_run }) => {
+            runtime.block_on(import_authnzerver(config, &from, dry_run))
+        }
         _ => runtime.block_on(serve(config)),
     };
     match result {
@@ -215,6 +230,36 @@ async fn rotate_token_key(config: Config) -> Result<(), String> {
     Ok(())
 }
 
+async fn import_authnzerver(config: Config, from: &str, dry_run: bool) -> Result<(), String> {
+    let mut source = config.clone();
+    source.database.database_url = authnzd::config::normalised_database_url(from)
+        .ok_or("--from: must start with sqlite:, postgres://, postgresql:// or mysql://")?
+        .replace("mode=rwc", "mode=rw");
+    if let Some(file) = authnzd::config::sqlite_path(&source.database.database_url)
+        && !file.exists()
+    {
+        return Err(format!("--from: {} does not exist", file.display()));
+    }
+    let from_db = store::connect(&source)
+        .await
+        .map_err(|e| format!("--from: {e}"))?;
+    let to_db = store::connect(&config)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    if !dry_run {
+        store::migrate(&to_db)
+            .await
+            .map_err(|e| format!("migration: {e}"))?;
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let summary = authnzd::import::import(&from_db, &to_db, dry_run, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verb = if dry_run { "would import" } else { "imported" };
+    println!("authnzd: {verb} {summary}");
+    Ok(())
+}
+
 async fn serve(config: Config) -> Result<(), String> {
     let json_logs = config.logging.log_format == LogFormat::Json;
     let mut running = Server::start(config).await.map_err(|e| e.to_string())?;
@@ -223,6 +268,9 @@ async fn serve(config: Config) -> Result<(), String> {
             "authnzd: created a new Fernet key in {} (mode 0600)",
             path.display()
         );
+    }
+    if let Some(summary) = &running.report.converted {
+        eprintln!("authnzd: converted the authnzerver database in place: {summary}");
     }
     if let Some(path) = &running.report.superuser_credentials {
         eprintln!(

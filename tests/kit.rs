@@ -34,8 +34,8 @@ async fn a_panicking_test_stops_its_server_and_leaves_no_database() {
     }
     // The database went with it: the scratch database is dropped, the
     // SQLite file's directory removed.
-    match database.strip_prefix("sqlite://") {
-        Some(file) => assert!(!std::path::Path::new(file).exists(), "{file} left"),
+    match authnzd::config::sqlite_path(&database) {
+        Some(file) => assert!(!file.exists(), "{} left", file.display()),
         None => assert!(
             sea_orm::Database::connect(&database).await.is_err(),
             "{database} left"

@@ -272,6 +272,23 @@ fn refresh_refused(reason: Refusal) -> Outcome {
     )
 }
 
+/// Whether `offered` is the refresh token stored as `stored`: its SHA-256
+/// digest, or for a key imported from authnzerver its argon2 hash.
+async fn refresh_token_matches(
+    app: &App,
+    stored: &str,
+    offered: &str,
+) -> Result<bool, crate::security::password::HashError> {
+    if stored.starts_with("$argon2") {
+        return app
+            .hasher
+            .verify(offered.to_owned(), stored.to_owned())
+            .await;
+    }
+    let offered = tokens::digest(offered);
+    Ok(bool::from(stored.as_bytes().ct_eq(offered.as_bytes())))
+}
+
 /// Swaps a key and its refresh token for new ones. The old key may have
 /// expired; its refresh token must be within its own window, and is spent.
 /// The new key keeps the old key's owner and claims, with the caller's IP.
@@ -289,14 +306,19 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) 
     let now = app.now();
     let same_key = row.user_id == key.uid
         && row.user_role == key.rol
-        && bool::from(row.claims_sha256.as_bytes().ct_eq(key.claims.as_bytes()));
+        && super::apikey::claims_match(&row.claims_sha256, &key.claims);
     let in_window =
         row.refresh_issued <= now && row.refresh_nbf <= now && now < row.refresh_expires;
     if !same_key || !in_window {
         return Ok(refresh_refused(no_token()));
     }
-    let offered = tokens::digest(p.refresh_token.expose_secret());
-    if !bool::from(row.refresh_token_hash.as_bytes().ct_eq(offered.as_bytes())) {
+    if !refresh_token_matches(
+        &app,
+        &row.refresh_token_hash,
+        p.refresh_token.expose_secret(),
+    )
+    .await?
+    {
         return Ok(refresh_refused(Refusal::RefreshTokenMismatch));
     }
     if !allowed(&app, row.user_id, &row.user_role, "create", row.user_id).await? {

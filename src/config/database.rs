@@ -35,8 +35,12 @@ impl Default for DatabaseConfig {
 }
 
 /// Accepts sea-orm URLs and SQLAlchemy ones (`postgresql+psycopg2://`,
-/// `sqlite:///path`), returning the sea-orm form. SQLite files are created
-/// when missing.
+/// `sqlite:///path`), returning the sea-orm form (SQLite: `sqlite:{path}`, which
+/// reads back the same). SQLite URLs read as
+/// SQLAlchemy reads them: `sqlite:///authdb.sqlite` is relative to the
+/// working directory, `sqlite:////srv/authdb.sqlite` absolute (also
+/// `sqlite://rel.db` and `sqlite:rel.db`, relative). SQLite files are
+/// created when missing (by the store, mode 0600).
 pub(super) fn normalise_database_url(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once(':')?;
     let base = scheme
@@ -46,9 +50,16 @@ pub(super) fn normalise_database_url(url: &str) -> Option<String> {
         .to_ascii_lowercase();
     match base.as_str() {
         "sqlite" => {
-            let mut out = format!("sqlite:{rest}");
-            if !rest.contains("mode=") && !rest.contains(":memory:") {
-                out.push_str(if rest.contains('?') {
+            let path = rest
+                .strip_prefix("///")
+                .or_else(|| rest.strip_prefix("//"))
+                .unwrap_or(rest);
+            if path.is_empty() {
+                return None;
+            }
+            let mut out = format!("sqlite:{path}");
+            if !path.contains("mode=") && !path.contains(":memory:") {
+                out.push_str(if path.contains('?') {
                     "&mode=rwc"
                 } else {
                     "?mode=rwc"
@@ -60,4 +71,21 @@ pub(super) fn normalise_database_url(url: &str) -> Option<String> {
         "mysql" | "mariadb" => Some(format!("mysql:{rest}")),
         _ => None,
     }
+}
+
+/// A database URL as `database_url` takes it (SQLAlchemy forms included),
+/// in the form the store connects with; `None` for unknown schemes.
+pub fn normalised_database_url(url: &str) -> Option<String> {
+    normalise_database_url(url)
+}
+
+/// The file of a normalised SQLite URL (`sqlite:{path}`; `None` for other
+/// backends and for in-memory databases).
+pub fn sqlite_path(normalised: &str) -> Option<PathBuf> {
+    let rest = normalised.strip_prefix("sqlite:")?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(path))
 }

@@ -35,7 +35,7 @@ mod sms;
 mod tests;
 mod tokens;
 
-pub use database::DatabaseConfig;
+pub use database::{DatabaseConfig, normalised_database_url, sqlite_path};
 pub use gateway::GatewayConfig;
 pub use hashing::HashingConfig;
 pub use keys::KeysConfig;
@@ -70,6 +70,10 @@ const AUTHNZERVER_ENV: &[(&str, &str)] = &[
     ("emailuser", "smtp_username"),
     ("emailpass", "smtp_password"),
     ("emailsender", "mail_from"),
+    ("admin_email", "superuser_email"),
+    ("admin_password", "superuser_password"),
+    ("tlscertfile", "tls_cert_file"),
+    ("tlscertkey", "tls_key_file"),
 ];
 
 /// The whole configuration. It serialises as one flat map of keys (its
@@ -138,7 +142,7 @@ impl Config {
         let mut c = Config::default();
         c.server.port = 0;
         c.server.drain_timeout = 2;
-        c.database.database_url = format!("sqlite://{}", dir.join("authnzd.sqlite").display());
+        c.database.database_url = format!("sqlite:///{}", dir.join("authnzd.sqlite").display());
         c.database.superuser_credentials_file = dir.join("superuser.json");
         c.keys.key_file = dir.join("authnzd.key");
         c.hashing.argon2_memory_kib = 1024;
@@ -254,6 +258,7 @@ impl Config {
         self.hashing.check()?;
         self.sms.check()?;
         self.server.check_allowed_hosts()?;
+        self.server.check_tls()?;
         self.gateway.check()?;
         for (key, value) in [
             ("jwt_issuer", &self.tokens.jwt_issuer),

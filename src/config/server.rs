@@ -2,6 +2,7 @@
 //! freshness and replay memory, timeouts, connection and body caps.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,13 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Time in-flight requests get to finish at shutdown, in seconds.
     pub drain_timeout: u64,
+    /// How answers spell datetimes: `naive` (authnzerver's naive UTC ISO
+    /// form) or `rfc3339` (with `+00:00`).
+    pub datetime_format: crate::timefmt::DatetimeFormat,
+    /// PEM certificate chain; with `tls_key_file`, the listener speaks HTTPS.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +61,9 @@ impl Default for ServerConfig {
             body_read_timeout: 5,
             max_connections: None,
             drain_timeout: 10,
+            datetime_format: crate::timefmt::DatetimeFormat::Naive,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -65,6 +76,21 @@ impl ServerConfig {
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .collect()
+    }
+
+    /// Both TLS files or neither.
+    pub(super) fn check_tls(&self) -> Result<(), ConfigError> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(_), None) => Err(ConfigError::invalid(
+                "tls_key_file",
+                "must be set with tls_cert_file",
+            )),
+            (None, Some(_)) => Err(ConfigError::invalid(
+                "tls_cert_file",
+                "must be set with tls_key_file",
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub(super) fn check_allowed_hosts(&self) -> Result<(), ConfigError> {

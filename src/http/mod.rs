@@ -213,7 +213,7 @@ where
 /// How often reaching the connection cap is logged, at most.
 const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
-/// Serves `routes` on `listener` until `shutdown` resolves, then stops
+/// Serves `routes` on `listener` (HTTPS when `tls` is given) until `shutdown` resolves, then stops
 /// accepting, lets in-flight requests finish for up to the drain deadline,
 /// and drops whatever is left (a stalled client cannot hold the process).
 ///
@@ -224,6 +224,7 @@ pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) where
     F: Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static,
@@ -287,12 +288,26 @@ pub async fn serve<F>(
                         answer
                     }
                 });
-                let conn = builder.serve_connection(TokioIo::new(stream), hyper_svc).into_owned();
-                let conn = graceful.watch(conn);
                 let idle = limits.header_read_timeout;
+                let watcher = graceful.watcher();
+                let builder = builder.clone();
+                let tls = tls.clone();
                 conns.spawn(async move {
                     let _permit = permit;
-                    run_connection(conn, activity, idle).await;
+                    let Some(acceptor) = tls else {
+                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_svc);
+                        run_connection(watcher.watch(conn), activity, idle).await;
+                        return;
+                    };
+                    // The handshake gets the time a client gets for its headers.
+                    match tokio::time::timeout(idle, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            let conn = builder.serve_connection(TokioIo::new(stream), hyper_svc);
+                            run_connection(watcher.watch(conn), activity, idle).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
+                    }
                 });
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}

@@ -9,6 +9,7 @@ pub mod password;
 pub mod password_policy;
 pub mod password_rules;
 pub mod rate_limit;
+mod rate_window;
 pub mod server_key;
 pub mod tokens;
 pub mod totp;

@@ -161,6 +161,31 @@ mod tests {
         assert!(h.needs_rehash("garbage"));
     }
 
+    /// Hashes as authnzerver stores them: argon2-cffi's `PasswordHasher`
+    /// (authnzerver at 9a038e3) and passlib's `argon2` (its older releases),
+    /// both m=65536, t=3, p=4, made with those libraries.
+    #[tokio::test]
+    async fn authnzerver_and_passlib_hashes_verify_and_need_a_rehash() {
+        let h = fast();
+        for (phc, password) in [
+            (
+                "$argon2id$v=19$m=65536,t=3,p=4$idKia1ZEFx49XSmQnODhVQ$khqZ285R/udNsuW1kj60YPP8mPdns6qynNQ3ztulXOM",
+                "correct horse battery staple 1",
+            ),
+            (
+                "$argon2id$v=19$m=65536,t=3,p=4$XIsR4jxnTKk1htAaY6wVIg$TKVKa3ZM31gvlbNhkXH11jxGvTXQhKbmEQyGTAo59Rg",
+                "passlib pass phrase 42",
+            ),
+        ] {
+            assert!(
+                h.verify(password.into(), phc.into()).await.unwrap(),
+                "{phc}"
+            );
+            assert!(!h.verify("not it".into(), phc.into()).await.unwrap());
+            assert!(h.needs_rehash(phc));
+        }
+    }
+
     #[tokio::test]
     async fn refuses_past_the_queue_bound() {
         let h = Arc::new(PasswordHasher::new(

@@ -14,11 +14,12 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::clock::Clock;
-use governor::middleware::NoOpMiddleware;
+use governor::middleware::{NoOpMiddleware, StateInformationMiddleware};
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
+use super::rate_window::BurstWindows;
 use crate::clock::SharedClock;
 
 /// authnzerver's limits for sensitive actions, per minute.
@@ -136,7 +137,43 @@ impl Clock for LimiterClock {
 
 /// Key: an IPv4 address, an IPv6 /64, or a digest of an email address.
 type Key = u128;
-type Keyed = RateLimiter<Key, DashMapStateStore<Key>, LimiterClock, NoOpMiddleware<Duration>>;
+type Gcra = RateLimiter<Key, DashMapStateStore<Key>, LimiterClock, StateInformationMiddleware>;
+
+/// One limit: GCRA, and burst windows so a burst counts as authnzerver
+/// counts it (`rate_window`).
+struct Keyed {
+    gcra: Gcra,
+    windows: BurstWindows,
+}
+
+impl Keyed {
+    fn new(per_minute: u32, burst: u32, clock: &LimiterClock) -> Keyed {
+        Keyed {
+            gcra: RateLimiter::dashmap_with_clock(quota(per_minute, burst), clock.clone())
+                .with_middleware::<StateInformationMiddleware>(),
+            windows: BurstWindows::new(per_minute, burst),
+        }
+    }
+
+    /// Counts a request for `key`; when refused, how long until it would pass.
+    fn check_key(&self, key: &Key, now: Duration) -> Result<(), Duration> {
+        if let Some(wait) = self.windows.full(*key, now) {
+            return Err(wait);
+        }
+        match self.gcra.check_key(key) {
+            Ok(state) => {
+                self.windows
+                    .record(*key, state.remaining_burst_capacity(), now);
+                Ok(())
+            }
+            Err(not_until) => Err(not_until.wait_time_from(now)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.gcra.len() + self.windows.len()
+    }
+}
 
 /// A refused request: how long until it would pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,27 +205,26 @@ impl RateLimits {
     pub fn new(limits: &Limits, clock: SharedClock) -> RateLimits {
         let clock = LimiterClock(clock);
         let burst = limits.groups.get("burst").copied().unwrap_or(150);
-        let keyed = |q: Quota| RateLimiter::dashmap_with_clock(q, clock.clone());
         let by_group = [
             "ipaddr", "user", "session", "apikey", "internal", "pubkey", "token",
         ]
         .into_iter()
         .map(|g| {
             let n = limits.groups.get(g).copied().unwrap_or(720);
-            (g, keyed(quota(n, burst.max(n.min(burst)))))
+            (g, Keyed::new(n, burst, &clock))
         })
         .collect();
         // Sensitive actions get no burst beyond their own rate.
         let by_action = limits
             .actions
             .iter()
-            .map(|(a, n)| (a.clone(), keyed(quota(*n, *n))))
+            .map(|(a, n)| (a.clone(), Keyed::new(*n, *n, &clock)))
             .collect();
         let by_address = limits
             .actions
             .iter()
             .filter(|(a, _)| a.contains("email"))
-            .map(|(a, n)| (a.clone(), keyed(quota(*n, *n))))
+            .map(|(a, n)| (a.clone(), Keyed::new(*n, *n, &clock)))
             .collect();
         RateLimits {
             by_group,
@@ -208,29 +244,28 @@ impl RateLimits {
     ) -> Result<(), Refused> {
         let ip = ip_key(client_ip);
         let now = self.clock.now();
-        let refused = |limit: &'static str, not_until: governor::NotUntil<Duration>| Refused {
-            retry_after: not_until.wait_time_from(now),
-            limit,
-        };
+        let refused = |limit: &'static str| move |retry_after| Refused { retry_after, limit };
         if let Some(l) = self.by_action.get(request) {
-            l.check_key(&ip).map_err(|n| refused("action", n))?;
+            l.check_key(&ip, now).map_err(refused("action"))?;
         }
         if let (Some(l), Some(addr)) = (self.by_address.get(request), address) {
-            l.check_key(&address_key(addr))
-                .map_err(|n| refused("address", n))?;
+            l.check_key(&address_key(addr), now)
+                .map_err(refused("address"))?;
         }
         let group = group_of(request);
         if let Some(l) = self.by_group.get(group) {
-            l.check_key(&ip).map_err(|n| refused(group, n))?;
+            l.check_key(&ip, now).map_err(refused(group))?;
         }
         Ok(())
     }
 
     /// Forgets keys whose limits are fully replenished; run on a timer.
     pub fn sweep(&self) {
+        let now = self.clock.now();
         for l in self.all() {
-            l.retain_recent();
-            l.shrink_to_fit();
+            l.gcra.retain_recent();
+            l.gcra.shrink_to_fit();
+            l.windows.sweep(now);
         }
     }
 
@@ -250,7 +285,7 @@ impl RateLimits {
 /// One limit per client address (IPv6 by its /64), for the forward-auth
 /// endpoint, which has no envelope and no request groups.
 pub struct PerClient {
-    limiter: Keyed,
+    limiter: RateLimiter<Key, DashMapStateStore<Key>, LimiterClock, NoOpMiddleware<Duration>>,
     clock: LimiterClock,
 }
 
@@ -354,6 +389,24 @@ mod tests {
         );
         clock.advance(chrono::Duration::seconds(61));
         assert!(rl.check("user-login", "203.0.113.9", None).is_ok());
+    }
+
+    /// authnzerver's own rate-limit test (test_server_ratelimits.py): 300
+    /// requests of each kind from one address over a few seconds admit
+    /// exactly what authnzerver admits.
+    #[test]
+    fn authnzerver_ratelimits_admit_what_authnzerver_admits() {
+        let clock = ManualClock::new();
+        let spec = "ipaddr:300;user:360;session:120;apikey:720;burst:150;user-list:10";
+        let rl = RateLimits::new(&limits(spec), clock.clone());
+        for (request, admitted) in [("session-new", 150), ("user-list", 10), ("user-new", 5)] {
+            let mut passed = 0;
+            for _ in 0..300 {
+                clock.advance(chrono::Duration::milliseconds(10));
+                passed += usize::from(rl.check(request, "1.1.1.1", None).is_ok());
+            }
+            assert_eq!(passed, admitted, "{request}");
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::config::Config;
 
 pub mod apikeys;
 pub mod audit;
+pub mod authnzerver;
 pub mod passwordless;
 pub mod pubkey;
 pub mod refresh;
@@ -23,6 +24,10 @@ pub mod users;
 /// and foreign keys; every backend gets a short acquire timeout so a stuck
 /// database surfaces as 503 instead of a hung request.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = crate::config::sqlite_path(&config.database.database_url) {
+        create_private(&path)
+            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", path.display())))?;
+    }
     let mut opts = ConnectOptions::new(config.database.database_url.clone());
     opts.max_connections(config.database.db_max_connections)
         .min_connections(1)
@@ -38,12 +43,31 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
+/// Creates a missing SQLite file readable by its owner only (0600, as
+/// authnzerver insists); SQLite gives its `-wal` and `-shm` files the same
+/// mode. An existing file is left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Whether the database answers.
+/// Whether the database answers and holds a users table authnzd can read
+/// (a wrong schema is as unusable as a database that is down).
 pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.ping().await.is_ok()
+    use sea_orm::{EntityTrait, QuerySelect};
+    entity::users::Entity::find().limit(1).all(db).await.is_ok()
 }

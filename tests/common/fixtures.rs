@@ -162,3 +162,13 @@ impl TestServer {
             .collect()
     }
 }
+
+/// Asserts `s` is a datetime as authnzerver answers them: naive UTC ISO 8601
+/// (`2026-12-01T11:37:03.123456`, no offset), which Python's
+/// `datetime.fromisoformat` reads as a naive datetime.
+pub fn assert_naive_utc(s: &str) {
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").is_ok(),
+        "not a naive ISO datetime: {s}"
+    );
+}

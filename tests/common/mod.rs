@@ -17,6 +17,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod apikeys;
+pub mod authnzerver_db;
 pub mod concurrency;
 pub mod fake_twilio;
 pub mod fixtures;
@@ -26,7 +27,9 @@ pub mod python;
 pub mod server;
 
 pub use concurrency::{all_at_once, at_once, counts, tally};
-pub use fixtures::{IP, PW, PW2, UA, login_body, production_hashing, session_new_body, token_of};
+pub use fixtures::{
+    IP, PW, PW2, UA, assert_naive_utc, login_body, production_hashing, session_new_body, token_of,
+};
 pub use python::{pyjwt_verify, run_python_interop, test_python};
 pub use server::{TestServer, call, random_suffix, test_config};
 

@@ -51,6 +51,31 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_prepared(tweak, |_| async {}).await
+    }
+
+    /// As `start_with`, with `prepare` run on the (normalised) database URL
+    /// before the server starts on it: a test's fixture rows and tables.
+    pub async fn start_prepared<F, Fut>(tweak: impl FnOnce(&mut Config), prepare: F) -> TestServer
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        Self::try_start_prepared(tweak, prepare)
+            .await
+            .unwrap_or_else(|e| panic!("server starts: {e}"))
+    }
+
+    /// As `start_prepared`; a start that fails gives its error (the scratch
+    /// database already dropped).
+    pub async fn try_start_prepared<F, Fut>(
+        tweak: impl FnOnce(&mut Config),
+        prepare: F,
+    ) -> Result<TestServer, authnzd::StartError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
         let mut scratch = None;
@@ -67,12 +92,19 @@ impl TestServer {
             config.keys.secret = Some(key.clone().into());
         }
         let config = config.validated().expect("valid test config");
+        prepare(config.database.database_url.clone()).await;
         let clock = ManualClock::new();
-        let running = Server::start_with_clock(config.clone(), clock.clone())
-            .await
-            .expect("server starts");
+        let running = match Server::start_with_clock(config.clone(), clock.clone()).await {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(s) = scratch {
+                    s.drop_database().await;
+                }
+                return Err(e);
+            }
+        };
         let client = Client::new(running.url(), &key).expect("client");
-        TestServer {
+        Ok(TestServer {
             running: Some(running),
             key,
             client,
@@ -80,7 +112,7 @@ impl TestServer {
             dir,
             config,
             scratch,
-        }
+        })
     }
 
     pub fn running(&self) -> &Running {

@@ -82,6 +82,8 @@ struct Fixture {
 }
 
 const PASSWORD: &str = "Orchid=5521/basalt+lantern";
+/// Datetimes as authnzerver's frontends send them: naive UTC ISO 8601.
+const NAIVE_UTC: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 
 type Failure = String;
 
@@ -188,12 +190,12 @@ async fn call(client: &Client, name: &str, body: Value) -> Result<Reply, String>
 }
 
 async fn new_session(client: &Client) -> Result<String, String> {
-    let expires = chrono::Utc::now() + chrono::Duration::hours(12);
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(12)).naive_utc();
     let r = call(
         client,
         "session-new",
         json!({"ip_address": "10.0.0.1", "user_agent": "authnzd-loadgen", "user_id": null,
-               "expires": expires.to_rfc3339(), "extra_info_json": null}),
+               "expires": expires.format(NAIVE_UTC).to_string(), "extra_info_json": null}),
     )
     .await?;
     r.response["session_token"]
@@ -379,11 +381,11 @@ async fn one(client: &Client, args: &Args, fixture: &Fixture, i: u64) -> Result<
             ("session-exists", json!({"session_token": token}))
         }
         Scenario::SessionNew => {
-            let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+            let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).naive_utc();
             (
                 "session-new",
                 json!({"ip_address": ip, "user_agent": "authnzd-loadgen", "user_id": null,
-                       "expires": expires.to_rfc3339(), "extra_info_json": null}),
+                       "expires": expires.format(NAIVE_UTC).to_string(), "extra_info_json": null}),
             )
         }
         Scenario::UserLogin => {

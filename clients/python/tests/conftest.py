@@ -81,7 +81,7 @@ def start(workdir: Path, rate_limits: str) -> Server:
                 "--port",
                 str(port),
                 "--database-url",
-                f"sqlite://{workdir / 'a.sqlite'}",
+                f"sqlite:///{workdir / 'a.sqlite'}",
                 "--key-file",
                 str(workdir / "k.key"),
             ],
