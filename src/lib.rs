@@ -113,45 +113,8 @@ impl Server {
         config: Config,
         clock: SharedClock,
     ) -> Result<Running, StartError> {
-        tls::install_provider();
-        let config = Arc::new(config);
-        let policy = setup::permissions(&config)?;
-        let (mailer, sms) = setup::notifiers(&config)?;
-        let (ring, created_key_file) = keys::load(&config)?;
-        let db = store::connect(&config).await?;
-        store::migrate(&db).await?;
-        let hasher = setup::password_hasher(&config);
-        let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
-        let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
-        let dummy_hash = setup::dummy_hash(&hasher).await?;
-        let passwords = setup::password_rules(&config)?;
-        let server_key = security::server_key::load_or_create(
-            &db,
-            &ring,
-            security::server_key::PAYLOAD_KEY,
-            clock.now().naive_utc(),
-        )
-        .await?;
-        let app = Arc::new(App::new(app::Parts {
-            config: config.clone(),
-            db,
-            clock: clock.clone(),
-            hasher,
-            dummy_hash,
-            passwords,
-            pii,
-            policy,
-            mailer,
-            sms,
-            code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
-            totp_keys: ring
-                .derive_each("totp secrets")
-                .into_iter()
-                .map(|k| secret::SecretBox::new(Box::new(k)))
-                .collect(),
-            server_key,
-        }));
-
+        let Opened { app, ring, report } = open(config, clock.clone()).await?;
+        let config = app.config.clone();
         let limits =
             security::rate_limit::Limits::parse(&config.limits.rate_limits, dispatch::is_request)
                 .map_err(|e| config::ConfigError::Invalid {
@@ -232,16 +195,74 @@ impl Server {
         tracing::info!(%addr, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
-            report: StartReport {
-                created_key_file,
-                superuser_credentials,
-            },
+            report,
             app,
             stop: Some(stop),
             task,
             background,
         })
     }
+}
+
+/// What serving and the operator's commands (`authnzd user …`) both work
+/// on: the application state, the key ring, and what start-up did.
+pub struct Opened {
+    pub app: Arc<App>,
+    pub ring: envelope::KeyRing,
+    pub report: StartReport,
+}
+
+/// Everything `serve` builds before it listens: the permissions policy, the
+/// mail and SMS senders, the key ring (a missing key file is created), the
+/// migrated and (when empty) seeded database, the hashing pool, the password
+/// rules and the server's signing key.
+pub async fn open(config: Config, clock: SharedClock) -> Result<Opened, StartError> {
+    tls::install_provider();
+    let config = Arc::new(config);
+    let policy = setup::permissions(&config)?;
+    let (mailer, sms) = setup::notifiers(&config)?;
+    let (ring, created_key_file) = keys::load(&config)?;
+    let db = store::connect(&config).await?;
+    store::migrate(&db).await?;
+    let hasher = setup::password_hasher(&config);
+    let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
+    let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
+    let dummy_hash = setup::dummy_hash(&hasher).await?;
+    let passwords = setup::password_rules(&config)?;
+    let server_key = security::server_key::load_or_create(
+        &db,
+        &ring,
+        security::server_key::PAYLOAD_KEY,
+        clock.now().naive_utc(),
+    )
+    .await?;
+    let app = Arc::new(App::new(app::Parts {
+        config,
+        db,
+        clock,
+        hasher,
+        dummy_hash,
+        passwords,
+        pii,
+        policy,
+        mailer,
+        sms,
+        code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
+        totp_keys: ring
+            .derive_each("totp secrets")
+            .into_iter()
+            .map(|k| secret::SecretBox::new(Box::new(k)))
+            .collect(),
+        server_key,
+    }));
+    Ok(Opened {
+        app,
+        ring,
+        report: StartReport {
+            created_key_file,
+            superuser_credentials,
+        },
+    })
 }
 
 impl Running {
