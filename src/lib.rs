@@ -248,6 +248,12 @@ pub async fn open(config: Config, clock: SharedClock) -> Result<Opened, StartErr
         mailer,
         sms,
         code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
+        older_code_keys: ring
+            .derive_each("one-time codes")
+            .into_iter()
+            .skip(1)
+            .map(|k| secret::SecretBox::new(Box::new(k)))
+            .collect(),
         totp_keys: ring
             .derive_each("totp secrets")
             .into_iter()

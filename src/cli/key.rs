@@ -2,7 +2,9 @@
 //! `secret` setting when it names a file, else `key_file`). Keys are
 //! listed by fingerprint, never printed, except the one `add` makes. The
 //! file is replaced atomically, mode 0600, keeping its owner. A running
-//! server reads the ring at start-up: restart it after a change.
+//! server reads the ring at start-up: restart it after a change. `retire`
+//! first seals anew, on the configured database, the TOTP secrets that
+//! only the retired key opens.
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -41,7 +43,8 @@ authnzd key add --key=\"$(cat shared.key)\""
     #[command(
         long_about = "Removes a key from the ring, named by its fingerprint (`key list`) \
 or its position (1 is the newest). After a restart, frontends still sealing with it get \
-401. The last key cannot be retired.",
+401. TOTP secrets that only the retired key opens are first sealed anew under the \
+newest key, on the configured database. The last key cannot be retired.",
         after_help = "Example:\n  authnzd key retire 3f2a9c0d11e4b7a2"
     )]
     Retire {
@@ -71,9 +74,13 @@ pub enum KeyCmdError {
     Last(String),
     #[error("key file {0}: {1}")]
     Write(PathBuf, std::io::Error),
+    #[error("not retired: database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("not retired: TOTP secrets not sealed anew: {0}")]
+    Reseal(#[from] authnzd::actions::Fault),
 }
 
-pub fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdError> {
+pub async fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdError> {
     let path = match keys::source(config) {
         KeySource::Inline(_) => return Err(KeyCmdError::Inline),
         KeySource::File(path) => path,
@@ -145,6 +152,20 @@ pub fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdError> {
             let kept = ring
                 .without(index)
                 .ok_or_else(|| KeyCmdError::Last(prints[index].clone()))?;
+            let done = reseal_totp(config, &ring, &kept).await?;
+            if done.resealed > 0 {
+                eprintln!(
+                    "authnzd: {} TOTP secret(s) sealed anew under key {}",
+                    done.resealed,
+                    kept.fingerprints()[0]
+                );
+            }
+            if done.unreadable > 0 {
+                eprintln!(
+                    "authnzd: warning: {} TOTP secret(s) open with no key of the ring",
+                    done.unreadable
+                );
+            }
             write_ring(&path, &kept)?;
             eprintln!(
                 "authnzd: key {} retired; {} left in {}; restart authnzd to refuse it",
@@ -155,6 +176,20 @@ pub fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdError> {
         }
     }
     Ok(())
+}
+
+/// TOTP secrets only `before` opens, sealed anew for `after` (on the
+/// configured database, migrated as `serve` would).
+async fn reseal_totp(
+    config: &Config,
+    before: &KeyRing,
+    after: &KeyRing,
+) -> Result<authnzd::actions::totp::Resealed, KeyCmdError> {
+    let db = authnzd::store::connect(config).await?;
+    authnzd::store::migrate(&db).await?;
+    let done = authnzd::actions::totp::reseal_for(&db, before, after).await;
+    db.close().await.ok();
+    Ok(done?)
 }
 
 /// Replaces the key file with `ring`: a private temporary file beside it,

@@ -231,7 +231,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         }
         Some(Command::Key(command)) => {
             let config = cli.tool_config()?;
-            Ok(key::run(&config, command)?)
+            Ok(runtime()?.block_on(key::run(&config, command))?)
         }
         Some(Command::CheckConfig) => runtime()?.block_on(check::run(cli.figment())),
         Some(Command::Request(args)) => {
