@@ -28,7 +28,7 @@ full name, password policy) that can log in at once: verified, active, in the ro
 The password is read from a prompt (twice) on a terminal, else the first line of stdin; \
 never from the command line.",
         after_help = "Examples:\n  authnzd user add ops@example.com --name 'Ops Team' --role staff\n  \
-pwgen -s 24 1 | tee /dev/stderr | authnzd user add bot@example.com --json"
+printf '%s\\n' \"$PASSWORD\" | authnzd user add bot@example.com --json"
     )]
     Add {
         /// The account's email address.
