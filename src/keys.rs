@@ -146,4 +146,27 @@ mod tests {
         cfg.keys.secret = Some("not-a-key".into());
         assert!(load(&cfg).unwrap_err().to_string().contains("`secret`"));
     }
+
+    #[test]
+    fn ring_edits_keep_order_and_refuse_what_would_break_it() {
+        let (a, b) = (KeyRing::generate_key(), KeyRing::generate_key());
+        let ring = KeyRing::parse(&a).unwrap();
+        let two = ring.with_newest(&b).unwrap().unwrap();
+        assert_eq!(two.to_file_text(), format!("{b}\n{a}\n"));
+        assert!(two.with_newest(&a).unwrap().is_none(), "already there");
+        assert!(ring.with_newest("not-a-key").is_err());
+        assert!(ring.with_newest(&format!("{a},{b}")).is_err(), "one key");
+        let prints = two.fingerprints();
+        assert_eq!(prints.len(), 2);
+        assert_eq!(prints[1], ring.fingerprints()[0]);
+        assert!(
+            prints
+                .iter()
+                .all(|p| p.len() == 16 && !a.contains(p.as_str()))
+        );
+        let back = two.without(0).unwrap();
+        assert_eq!(back.to_file_text(), format!("{a}\n"));
+        assert!(back.without(0).is_none(), "the last key stays");
+        assert!(two.without(2).is_none());
+    }
 }
