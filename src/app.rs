@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::{Mutex, RwLock};
 use sea_orm::DatabaseConnection;
 
 use crate::cache::SessionCache;
@@ -13,10 +14,11 @@ use crate::notify::sms::Sms;
 use crate::pii::Pii;
 use crate::policy::Policy;
 use crate::secret::{ExposeSecret, SecretBox};
+use crate::security::jwt::AccessKeys;
 use crate::security::lockout::{LockoutPolicy, UnknownFailures};
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
-use crate::security::server_key::ServerKey;
+use crate::security::server_key::{Seals, ServerKey};
 use crate::waits::ChallengeWaits;
 
 #[derive(Debug)]
@@ -48,6 +50,12 @@ pub struct App {
     pub totp_keys: Vec<SecretBox<[u8; 32]>>,
     /// Signs `pubkey-challenge-new` payloads.
     pub server_key: ServerKey,
+    /// What server keys are sealed with (for reloads and rotations).
+    pub seals: Seals,
+    /// Access-token keys, reloaded now and then (another server may rotate).
+    pub access_keys: RwLock<Arc<AccessKeys>>,
+    /// When `access_keys` was last reloaded.
+    pub access_keys_loaded: Mutex<std::time::Instant>,
     /// Waiters of `pubkey-challenge-wait`, woken by completions here.
     pub challenge_waits: ChallengeWaits,
 }
@@ -73,6 +81,8 @@ pub struct Parts {
     /// key of the ring, so a rotation leaves enrolled users enrolled.
     pub totp_keys: Vec<SecretBox<[u8; 32]>>,
     pub server_key: ServerKey,
+    pub seals: Seals,
+    pub access_keys: AccessKeys,
 }
 
 impl App {
@@ -109,6 +119,9 @@ impl App {
             older_code_keys: p.older_code_keys,
             totp_keys: p.totp_keys,
             server_key: p.server_key,
+            seals: p.seals,
+            access_keys: RwLock::new(Arc::new(p.access_keys)),
+            access_keys_loaded: Mutex::new(std::time::Instant::now()),
             challenge_waits: ChallengeWaits::default(),
         }
     }
@@ -129,6 +142,18 @@ impl App {
     /// A client address as the database stores it: keyed, so no IPs are kept.
     pub fn ip_digest(&self, ip: Option<&str>) -> Option<String> {
         ip.map(|ip| self.keyed(&format!("ip\0{ip}")))
+    }
+
+    /// The access-token keys as last loaded.
+    pub fn access_keys(&self) -> Arc<AccessKeys> {
+        self.access_keys.read().clone()
+    }
+
+    /// How long a retired access-token key stays published: until the last
+    /// token it signed has expired, with a minute for clock differences.
+    pub fn publish_retired_keys_for(&self) -> chrono::Duration {
+        let ttl = i64::try_from(self.config.tokens.access_token_ttl).unwrap_or(i64::MAX);
+        chrono::Duration::try_seconds(ttl.saturating_add(60)).unwrap_or(chrono::Duration::MAX)
     }
 
     /// Now, as the database stores it (naive UTC).

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::actions::{
     ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, email, internal, login,
-    mfa, password, passwordless, pubkey, session, totp, user,
+    mfa, password, passwordless, pubkey, session, token, totp, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -68,6 +68,7 @@ fn routes() -> Vec<Route> {
         internal::routes(),
         totp::routes(),
         mfa::routes(),
+        token::routes(),
     ]
     .into_iter()
     .flatten()

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod actions;
@@ -59,6 +58,9 @@ where
     })
 }
 
+/// How often the access-token keys are reloaded and their age checked.
+const ACCESS_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
 /// How often sessions long expired are deleted (and once at start-up).
 const SESSION_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -74,6 +76,8 @@ pub enum StartError {
     Setup(#[from] setup::SetupError),
     #[error(transparent)]
     ServerKey(#[from] security::server_key::ServerKeyError),
+    #[error(transparent)]
+    AccessKeys(#[from] security::jwt::JwtError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -96,9 +100,12 @@ pub struct Server;
 pub struct Running {
     pub addr: SocketAddr,
     pub report: StartReport,
+    /// The separate forward-auth and JWKS listener, if configured.
+    pub gateway_addr: Option<SocketAddr>,
     pub app: Arc<App>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: JoinHandle<()>,
+    gateway_task: Option<JoinHandle<()>>,
     /// Periodic chores (session pruning, rate-limit sweeping).
     background: Vec<JoinHandle<()>>,
 }
@@ -132,6 +139,9 @@ impl Server {
                     }
                     if let Err(e) = actions::pubkey::prune_challenges(&app).await {
                         tracing::warn!(error = %e, "old pubkey challenges not pruned");
+                    }
+                    if let Err(e) = actions::token::housekeeping(&app).await {
+                        tracing::warn!(error = %e, "expired refresh tokens not pruned");
                     }
                 }
             }
@@ -174,7 +184,70 @@ impl Server {
                 })
             },
         });
-        let routes = http::routes(rpc, ops, config.allowed_host_list());
+        background.push(every(ACCESS_KEY_CHECK_INTERVAL, {
+            let app = app.clone();
+            move || {
+                let app = app.clone();
+                async move {
+                    if let Err(e) = actions::token::rotate_keys_when_due(&app).await {
+                        tracing::warn!(error = %e, "access-token keys not reloaded");
+                    }
+                }
+            }
+        }));
+        let gateway_addr = config.gateway.gateway_addr()?;
+        let gateway = Arc::new(http::gateway::Gateway {
+            app: app.clone(),
+            cookie_name: config.gateway.session_cookie_name.clone(),
+            login_url: config.gateway.login_url()?,
+            domains: config.gateway.domains(),
+            remote_headers: config.gateway.forward_auth_remote_headers,
+            limiter: u32::try_from(config.gateway.gateway_rate_limit)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| security::rate_limit::PerClient::new(n, clock.clone())),
+            // Shorter than the time a retired key stays published.
+            jwks_max_age: (config.tokens.access_token_ttl / 2).min(300),
+        });
+        background.push(every(Duration::from_secs(5), {
+            let gateway = gateway.clone();
+            move || {
+                gateway.sweep();
+                std::future::ready(())
+            }
+        }));
+        let limits = http::Limits {
+            header_read_timeout: Duration::from_secs(config.server.header_read_timeout),
+            drain_timeout: Duration::from_secs(config.server.drain_timeout),
+            max_connections: config.connection_limit(),
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let stopping = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let mut gateway_task = None;
+        let on_rpc = match gateway_addr {
+            Some(at) => {
+                let listener = TcpListener::bind(at)
+                    .await
+                    .map_err(|source| StartError::Bind { addr: at, source })?;
+                let at = listener
+                    .local_addr()
+                    .map_err(|source| StartError::Bind { addr: at, source })?;
+                let routes = http::gateway_routes(gateway, ops.clone());
+                gateway_task = Some((
+                    at,
+                    tokio::spawn(http::serve(listener, routes, limits, stopping())),
+                ));
+                tracing::info!(addr = %at, "forward-auth and JWKS listening");
+                None
+            }
+            None => Some(gateway),
+        };
+        let routes = http::routes(rpc, ops, on_rpc, config.allowed_host_list());
 
         let addr = SocketAddr::new(config.server.listen, config.server.port);
         let listener = TcpListener::bind(addr)
@@ -183,22 +256,16 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
-        let limits = http::Limits {
-            header_read_timeout: Duration::from_secs(config.server.header_read_timeout),
-            drain_timeout: Duration::from_secs(config.server.drain_timeout),
-            max_connections: config.connection_limit(),
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(http::serve(listener, routes, limits, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(http::serve(listener, routes, limits, stopping()));
         tracing::info!(%addr, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
             report,
+            gateway_addr: gateway_task.as_ref().map(|(at, _)| *at),
             app,
-            stop: Some(stop),
+            stop,
             task,
+            gateway_task: gateway_task.map(|(_, t)| t),
             background,
         })
     }
@@ -229,13 +296,18 @@ pub async fn open(config: Config, clock: SharedClock) -> Result<Opened, StartErr
     let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
     let dummy_hash = setup::dummy_hash(&hasher).await?;
     let passwords = setup::password_rules(&config)?;
+    let seals = security::server_key::Seals::of(&ring);
     let server_key = security::server_key::load_or_create(
         &db,
-        &ring,
+        &seals,
         security::server_key::PAYLOAD_KEY,
         clock.now().naive_utc(),
     )
     .await?;
+    let publish_for =
+        chrono::Duration::seconds(i64::try_from(config.tokens.access_token_ttl).unwrap_or(0) + 60);
+    let access_keys =
+        security::jwt::load(&db, &seals, clock.now().naive_utc(), publish_for).await?;
     let app = Arc::new(App::new(app::Parts {
         config,
         db,
@@ -260,6 +332,8 @@ pub async fn open(config: Config, clock: SharedClock) -> Result<Opened, StartErr
             .map(|k| secret::SecretBox::new(Box::new(k)))
             .collect(),
         server_key,
+        access_keys,
+        seals,
     }));
     Ok(Opened {
         app,
@@ -280,10 +354,11 @@ impl Running {
     /// Stops accepting, drains in-flight requests up to the drain deadline,
     /// closes the database pool.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
+        if let Some(t) = self.gateway_task.as_mut() {
+            let _ = t.await;
+        }
         for chore in &self.background {
             chore.abort();
         }

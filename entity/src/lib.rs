@@ -11,6 +11,7 @@ pub mod passwordless_attempts;
 pub mod pubkey_challenges;
 pub mod pubkey_keys;
 pub mod recovery_codes;
+pub mod refresh_tokens;
 pub mod roles;
 pub mod server_keys;
 pub mod sessions;

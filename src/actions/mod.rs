@@ -11,6 +11,7 @@ pub mod access;
 pub mod apikey;
 pub mod apikey_nosession;
 pub mod email;
+pub mod gateway;
 pub mod internal;
 pub mod login;
 pub mod mfa;
@@ -18,6 +19,7 @@ pub mod password;
 pub mod passwordless;
 pub mod pubkey;
 pub mod session;
+pub mod token;
 pub mod totp;
 pub mod user;
 
@@ -80,6 +82,15 @@ pub enum Fault {
 }
 
 pub type ActionResult = Result<Outcome, Fault>;
+
+/// Whether the account may sign in now, as `user-login` decides: active,
+/// verified, not locked (by role or lockout).
+pub(crate) fn can_sign_in(u: &entity::users::Model, now: chrono::NaiveDateTime) -> bool {
+    u.is_active
+        && u.email_verified
+        && u.user_role != authnzd_proto::Role::Locked
+        && u.lock_expires.is_none_or(|t| t <= now)
+}
 
 /// Writes a security event to the audit log (the client IP keyed, never
 /// stored as such).

@@ -14,7 +14,7 @@ use entity::{passwordless_attempts as attempts, users};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal, can_sign_in};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::notify::templates::Kind;
@@ -288,14 +288,6 @@ async fn window_turn(
         held.push(WINDOW_LOCKS[i].lock().await);
     }
     held
-}
-
-fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
-    // As `user-login`: active, verified, not locked (by role or lockout).
-    u.is_active
-        && u.email_verified
-        && u.user_role != Role::Locked
-        && u.lock_expires.is_none_or(|t| t <= now)
 }
 
 pub async fn finish(app: Arc<App>, ctx: Ctx, p: proto::PasswordlessFinish) -> ActionResult {

@@ -11,16 +11,16 @@
 //! moment it completes, and re-check the database every second so that a
 //! completion by another process on the same database releases them too.
 
-use authnzd_proto::{self as proto, Role};
+use authnzd_proto as proto;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use entity::{pubkey_challenges as challenges, pubkey_keys as keys, users};
+use entity::{pubkey_challenges as challenges, pubkey_keys as keys};
 use serde_json::json;
 
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal};
+use super::{ActionResult, Ctx, Fault, Outcome, Refusal, can_sign_in};
 use crate::app::App;
 use crate::dispatch::{Route, typed};
 use crate::security::device_keys::{Purpose, decode_public_key, decode_signature, signed_message};
@@ -81,14 +81,6 @@ async fn why_not_spent(app: &App, id: &str) -> Result<Refusal, Fault> {
         Some(c) if c.used.is_some() => Refusal::ChallengeUsed,
         Some(_) => Refusal::ChallengeExpired,
     })
-}
-
-fn can_sign_in(u: &users::Model, now: chrono::NaiveDateTime) -> bool {
-    // As `user-login`: active, verified, not locked (by role or lockout).
-    u.is_active
-        && u.email_verified
-        && u.user_role != Role::Locked
-        && u.lock_expires.is_none_or(|t| t <= now)
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {

@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 25] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 30] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -156,6 +156,41 @@ impl Config {
                 30,
                 3600,
                 " s",
+            ),
+            (
+                "access_token_ttl",
+                self.tokens.access_token_ttl,
+                30,
+                DAY,
+                " s",
+            ),
+            (
+                "refresh_token_ttl_days",
+                self.tokens.refresh_token_ttl_days,
+                1,
+                3650,
+                " days",
+            ),
+            (
+                "refresh_reuse_grace",
+                self.tokens.refresh_reuse_grace,
+                0,
+                300,
+                " s",
+            ),
+            (
+                "jwt_key_rotation_days",
+                self.tokens.jwt_key_rotation_days,
+                0,
+                3650,
+                " days",
+            ),
+            (
+                "gateway_rate_limit",
+                self.gateway.gateway_rate_limit,
+                0,
+                1_000_000,
+                "/s",
             ),
         ]
     }

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 mod bounds;
 mod database;
+mod gateway;
 mod hashing;
 mod keys;
 mod limits;
@@ -32,8 +33,10 @@ mod sessions;
 mod sms;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 pub use database::DatabaseConfig;
+pub use gateway::GatewayConfig;
 pub use hashing::HashingConfig;
 pub use keys::KeysConfig;
 pub use limits::LimitsConfig;
@@ -46,6 +49,7 @@ pub use pubkey::PubkeyConfig;
 pub use server::{ServerConfig, descriptor_limit};
 pub use sessions::SessionsConfig;
 pub use sms::{SmsConfig, SmsSender};
+pub use tokens::TokensConfig;
 
 /// authnzerver's environment names and the key each one sets.
 const AUTHNZERVER_ENV: &[(&str, &str)] = &[
@@ -96,6 +100,10 @@ pub struct Config {
     pub passwordless: PasswordlessConfig,
     #[serde(flatten)]
     pub pubkey: PubkeyConfig,
+    #[serde(flatten)]
+    pub tokens: TokensConfig,
+    #[serde(flatten)]
+    pub gateway: GatewayConfig,
     #[serde(flatten)]
     pub limits: LimitsConfig,
     #[serde(flatten)]
@@ -227,8 +235,17 @@ impl Config {
             self.hashing.check(),
             self.sms.check(),
             self.server.check_allowed_hosts(),
+            self.gateway.check(),
         ];
         problems.extend(checks.into_iter().filter_map(Result::err));
+        for (key, value) in [
+            ("jwt_issuer", &self.tokens.jwt_issuer),
+            ("jwt_audience", &self.tokens.jwt_audience),
+        ] {
+            if value.trim().is_empty() || value.len() > 200 {
+                problems.push(ConfigError::invalid(key, "must be 1 to 200 characters"));
+            }
+        }
         match database::normalise_database_url(&self.database.database_url) {
             Some(url) => self.database.database_url = url,
             None => problems.push(ConfigError::invalid(
@@ -300,6 +317,8 @@ impl Extraction<'_> {
             sms: self.section(),
             passwordless: self.section(),
             pubkey: self.section(),
+            tokens: self.section(),
+            gateway: self.section(),
             limits: self.section(),
             logging: self.section(),
         }

@@ -21,6 +21,7 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
+pub mod gateway;
 pub mod ops;
 pub mod rpc;
 
@@ -80,10 +81,12 @@ async fn rejection_reply(err: warp::Rejection) -> Result<Response, Infallible> {
     })
 }
 
-/// Every route: `POST /` (the RPC), `GET /health`.
+/// Every route of the RPC listener: `POST /` (the RPC), `GET /health`, and
+/// the gateway's unless it has its own listener (`gateway` is `None`).
 pub fn routes(
     rpc: Arc<rpc::Rpc>,
     ops: Arc<ops::Ops>,
+    gateway: Option<Arc<gateway::Gateway>>,
     allowed_hosts: Vec<String>,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     // Path before method, so an unknown path is 404, not 405.
@@ -95,7 +98,28 @@ pub fn routes(
     );
     let health = warp::path!("health").and(warp::get()).and(ops::health(ops));
     host_guard(Arc::new(allowed_hosts))
-        .and(rpc_route.or(health).unify())
+        .and(
+            rpc_route
+                .or(health)
+                .unify()
+                .or(gateway::routes(gateway))
+                .unify(),
+        )
+        .recover(rejection_reply)
+        .unify()
+}
+
+/// The routes of a separate gateway listener (`gateway_listen`): forward-auth,
+/// JWKS and `/health`, for proxies; no RPC. No host guard: the proxy names
+/// whatever upstream host it was configured with.
+pub fn gateway_routes(
+    gateway: Arc<gateway::Gateway>,
+    ops: Arc<ops::Ops>,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    let health = warp::path!("health").and(warp::get()).and(ops::health(ops));
+    gateway::routes(Some(gateway))
+        .or(health)
+        .unify()
         .recover(rejection_reply)
         .unify()
 }

@@ -3,6 +3,7 @@
 
 pub mod device_keys;
 pub mod email;
+pub mod jwt;
 pub mod lockout;
 pub mod password;
 pub mod password_policy;

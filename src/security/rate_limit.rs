@@ -40,10 +40,11 @@ const ACTION_LIMITS: &[(&str, u32)] = &[
     ("pubkey-challenge-new", 30),
     ("pubkey-register", 10),
     ("pubkey-login", 30),
+    ("token-refresh", 60),
 ];
 
 const GROUPS: &[&str] = &[
-    "ipaddr", "user", "session", "apikey", "internal", "pubkey", "burst",
+    "ipaddr", "user", "session", "apikey", "internal", "pubkey", "token", "burst",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -79,6 +80,7 @@ impl Limits {
             ("apikey", 720),
             ("internal", 3000),
             ("pubkey", 300),
+            ("token", 600),
             ("burst", 150),
         ]
         .into_iter()
@@ -167,13 +169,15 @@ impl RateLimits {
         let clock = LimiterClock(clock);
         let burst = limits.groups.get("burst").copied().unwrap_or(150);
         let keyed = |q: Quota| RateLimiter::dashmap_with_clock(q, clock.clone());
-        let by_group = ["ipaddr", "user", "session", "apikey", "internal", "pubkey"]
-            .into_iter()
-            .map(|g| {
-                let n = limits.groups.get(g).copied().unwrap_or(720);
-                (g, keyed(quota(n, burst.max(n.min(burst)))))
-            })
-            .collect();
+        let by_group = [
+            "ipaddr", "user", "session", "apikey", "internal", "pubkey", "token",
+        ]
+        .into_iter()
+        .map(|g| {
+            let n = limits.groups.get(g).copied().unwrap_or(720);
+            (g, keyed(quota(n, burst.max(n.min(burst)))))
+        })
+        .collect();
         // Sensitive actions get no burst beyond their own rate.
         let by_action = limits
             .actions
@@ -240,6 +244,46 @@ impl RateLimits {
             .values()
             .chain(self.by_action.values())
             .chain(self.by_address.values())
+    }
+}
+
+/// One limit per client address (IPv6 by its /64), for the forward-auth
+/// endpoint, which has no envelope and no request groups.
+pub struct PerClient {
+    limiter: Keyed,
+    clock: LimiterClock,
+}
+
+impl std::fmt::Debug for PerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PerClient({} keys)", self.limiter.len())
+    }
+}
+
+impl PerClient {
+    /// `per_second` checks per address, with a burst of twice that.
+    pub fn new(per_second: u32, clock: SharedClock) -> PerClient {
+        let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        let clock = LimiterClock(clock);
+        PerClient {
+            limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),
+            clock,
+        }
+    }
+
+    /// How long until `ip` may ask again, if it must wait.
+    pub fn check(&self, ip: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        self.limiter
+            .check_key(&ip_key(ip))
+            .map_err(|not_until| not_until.wait_time_from(now))
+    }
+
+    pub fn sweep(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
     }
 }
 

@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use secrecy::zeroize::Zeroize;
 
 use crate::envelope::KeyRing;
+use crate::secret::{ExposeSecret, SecretBox};
 use crate::security::tokens::{self, RandomError};
 use crate::store;
 
@@ -69,22 +70,84 @@ fn sealer(key: &[u8; 32]) -> Option<Fernet> {
     Fernet::new(&URL_SAFE.encode(key))
 }
 
+/// The keys server keys are sealed with: one derived from each key of the
+/// ring, newest first (any opens, the newest seals).
+pub struct Seals(Vec<SecretBox<[u8; 32]>>);
+
+impl std::fmt::Debug for Seals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Seals([REDACTED; {}])", self.0.len())
+    }
+}
+
+impl Seals {
+    pub fn of(ring: &KeyRing) -> Seals {
+        Seals(
+            ring.derive_each(SEAL_PURPOSE)
+                .into_iter()
+                .map(|k| SecretBox::new(Box::new(k)))
+                .collect(),
+        )
+    }
+
+    fn fernets(&self) -> impl Iterator<Item = Option<Fernet>> + '_ {
+        self.0.iter().map(|k| sealer(k.expose_secret()))
+    }
+}
+
+/// A new signing key and its sealed form under the newest key of `ring`
+/// (`None` sealed only if the ring is empty, which start-up prevents).
+pub(crate) fn generate(seals: &Seals) -> Result<(SigningKey, String, Option<String>), RandomError> {
+    let mut secret = tokens::random_bytes::<32>()?;
+    let signing = SigningKey::from_bytes(&secret);
+    let sealed = seals.fernets().next().flatten().map(|f| f.encrypt(&secret));
+    secret.zeroize();
+    let public = STANDARD.encode(signing.verifying_key().to_bytes());
+    Ok((signing, public, sealed))
+}
+
+/// Opens a sealed key with any key of `ring`, checked against its public
+/// half. With it, the key sealed anew under the newest ring key when it was
+/// opened with an older one.
+pub(crate) fn unseal(
+    seals: &Seals,
+    sealed: &str,
+    public: &str,
+) -> Option<(SigningKey, Option<String>)> {
+    let newest = seals.fernets().next().flatten();
+    for (i, f) in seals.fernets().enumerate() {
+        let Some(f) = f else { continue };
+        let Ok(mut secret) = f.decrypt(sealed) else {
+            continue;
+        };
+        let bytes: Option<[u8; 32]> = secret.as_slice().try_into().ok();
+        secret.zeroize();
+        let Some(mut bytes) = bytes else { continue };
+        let signing = SigningKey::from_bytes(&bytes);
+        let resealed = if i > 0 {
+            newest.as_ref().map(|f| f.encrypt(&bytes))
+        } else {
+            None
+        };
+        bytes.zeroize();
+        if STANDARD.encode(signing.verifying_key().to_bytes()) != public {
+            continue;
+        }
+        return Some((signing, resealed));
+    }
+    None
+}
+
 /// The key in use for `purpose`, made now if there is none.
 pub async fn load_or_create(
     db: &impl ConnectionTrait,
-    ring: &KeyRing,
+    seals: &Seals,
     purpose: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<ServerKey, ServerKeyError> {
-    let seals = ring.derive_each(SEAL_PURPOSE);
-    let newest = seals.first().and_then(sealer);
     if store::pubkey::server_key(db, purpose).await?.is_none() {
-        let mut secret = tokens::random_bytes::<32>()?;
-        let signing = SigningKey::from_bytes(&secret);
-        let sealed = newest.as_ref().map(|f| f.encrypt(&secret));
-        secret.zeroize();
+        let (_, public, sealed) = generate(seals)?;
         if let Some(sealed) = sealed {
-            let public = STANDARD.encode(signing.verifying_key().to_bytes());
             store::pubkey::insert_server_key(db, purpose, public, sealed, now).await?;
         }
     }
@@ -95,24 +158,11 @@ pub async fn load_or_create(
             purpose.to_owned(),
         )));
     };
-    for (i, seal) in seals.iter().enumerate() {
-        let Some(f) = sealer(seal) else { continue };
-        let Ok(mut secret) = f.decrypt(&row.sealed_secret) else {
-            continue;
-        };
-        let bytes: Option<[u8; 32]> = secret.as_slice().try_into().ok();
-        secret.zeroize();
-        let Some(mut bytes) = bytes else { continue };
-        let key = ServerKey::new(SigningKey::from_bytes(&bytes));
-        let resealed = (i > 0).then(|| newest.as_ref().map(|f| f.encrypt(&bytes)));
-        bytes.zeroize();
-        if key.public != row.public_key {
-            continue;
-        }
-        if let Some(Some(sealed)) = resealed {
-            store::pubkey::reseal_server_key(db, row.id, sealed).await?;
-        }
-        return Ok(key);
+    let Some((signing, resealed)) = unseal(seals, &row.sealed_secret, &row.public_key) else {
+        return Err(ServerKeyError::Unseal(row.id));
+    };
+    if let Some(sealed) = resealed {
+        store::pubkey::reseal_server_key(db, row.id, sealed).await?;
     }
-    Err(ServerKeyError::Unseal(row.id))
+    Ok(ServerKey::new(signing))
 }

@@ -12,8 +12,10 @@ pub mod apikeys;
 pub mod audit;
 pub mod passwordless;
 pub mod pubkey;
+pub mod refresh;
 pub mod seed;
 pub mod sessions;
+pub mod signing_keys;
 pub mod totp;
 pub mod users;
 

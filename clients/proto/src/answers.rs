@@ -341,3 +341,16 @@ pub struct DeviceKey {
     #[serde(default)]
     pub last_used: Option<String>,
 }
+
+/// Answer of `token-issue` and `token-refresh`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// A JWT signed EdDSA: verify it with the keys of `/.well-known/jwks.json`.
+    pub access_token: crate::Secret,
+    /// ISO 8601 UTC.
+    pub access_expires: String,
+    /// Opaque; present it once to `token-refresh`.
+    pub refresh_token: crate::Secret,
+    /// ISO 8601 UTC.
+    pub refresh_expires: String,
+}

@@ -83,16 +83,19 @@ pub enum Group {
     Internal,
     /// Public-key (device key) registration and login.
     Pubkey,
+    /// Access and refresh tokens.
+    Token,
 }
 
 impl Group {
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Ipaddr,
         Group::User,
         Group::Session,
         Group::Apikey,
         Group::Internal,
         Group::Pubkey,
+        Group::Token,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +106,7 @@ impl Group {
             Group::Apikey => "apikey",
             Group::Internal => "internal",
             Group::Pubkey => "pubkey",
+            Group::Token => "token",
         }
     }
 }

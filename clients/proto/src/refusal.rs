@@ -252,6 +252,16 @@ refusals! {
     PubkeyExists = "public key already registered",
     /// `wait_seconds` is outside 0 to 30.
     PubkeyBadWait = "wait_seconds must be from 0 to 30",
+    /// No such refresh token (never issued, revoked, or malformed).
+    RefreshTokenUnknown = "unknown refresh token",
+    /// The refresh token's time is up: sign in again.
+    RefreshTokenExpired = "refresh token expired",
+    /// A spent refresh token was presented again: its family and session are revoked.
+    RefreshTokenReused = "refresh token reused; session revoked",
+    /// The refresh token's session is gone or expired, or its user may not sign in.
+    RefreshSessionEnded = "session for this refresh token has ended",
+    /// The user's role changed since the token was issued: sign in again.
+    RefreshRoleChanged = "user role changed; sign in again",
 }
 
 #[cfg(test)]

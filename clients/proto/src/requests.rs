@@ -441,4 +441,16 @@ crate::requests! {
         user_id: i64 = req[Int],
         key_id: String = req[Str],
     }
+    /// Issues an access JWT (EdDSA) and a refresh token for a live session.
+    TokenIssue = "token-issue", Token, TokenPair {
+        session_token: Secret = req[Str],
+    }
+    /// A new token pair for a refresh token; the presented one is spent (rotation).
+    TokenRefresh = "token-refresh", Token, TokenPair {
+        refresh_token: Secret = req[Str],
+    }
+    /// Revokes the refresh token's whole family; its access tokens run out by themselves.
+    TokenRevoke = "token-revoke", Token, Done {
+        refresh_token: Secret = req[Str],
+    }
 }
