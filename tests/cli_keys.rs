@@ -106,3 +106,37 @@ async fn totp_users_stay_enrolled_through_a_rotation() {
     assert!(verify(&s, user_id, &code).await);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retire_before_any_restart_leaves_servers_able_to_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let key_file = dir.path().join("ring.key");
+    let old = KeyRing::generate_key();
+    private_key_file(&key_file, &old);
+    let file = key_file.display().to_string();
+    let mut s = TestServer::start_with(|c| c.keys.secret = Some(file.clone().into())).await;
+    let config = write_config(&s, &file, "");
+
+    // The server's own keys are sealed under the old key only; add and
+    // retire with no restart between (step 2 of the procedure skipped).
+    let new = ok(&authnzd(&config, &["key", "add"], None).await, "key add")
+        .trim()
+        .to_owned();
+    let retired = authnzd(&config, &["key", "retire", "2"], None).await;
+    ok(&retired, "key retire");
+    assert!(
+        stderr(&retired).contains("server signing key(s) sealed anew"),
+        "{}",
+        stderr(&retired)
+    );
+    // It starts (a key it cannot open would stop it) and signs as before.
+    let public_before = s.running().app.server_key.public_key().to_owned();
+    s.key = new.clone();
+    s.restart().await;
+    assert_eq!(s.running().app.server_key.public_key(), public_before);
+    let challenge = s
+        .ok("pubkey-challenge-new", json!({"purpose": "register"}))
+        .await;
+    assert_eq!(challenge["server_public_key"], json!(public_before));
+    s.stop().await;
+}

@@ -3,8 +3,8 @@
 //! listed by fingerprint, never printed, except the one `add` makes. The
 //! file is replaced atomically, mode 0600, keeping its owner. A running
 //! server reads the ring at start-up: restart it after a change. `retire`
-//! first seals anew, on the configured database, the TOTP secrets that
-//! only the retired key opens.
+//! first seals anew, on the configured database, the TOTP secrets and
+//! server signing keys that only the retired key opens.
 
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -43,8 +43,8 @@ authnzd key add --key=\"$(cat shared.key)\""
     #[command(
         long_about = "Removes a key from the ring, named by its fingerprint (`key list`) \
 or its position (1 is the newest). After a restart, frontends still sealing with it get \
-401. TOTP secrets that only the retired key opens are first sealed anew under the \
-newest key, on the configured database. The last key cannot be retired.",
+401. TOTP secrets and server signing keys that only the retired key opens are first \
+sealed anew under the newest key, on the configured database. The last key cannot be retired.",
         after_help = "Example:\n  authnzd key retire 3f2a9c0d11e4b7a2"
     )]
     Retire {
@@ -78,6 +78,8 @@ pub enum KeyCmdError {
     Db(#[from] sea_orm::DbErr),
     #[error("not retired: TOTP secrets not sealed anew: {0}")]
     Reseal(#[from] authnzd::actions::Fault),
+    #[error("not retired: server keys not sealed anew: {0}")]
+    ServerKeys(#[from] authnzd::security::server_key::ServerKeyError),
 }
 
 pub async fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdError> {
@@ -152,7 +154,13 @@ pub async fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdErro
             let kept = ring
                 .without(index)
                 .ok_or_else(|| KeyCmdError::Last(prints[index].clone()))?;
-            let done = reseal_totp(config, &ring, &kept).await?;
+            let (done, server_keys) = reseal_derived(config, &ring, &kept).await?;
+            if server_keys > 0 {
+                eprintln!(
+                    "authnzd: {server_keys} server signing key(s) sealed anew under key {}",
+                    kept.fingerprints()[0]
+                );
+            }
             if done.resealed > 0 {
                 eprintln!(
                     "authnzd: {} TOTP secret(s) sealed anew under key {}",
@@ -178,18 +186,19 @@ pub async fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdErro
     Ok(())
 }
 
-/// TOTP secrets only `before` opens, sealed anew for `after` (on the
-/// configured database, migrated as `serve` would).
-async fn reseal_totp(
+/// TOTP secrets and server signing keys only `before` opens, sealed anew
+/// for `after` (on the configured database, migrated as `serve` would).
+async fn reseal_derived(
     config: &Config,
     before: &KeyRing,
     after: &KeyRing,
-) -> Result<authnzd::actions::totp::Resealed, KeyCmdError> {
+) -> Result<(authnzd::actions::totp::Resealed, usize), KeyCmdError> {
     let db = authnzd::store::connect(config).await?;
     authnzd::store::migrate(&db).await?;
-    let done = authnzd::actions::totp::reseal_for(&db, before, after).await;
+    let server_keys = authnzd::security::server_key::reseal_for(&db, before, after).await;
+    let totp = authnzd::actions::totp::reseal_for(&db, before, after).await;
     db.close().await.ok();
-    Ok(done?)
+    Ok((totp?, server_keys?))
 }
 
 /// Replaces the key file with `ring`: a private temporary file beside it,

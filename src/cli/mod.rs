@@ -80,6 +80,14 @@ enum Command {
         after_help = "Example:\n  authnzd migrate --database-url postgres://authnzd@db/authnzd"
     )]
     Migrate,
+    /// Replace the access-token signing key now. Running servers sign with
+    /// the new key within a minute; the old one stays published until the
+    /// tokens it signed have expired.
+    #[command(
+        name = "rotate-token-key",
+        after_help = "Example:\n  AUTHNZD_DATABASE_URL=postgres://… authnzd rotate-token-key"
+    )]
+    RotateTokenKey,
     /// List the request types with their parameters, rate-limit groups and
     /// docs (e.g. `authnzd catalogue --json` for tools that check clients).
     #[command(after_help = "Example:\n  authnzd catalogue --json | jq '.[].name'")]
@@ -211,6 +219,11 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
             let config = cli.load_config()?;
             authnzd::logging::init(&config);
             runtime()?.block_on(serve::migrate(config))
+        }
+        Some(Command::RotateTokenKey) => {
+            let config = cli.load_config()?;
+            authnzd::logging::init(&config);
+            runtime()?.block_on(serve::rotate_token_key(config))
         }
         Some(Command::Keygen) => {
             println!("{}", authnzd::envelope::KeyRing::generate_key());

@@ -110,7 +110,7 @@ fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
 /// else `X-Forwarded-Proto` + `-Host` + `-Uri`.
 fn original_url(headers: &HeaderMap, query: &str) -> Option<String> {
     let from_query = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "url" || k == "rd")
+        .find(|(k, v)| (k == "url" || k == "rd") && !v.is_empty())
         .map(|(_, v)| v.into_owned());
     from_query
         .or_else(|| header_str(headers, "x-original-url").map(str::to_owned))

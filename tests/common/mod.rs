@@ -29,7 +29,7 @@ pub mod server;
 
 pub use concurrency::{all_at_once, at_once, counts, tally};
 pub use fixtures::{IP, PW, PW2, UA, login_body, production_hashing, session_new_body, token_of};
-pub use python::{run_python_interop, test_python};
+pub use python::{pyjwt_verify, run_python_interop, test_python};
 pub use server::{TestServer, call, random_suffix, test_config};
 
 /// A port nothing listens on (now).

@@ -5,9 +5,14 @@ use std::path::PathBuf;
 
 use super::random_suffix;
 
-/// What the tests' Python needs: `cryptography` (what authnzerver's client
-/// encrypts with) and `aiosmtpd` (the SMTP server mail tests deliver to).
-const PYTHON_PACKAGES: &[&str] = &["aiosmtpd", "cryptography"];
+/// What the tests' Python needs, as (pip name, module): `cryptography` (what
+/// authnzerver's client encrypts with), `aiosmtpd` (the SMTP server mail
+/// tests deliver to), PyJWT (an independent check of our access tokens).
+const PYTHON_PACKAGES: &[(&str, &str)] = &[
+    ("aiosmtpd", "aiosmtpd"),
+    ("cryptography", "cryptography"),
+    ("PyJWT", "jwt"),
+];
 
 /// A Python interpreter with `PYTHON_PACKAGES`: a venv made once under the
 /// target directory, so the tests need nothing but `python3` on the machine.
@@ -19,7 +24,8 @@ pub fn test_python() -> PathBuf {
     PYTHON
         .get_or_init(|| {
             let has_all = |py: &std::path::Path| {
-                let imports = format!("import {}", PYTHON_PACKAGES.join(", "));
+                let modules: Vec<&str> = PYTHON_PACKAGES.iter().map(|(_, m)| *m).collect();
+                let imports = format!("import {}", modules.join(", "));
                 Command::new(py)
                     .args(["-c", &imports])
                     .stdout(std::process::Stdio::null())
@@ -41,7 +47,7 @@ pub fn test_python() -> PathBuf {
             assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
             let pip = Command::new(scratch.join("bin/python"))
                 .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-                .args(PYTHON_PACKAGES)
+                .args(PYTHON_PACKAGES.iter().map(|(pip, _)| *pip))
                 .status();
             assert!(
                 pip.is_ok_and(|s| s.success()),
@@ -78,4 +84,31 @@ pub fn run_python_interop(url: &str, key: &str) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("interop prints one JSON line")
+}
+
+/// Verifies `token` with PyJWT against the JWKS document `jwks` for `iss`
+/// and `aud`: the claims, or the name of PyJWT's exception.
+pub fn pyjwt_verify(
+    jwks: &str,
+    token: &str,
+    iss: &str,
+    aud: &str,
+) -> Result<serde_json::Value, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/verify_jwt.py");
+    let out = std::process::Command::new(test_python())
+        .arg(script)
+        .args([jwks, token, iss, aud])
+        .output()
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success(),
+        "verify_jwt.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON line");
+    match line.get("claims") {
+        Some(c) => Ok(c.clone()),
+        None => Err(line["error"].as_str().unwrap_or_default().to_owned()),
+    }
 }

@@ -114,6 +114,18 @@ class RequestMethods(Generic[R]):
             call,
         )
 
+    def token_issue(self, *, session_token: str, **call: Unpack[CallOptions]) -> R:
+        """``token-issue``: an access JWT and a refresh token for a live session."""
+        return self._call("token-issue", {"session_token": session_token}, call)
+
+    def token_refresh(self, *, refresh_token: str, **call: Unpack[CallOptions]) -> R:
+        """``token-refresh``: a new pair; the presented refresh token is spent."""
+        return self._call("token-refresh", {"refresh_token": refresh_token}, call)
+
+    def token_revoke(self, *, refresh_token: str, **call: Unpack[CallOptions]) -> R:
+        """``token-revoke``: revokes the refresh token's whole family."""
+        return self._call("token-revoke", {"refresh_token": refresh_token}, call)
+
     def user_login_mfa(self, *, mfa_token: str, code: str, **call: Unpack[CallOptions]) -> R:
         """``user-login-mfa``: completes a login that needs a second factor."""
         return self._call("user-login-mfa", {"mfa_token": mfa_token, "code": code}, call)
