@@ -373,6 +373,7 @@ async fn help_completions_and_man_page() {
         &["serve"],
         &["keygen"],
         &["migrate"],
+        &["rotate-token-key"],
         &["catalogue"],
         &["check-config"],
         &["request"],
