@@ -193,10 +193,10 @@ async fn the_previous_token_gets_the_same_successor_only_within_the_grace_period
     let (_, session, pair) = signed_in(&s, "grace@example.com").await;
     let r1 = refresh_token(&pair);
     let r2 = refresh_token(&s.ok("token-refresh", json!({"refresh_token": r1})).await);
-    s.clock.advance(chrono::Duration::seconds(20));
+    s.clock.advance(chrono::Duration::seconds(15));
     let again = s.ok("token-refresh", json!({"refresh_token": r1})).await;
     assert_eq!(refresh_token(&again), r2);
-    s.clock.advance(chrono::Duration::seconds(11));
+    s.clock.advance(chrono::Duration::seconds(16));
     assert_eq!(
         s.refused("token-refresh", json!({"refresh_token": r1}))
             .await,
