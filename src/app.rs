@@ -42,6 +42,9 @@ pub struct App {
     /// Keys one-time codes and client-IP digests stored in the database;
     /// derived from the newest Fernet key, so shared by every instance.
     pub code_key: SecretBox<[u8; 32]>,
+    /// The same secret derived from each older key of the ring, newest
+    /// first: recovery codes made before a rotation still match.
+    pub older_code_keys: Vec<SecretBox<[u8; 32]>>,
     /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
     /// key of the ring, so a rotation leaves enrolled users enrolled.
     pub totp_keys: Vec<SecretBox<[u8; 32]>>,
@@ -73,6 +76,7 @@ pub struct Parts {
     pub mailer: Mailer,
     pub sms: Sms,
     pub code_key: SecretBox<[u8; 32]>,
+    pub older_code_keys: Vec<SecretBox<[u8; 32]>>,
     /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
     /// key of the ring, so a rotation leaves enrolled users enrolled.
     pub totp_keys: Vec<SecretBox<[u8; 32]>>,
@@ -112,6 +116,7 @@ impl App {
             mailer: p.mailer,
             sms: p.sms,
             code_key: p.code_key,
+            older_code_keys: p.older_code_keys,
             totp_keys: p.totp_keys,
             server_key: p.server_key,
             seals: p.seals,
@@ -123,15 +128,15 @@ impl App {
 
     /// HMAC-SHA256 of `what` under `code_key`, hex.
     pub fn keyed(&self, what: &str) -> String {
-        use hmac::{Hmac, KeyInit, Mac};
-        // HMAC takes keys of any length.
-        let Ok(mut mac) =
-            <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.code_key.expose_secret())
-        else {
-            return String::new();
-        };
-        mac.update(what.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        keyed_by(self.code_key.expose_secret(), what)
+    }
+
+    /// As `keyed`, under `code_key` and then each older ring key's.
+    pub fn keyed_each(&self, what: &str) -> Vec<String> {
+        std::iter::once(&self.code_key)
+            .chain(&self.older_code_keys)
+            .map(|k| keyed_by(k.expose_secret(), what))
+            .collect()
     }
 
     /// A client address as the database stores it: keyed, so no IPs are kept.
@@ -155,4 +160,14 @@ impl App {
     pub fn now(&self) -> chrono::NaiveDateTime {
         self.clock.now().naive_utc()
     }
+}
+
+fn keyed_by(key: &[u8; 32], what: &str) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    // HMAC takes keys of any length.
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key) else {
+        return String::new();
+    };
+    mac.update(what.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }

@@ -87,6 +87,53 @@ impl KeyRing {
         Fernet::generate_key()
     }
 
+    /// A short public name for each key, newest first: the first 16 hex
+    /// digits of the SHA-256 of its text (which tells nothing of the key).
+    pub fn fingerprints(&self) -> Vec<String> {
+        use sha2::Digest;
+        self.texts
+            .iter()
+            .map(|t| hex::encode(&sha2::Sha256::digest(t)[..8]))
+            .collect()
+    }
+
+    /// The ring as a key file holds it: one key a line, newest first.
+    pub fn to_file_text(&self) -> String {
+        self.texts
+            .iter()
+            .map(|t| format!("{}\n", String::from_utf8_lossy(t)))
+            .collect()
+    }
+
+    /// This ring with `key` in front (the newest); `None` when it is
+    /// already in the ring.
+    pub fn with_newest(&self, key: &str) -> Result<Option<KeyRing>, KeyError> {
+        let added = KeyRing::parse(key)?;
+        if added.len() != 1 {
+            return Err(KeyError::Invalid(2));
+        }
+        if self.texts.contains(&added.texts[0]) {
+            return Ok(None);
+        }
+        KeyRing::parse(&format!("{}\n{}", key.trim(), self.to_file_text())).map(Some)
+    }
+
+    /// This ring without key `index` (0: the newest); `None` when that
+    /// would leave it empty or there is no such key.
+    pub fn without(&self, index: usize) -> Option<KeyRing> {
+        if index >= self.len() || self.len() == 1 {
+            return None;
+        }
+        let kept: Vec<String> = self
+            .texts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(_, t)| String::from_utf8_lossy(t).into_owned())
+            .collect();
+        KeyRing::parse(&kept.join("\n")).ok()
+    }
+
     pub fn len(&self) -> usize {
         self.keys.len()
     }

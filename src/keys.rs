@@ -23,9 +23,18 @@ pub enum KeySourceError {
     Io(PathBuf, std::io::Error),
 }
 
-/// The ring, and the path of a key file this call created (to tell the
-/// operator).
-pub fn load(config: &Config) -> Result<(KeyRing, Option<PathBuf>), KeySourceError> {
+/// Where the ring is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource<'a> {
+    /// The `secret` setting holds the keys themselves.
+    Inline(&'a str),
+    /// A key file: `secret` naming one, or `key_file`.
+    File(PathBuf),
+}
+
+/// Where `load` reads the ring from (the operator's `authnzd key` commands
+/// edit that same file).
+pub fn source(config: &Config) -> KeySource<'_> {
     if let Some(secret) = config
         .keys
         .secret
@@ -36,31 +45,43 @@ pub fn load(config: &Config) -> Result<(KeyRing, Option<PathBuf>), KeySourceErro
         // authnzerver reads the secret from a file when the value is a path.
         let path = Path::new(secret);
         if path.is_file() {
-            return Ok((read_key_file(path)?, None));
+            return KeySource::File(path.to_path_buf());
         }
-        return KeyRing::parse(secret)
-            .map(|r| (r, None))
-            .map_err(KeySourceError::Secret);
+        return KeySource::Inline(secret);
     }
-    let path = &config.keys.key_file;
+    KeySource::File(config.keys.key_file.clone())
+}
+
+/// The ring, and the path of a key file this call created (to tell the
+/// operator).
+pub fn load(config: &Config) -> Result<(KeyRing, Option<PathBuf>), KeySourceError> {
+    let path = match source(config) {
+        KeySource::Inline(secret) => {
+            return KeyRing::parse(secret)
+                .map(|r| (r, None))
+                .map_err(KeySourceError::Secret);
+        }
+        KeySource::File(path) => path,
+    };
     if path.exists() {
-        return Ok((read_key_file(path)?, None));
+        return Ok((read_key_file(&path)?, None));
     }
     let key = KeyRing::generate_key();
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
+        .open(&path)
         .map_err(|e| KeySourceError::Io(path.clone(), e))?;
     writeln!(file, "{key}").map_err(|e| KeySourceError::Io(path.clone(), e))?;
     file.sync_all()
         .map_err(|e| KeySourceError::Io(path.clone(), e))?;
     let ring = KeyRing::parse(&key).map_err(KeySourceError::Secret)?;
-    Ok((ring, Some(path.clone())))
+    Ok((ring, Some(path)))
 }
 
-fn read_key_file(path: &Path) -> Result<KeyRing, KeySourceError> {
+/// Refuses a file readable by group or others, or one that is not a ring.
+pub fn read_key_file(path: &Path) -> Result<KeyRing, KeySourceError> {
     let meta = std::fs::metadata(path).map_err(|e| KeySourceError::Io(path.into(), e))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
@@ -124,5 +145,28 @@ mod tests {
         assert_eq!(load(&cfg).unwrap().0.len(), 2);
         cfg.keys.secret = Some("not-a-key".into());
         assert!(load(&cfg).unwrap_err().to_string().contains("`secret`"));
+    }
+
+    #[test]
+    fn ring_edits_keep_order_and_refuse_what_would_break_it() {
+        let (a, b) = (KeyRing::generate_key(), KeyRing::generate_key());
+        let ring = KeyRing::parse(&a).unwrap();
+        let two = ring.with_newest(&b).unwrap().unwrap();
+        assert_eq!(two.to_file_text(), format!("{b}\n{a}\n"));
+        assert!(two.with_newest(&a).unwrap().is_none(), "already there");
+        assert!(ring.with_newest("not-a-key").is_err());
+        assert!(ring.with_newest(&format!("{a},{b}")).is_err(), "one key");
+        let prints = two.fingerprints();
+        assert_eq!(prints.len(), 2);
+        assert_eq!(prints[1], ring.fingerprints()[0]);
+        assert!(
+            prints
+                .iter()
+                .all(|p| p.len() == 16 && !a.contains(p.as_str()))
+        );
+        let back = two.without(0).unwrap();
+        assert_eq!(back.to_file_text(), format!("{a}\n"));
+        assert!(back.without(0).is_none(), "the last key stays");
+        assert!(two.without(2).is_none());
     }
 }

@@ -129,68 +129,12 @@ impl Server {
         config: Config,
         clock: SharedClock,
     ) -> Result<Running, StartError> {
-        tls::install_provider();
-        let config = Arc::new(config);
-        let policy = setup::permissions(&config)?;
-        let (mailer, sms) = setup::notifiers(&config)?;
-        let (ring, created_key_file) = keys::load(&config)?;
+        let Opened { app, ring, report } = open(config, clock.clone()).await?;
+        let config = app.config.clone();
         let tls = match (&config.server.tls_cert_file, &config.server.tls_key_file) {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
             _ => None,
         };
-        let db = store::connect(&config).await?;
-        let sqlite_file = config::sqlite_path(&config.database.database_url);
-        let converted =
-            import::convert_in_place(&db, sqlite_file.as_deref(), clock.now().naive_utc()).await?;
-        if let Some(summary) = &converted {
-            tracing::warn!(%summary, "converted an authnzerver database in place");
-        }
-        store::migrate(&db).await?;
-        let hasher = setup::password_hasher(&config);
-        let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
-        let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
-        let dummy_hash = setup::dummy_hash(&hasher).await?;
-        let passwords = setup::password_rules(&config)?;
-        let seals = security::server_key::Seals::of(&ring);
-        let server_key = security::server_key::load_or_create(
-            &db,
-            &seals,
-            security::server_key::PAYLOAD_KEY,
-            clock.now().naive_utc(),
-        )
-        .await?;
-        let db_for_keys = db.clone();
-        let publish_for = chrono::Duration::seconds(
-            i64::try_from(config.tokens.access_token_ttl).unwrap_or(0) + 60,
-        );
-        let app = Arc::new(App::new(app::Parts {
-            config: config.clone(),
-            db,
-            clock: clock.clone(),
-            hasher,
-            dummy_hash,
-            passwords,
-            pii,
-            policy,
-            mailer,
-            sms,
-            code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
-            totp_keys: ring
-                .derive_each("totp secrets")
-                .into_iter()
-                .map(|k| secret::SecretBox::new(Box::new(k)))
-                .collect(),
-            server_key,
-            access_keys: security::jwt::load(
-                &db_for_keys,
-                &seals,
-                clock.now().naive_utc(),
-                publish_for,
-            )
-            .await?,
-            seals,
-        }));
-
         let limits =
             security::rate_limit::Limits::parse(&config.limits.rate_limits, dispatch::is_request)
                 .map_err(|e| config::ConfigError::Invalid {
@@ -336,11 +280,7 @@ impl Server {
         tracing::info!(%addr, https, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
-            report: StartReport {
-                converted,
-                created_key_file,
-                superuser_credentials,
-            },
+            report,
             gateway_addr: gateway_task.as_ref().map(|(at, _)| *at),
             app,
             https,
@@ -350,6 +290,87 @@ impl Server {
             background,
         })
     }
+}
+
+/// What serving and the operator's commands (`authnzd user …`) both work
+/// on: the application state, the key ring, and what start-up did.
+pub struct Opened {
+    pub app: Arc<App>,
+    pub ring: envelope::KeyRing,
+    pub report: StartReport,
+}
+
+/// Everything `serve` builds before it listens: the permissions policy, the
+/// mail and SMS senders, the key ring (a missing key file is created), the
+/// migrated and (when empty) seeded database, the hashing pool, the password
+/// rules and the server's signing key.
+pub async fn open(config: Config, clock: SharedClock) -> Result<Opened, StartError> {
+    tls::install_provider();
+    let config = Arc::new(config);
+    let policy = setup::permissions(&config)?;
+    let (mailer, sms) = setup::notifiers(&config)?;
+    let (ring, created_key_file) = keys::load(&config)?;
+    let db = store::connect(&config).await?;
+    let sqlite_file = config::sqlite_path(&config.database.database_url);
+    let converted =
+        import::convert_in_place(&db, sqlite_file.as_deref(), clock.now().naive_utc()).await?;
+    if let Some(summary) = &converted {
+        tracing::warn!(%summary, "converted an authnzerver database in place");
+    }
+    store::migrate(&db).await?;
+    let hasher = setup::password_hasher(&config);
+    let superuser_credentials = setup::seed_if_empty(&config, &db, &hasher, &clock).await?;
+    let pii = setup::pii(&config).map_err(setup::SetupError::from)?;
+    let dummy_hash = setup::dummy_hash(&hasher).await?;
+    let passwords = setup::password_rules(&config)?;
+    let seals = security::server_key::Seals::of(&ring);
+    let server_key = security::server_key::load_or_create(
+        &db,
+        &seals,
+        security::server_key::PAYLOAD_KEY,
+        clock.now().naive_utc(),
+    )
+    .await?;
+    let publish_for =
+        chrono::Duration::seconds(i64::try_from(config.tokens.access_token_ttl).unwrap_or(0) + 60);
+    let access_keys =
+        security::jwt::load(&db, &seals, clock.now().naive_utc(), publish_for).await?;
+    let app = Arc::new(App::new(app::Parts {
+        config,
+        db,
+        clock,
+        hasher,
+        dummy_hash,
+        passwords,
+        pii,
+        policy,
+        mailer,
+        sms,
+        code_key: secret::SecretBox::new(Box::new(ring.derive("one-time codes"))),
+        older_code_keys: ring
+            .derive_each("one-time codes")
+            .into_iter()
+            .skip(1)
+            .map(|k| secret::SecretBox::new(Box::new(k)))
+            .collect(),
+        totp_keys: ring
+            .derive_each("totp secrets")
+            .into_iter()
+            .map(|k| secret::SecretBox::new(Box::new(k)))
+            .collect(),
+        server_key,
+        access_keys,
+        seals,
+    }));
+    Ok(Opened {
+        app,
+        ring,
+        report: StartReport {
+            converted,
+            created_key_file,
+            superuser_credentials,
+        },
+    })
 }
 
 impl Running {

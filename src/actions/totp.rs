@@ -110,14 +110,14 @@ async fn check_code(app: &App, row: &totp_secrets::Model, code: &str) -> Result<
             },
         );
     }
-    let hmac = recovery_hmac(app, row.user_id, code);
-    Ok(
+    // Codes made before a key rotation are keyed by an older ring key.
+    let form = format!("recovery\0{}\0{}", row.user_id, recovery_form(code));
+    for hmac in app.keyed_each(&form) {
         if store::totp::use_recovery_code(&app.db, row.user_id, &hmac, app.now()).await? {
-            Proof::Recovery
-        } else {
-            Proof::Wrong
-        },
-    )
+            return Ok(Proof::Recovery);
+        }
+    }
+    Ok(Proof::Wrong)
 }
 
 pub(super) fn refused(reason: Refusal, message: &str) -> Outcome {
@@ -368,4 +368,49 @@ pub async fn recovery_regenerate(
         json!({"recovery_codes": shown}),
         "New recovery codes; the old ones no longer work.",
     ))
+}
+
+/// What `reseal_for` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Resealed {
+    /// Sealed anew under the newest key of the ring that stays.
+    pub resealed: usize,
+    /// Opened by no key of either ring (left as they are).
+    pub unreadable: usize,
+}
+
+/// Before a key leaves the ring (`authnzd key retire`): every TOTP secret
+/// that the ring staying (`after`) cannot open, but the ring now (`before`)
+/// can, is sealed anew under `after`'s newest key, so no enrolled user
+/// loses the second factor with the retired key.
+pub async fn reseal_for(
+    db: &sea_orm::DatabaseConnection,
+    before: &crate::envelope::KeyRing,
+    after: &crate::envelope::KeyRing,
+) -> Result<Resealed, Fault> {
+    let ciphers = |ring: &crate::envelope::KeyRing| -> Vec<fernet::Fernet> {
+        ring.derive_each("totp secrets")
+            .iter()
+            .filter_map(cipher)
+            .collect()
+    };
+    let (old, new) = (ciphers(before), ciphers(after));
+    let newest = new
+        .first()
+        .ok_or_else(|| Fault::Internal("no key to seal TOTP secrets".into()))?;
+    let mut done = Resealed::default();
+    for (user_id, sealed) in store::totp::all_secrets(db).await? {
+        if new.iter().any(|f| f.decrypt(&sealed).is_ok()) {
+            continue;
+        }
+        match old.iter().find_map(|f| f.decrypt(&sealed).ok()) {
+            Some(secret) => {
+                if store::totp::reseal(db, user_id, &sealed, newest.encrypt(&secret)).await? {
+                    done.resealed += 1;
+                }
+            }
+            None => done.unreadable += 1,
+        }
+    }
+    Ok(done)
 }

@@ -168,39 +168,12 @@ impl Config {
     /// unknown keys.) Of several problems the one at the first key in order
     /// is reported, as one flat struct would.
     fn extract(fig: &Figment) -> Result<Config, ConfigError> {
-        let mut x = Extraction { fig, first: None };
-        match fig.extract::<Dict>() {
-            Ok(dict) => {
-                let known = config_keys();
-                for (key, value) in &dict {
-                    if !known.contains(&key.as_str()) {
-                        let mut e = figment::Error::from(Kind::UnknownField(key.clone(), known));
-                        e.path = vec![key.clone()];
-                        e.metadata = fig.get_metadata(value.tag()).cloned();
-                        e.profile = Some(fig.profile().clone());
-                        x.note(e);
-                    }
-                }
-            }
-            Err(e) => x.note(e),
-        }
-        let config = Config {
-            server: x.section(),
-            database: x.section(),
-            keys: x.section(),
-            sessions: x.section(),
-            hashing: x.section(),
-            lockout: x.section(),
-            password: x.section(),
-            mail: x.section(),
-            sms: x.section(),
-            passwordless: x.section(),
-            pubkey: x.section(),
-            tokens: x.section(),
-            gateway: x.section(),
-            limits: x.section(),
-            logging: x.section(),
+        let mut x = Extraction {
+            fig,
+            first: None,
+            all: Vec::new(),
         };
+        let config = x.config();
         match x.first {
             Some(e) => Err(ConfigError::Load(one_line(&e))),
             None => Ok(config),
@@ -243,39 +216,71 @@ impl Config {
     }
 
     /// Checks values serde cannot, and normalises the database URL.
-    pub fn validated(mut self) -> Result<Config, ConfigError> {
+    pub fn validated(self) -> Result<Config, ConfigError> {
+        self.checked().map_err(|mut all| all.remove(0))
+    }
+
+    /// As `validated`, with every problem found, not only the first
+    /// (`authnzd check-config`): never an empty `Err`.
+    pub fn checked(mut self) -> Result<Config, Vec<ConfigError>> {
+        let mut problems = Vec::new();
         // Every number that reaches date arithmetic, a timer or an
         // allocation has a range; README's table lists the same ones.
         for (key, value, min, max, unit) in self.bounded() {
             if !(min..=max).contains(&value) {
-                return Err(ConfigError::invalid(
+                problems.push(ConfigError::invalid(
                     key,
                     format!("must be between {min} and {max}{unit} (got {value})"),
                 ));
             }
         }
-        self.check_max_connections()?;
-        self.hashing.check()?;
-        self.sms.check()?;
-        self.server.check_allowed_hosts()?;
-        self.server.check_tls()?;
-        self.gateway.check()?;
+        let checks = [
+            self.check_max_connections(),
+            self.hashing.check(),
+            self.sms.check(),
+            self.server.check_allowed_hosts(),
+            self.server.check_tls(),
+            self.gateway.check(),
+        ];
+        problems.extend(checks.into_iter().filter_map(Result::err));
         for (key, value) in [
             ("jwt_issuer", &self.tokens.jwt_issuer),
             ("jwt_audience", &self.tokens.jwt_audience),
         ] {
             if value.trim().is_empty() || value.len() > 200 {
-                return Err(ConfigError::invalid(key, "must be 1 to 200 characters"));
+                problems.push(ConfigError::invalid(key, "must be 1 to 200 characters"));
             }
         }
-        self.database.database_url = database::normalise_database_url(&self.database.database_url)
-            .ok_or_else(|| {
-                ConfigError::invalid(
-                    "database_url",
-                    "must start with sqlite:, postgres://, postgresql:// or mysql://",
-                )
-            })?;
-        Ok(self)
+        match database::normalise_database_url(&self.database.database_url) {
+            Some(url) => self.database.database_url = url,
+            None => problems.push(ConfigError::invalid(
+                "database_url",
+                "must start with sqlite:, postgres://, postgresql:// or mysql://",
+            )),
+        }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Reads a layered configuration without checking its values, with
+    /// every key that cannot be read (`authnzd check-config`, which then
+    /// calls `checked`).
+    pub fn extract_all(fig: &Figment) -> Result<Config, Vec<ConfigError>> {
+        let mut x = Extraction {
+            fig,
+            first: None,
+            all: Vec::new(),
+        };
+        let config = x.config();
+        let mut all = x.all;
+        if all.is_empty() {
+            return Ok(config);
+        }
+        all.sort_by(|a, b| a.path.cmp(&b.path));
+        Err(all.iter().map(|e| ConfigError::Load(one_line(e))).collect())
     }
 }
 
@@ -283,9 +288,47 @@ impl Config {
 struct Extraction<'a> {
     fig: &'a Figment,
     first: Option<figment::Error>,
+    all: Vec<figment::Error>,
 }
 
 impl Extraction<'_> {
+    /// Every section (its defaults where it has a problem), each key
+    /// that is not a known one noted.
+    fn config(&mut self) -> Config {
+        match self.fig.extract::<Dict>() {
+            Ok(dict) => {
+                let known = config_keys();
+                for (key, value) in &dict {
+                    if !known.contains(&key.as_str()) {
+                        let mut e = figment::Error::from(Kind::UnknownField(key.clone(), known));
+                        e.path = vec![key.clone()];
+                        e.metadata = self.fig.get_metadata(value.tag()).cloned();
+                        e.profile = Some(self.fig.profile().clone());
+                        self.note(e);
+                    }
+                }
+            }
+            Err(e) => self.note(e),
+        }
+        Config {
+            server: self.section(),
+            database: self.section(),
+            keys: self.section(),
+            sessions: self.section(),
+            hashing: self.section(),
+            lockout: self.section(),
+            password: self.section(),
+            mail: self.section(),
+            sms: self.section(),
+            passwordless: self.section(),
+            pubkey: self.section(),
+            tokens: self.section(),
+            gateway: self.section(),
+            limits: self.section(),
+            logging: self.section(),
+        }
+    }
+
     /// The section, or its defaults when it has a problem (then noted).
     fn section<T: DeserializeOwned + Default>(&mut self) -> T {
         self.fig.extract().unwrap_or_else(|e| {
@@ -297,6 +340,7 @@ impl Extraction<'_> {
     /// Keeps `e` if its key comes before the one kept (keys are read in
     /// order, so a section's first problem is at its first bad key).
     fn note(&mut self, e: figment::Error) {
+        self.all.extend(e.clone());
         if self.first.as_ref().is_none_or(|f| e.path < f.path) {
             self.first = Some(e);
         }

@@ -362,3 +362,34 @@ fn authnzerver_admin_tls_and_relative_sqlite_names_are_read() {
         Ok(())
     });
 }
+
+#[test]
+fn check_config_sees_every_problem_not_only_the_first() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "unread.toml",
+            "zzz = 1\nlisten = \"x\"\nuser_lock_tries = -1\n",
+        )?;
+        let fig = Config::figment(Some(Path::new("unread.toml")));
+        let all = Config::extract_all(&fig).expect_err("bad keys");
+        let text: Vec<String> = all.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:#?}");
+        for key in ["zzz", "listen", "user_lock_tries"] {
+            assert!(text.iter().any(|t| t.contains(key)), "{key}: {text:#?}");
+        }
+
+        jail.create_file(
+            "bounds.toml",
+            "request_ttl = 0\nuser_lock_tries = 5000\ndatabase_url = \"oracle://x\"\n",
+        )?;
+        let fig = Config::figment(Some(Path::new("bounds.toml")));
+        let config = Config::extract_all(&fig).expect("readable");
+        let all = config.clone().checked().expect_err("out of bounds");
+        let text: Vec<String> = all.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:#?}");
+        // `validated` still names the first of them.
+        let first = config.validated().expect_err("out of bounds").to_string();
+        assert_eq!(first, text[0]);
+        Ok(())
+    });
+}

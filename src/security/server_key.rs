@@ -166,3 +166,33 @@ pub async fn load_or_create(
     }
     Ok(ServerKey::new(signing))
 }
+
+/// Before a key leaves the ring (`authnzd key retire`): every server key,
+/// of every purpose, that the ring staying (`after`) cannot open but the
+/// ring now (`before`) can, is sealed anew under `after`'s newest key, so
+/// the servers still start (and sign) after the retire. How many were.
+pub async fn reseal_for(
+    db: &impl ConnectionTrait,
+    before: &KeyRing,
+    after: &KeyRing,
+) -> Result<usize, ServerKeyError> {
+    let (old, new) = (Seals::of(before), Seals::of(after));
+    let Some(newest) = new.fernets().next().flatten() else {
+        return Ok(0);
+    };
+    let mut resealed = 0;
+    for row in store::pubkey::all_server_keys(db).await? {
+        if unseal(&new, &row.sealed_secret, &row.public_key).is_some() {
+            continue;
+        }
+        let Some((signing, _)) = unseal(&old, &row.sealed_secret, &row.public_key) else {
+            continue;
+        };
+        let mut bytes = signing.to_bytes();
+        let sealed = newest.encrypt(&bytes);
+        bytes.zeroize();
+        store::pubkey::reseal_server_key(db, row.id, sealed).await?;
+        resealed += 1;
+    }
+    Ok(resealed)
+}

@@ -176,3 +176,11 @@ pub async fn reseal_server_key(
         .await?;
     Ok(())
 }
+
+/// Every server key, of every purpose, retired ones too.
+pub async fn all_server_keys(db: &impl ConnectionTrait) -> Result<Vec<server_keys::Model>, DbErr> {
+    server_keys::Entity::find()
+        .order_by_asc(server_keys::Column::Id)
+        .all(db)
+        .await
+}

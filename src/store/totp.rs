@@ -218,3 +218,30 @@ pub async fn take_mfa_token(
         .one(db)
         .await
 }
+
+/// Every TOTP secret, pending or on: (user, sealed secret).
+pub async fn all_secrets(db: &DatabaseConnection) -> Result<Vec<(i64, String)>, DbErr> {
+    Ok(totp_secrets::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.user_id, t.secret_enc))
+        .collect())
+}
+
+/// Replaces a sealed secret with the same secret sealed anew, unless it
+/// changed meanwhile (a new enrolment); true when it was replaced.
+pub async fn reseal(
+    db: &DatabaseConnection,
+    user_id: i64,
+    was: &str,
+    now_enc: String,
+) -> Result<bool, DbErr> {
+    let res = totp_secrets::Entity::update_many()
+        .col_expr(totp_secrets::Column::SecretEnc, Expr::value(now_enc))
+        .filter(totp_secrets::Column::UserId.eq(user_id))
+        .filter(totp_secrets::Column::SecretEnc.eq(was))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

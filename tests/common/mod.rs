@@ -13,11 +13,13 @@
 //!   SMS webhook (`fake_twilio`).
 //! - `concurrency`: requests sent at once, and tallies of their replies.
 //! - `apikeys`: API-key request bodies.
+//! - `cli`: the `authnzd` binary run as a process, with a config file.
 // Each test crate uses its own part of the kit and of these re-exports.
 #![allow(dead_code, unused_imports)]
 
 pub mod apikeys;
 pub mod authnzerver_db;
+pub mod cli;
 pub mod concurrency;
 pub mod fake_twilio;
 pub mod fixtures;

@@ -1,6 +1,7 @@
 //! Accounts: `user-new`, `user-delete`, `user-list`, `user-lookup-email`,
 //! `user-lookup-match` here; `user-edit` in `edit`, `user-lock` in `lock`,
-//! `user-set-emailverified` / `user-set-emailsent` in `verify`. `answer`
+//! `user-set-emailverified` / `user-set-emailsent` in `verify`; `operator`
+//! adds accounts for `authnzd user add`. `answer`
 //! shapes `user_info`, `input` cleans what requests send, `roles` says who
 //! may change what.
 
@@ -8,6 +9,7 @@ mod answer;
 mod edit;
 mod input;
 mod lock;
+pub mod operator;
 mod roles;
 mod verify;
 
@@ -48,27 +50,40 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
+/// A new account's address, name and password after `user-new`'s checks.
+pub struct Signup {
+    pub address: String,
+    pub full_name: String,
+    /// Truncated as logins truncate it.
+    pub password: String,
+}
+
+/// `user-new`'s checks, shared with `authnzd user add`: a valid address
+/// that may sign up, a full name without links, a password the policy
+/// accepts. The refusal is `user-new`'s answer.
+pub async fn check_signup(
+    app: &App,
+    address: &str,
+    full_name: &str,
+    password: &str,
+) -> Result<Signup, Outcome> {
     let none = json!({"user_email": null, "user_id": null, "send_verification": false});
-    let address = match email::validate_for_signup(&p.email) {
-        Ok(a) => a,
-        Err(_) => {
-            return Ok(Outcome::fail(
-                Refusal::InvalidEmail,
-                "The email address provided doesn't seem to be a valid email address and cannot be used to sign up for an account on this server.",
-                none,
-            ));
-        }
+    let Ok(address) = email::validate_for_signup(address) else {
+        return Err(Outcome::fail(
+            Refusal::InvalidEmail,
+            "The email address provided doesn't seem to be a valid email address and cannot be used to sign up for an account on this server.",
+            none,
+        ));
     };
-    let Some(full_name) = clean_full_name(&p.full_name) else {
-        return Ok(Outcome::fail(
+    let Some(full_name) = clean_full_name(full_name) else {
+        return Err(Outcome::fail(
             Refusal::InvalidFullName,
             "The full name provided appears to contain an HTTP link, and cannot be used to sign up for an account on this server.",
             none,
         ));
     };
-    let password = login::truncate_password(p.password.expose_secret());
-    let problems = super::password::policy_problems(&app, &password, &address, &full_name).await;
+    let password = login::truncate_password(password);
+    let problems = super::password::policy_problems(app, &password, &address, &full_name).await;
     if !problems.is_empty() {
         let mut out = Outcome::fail(
             Refusal::InvalidPassword,
@@ -76,8 +91,25 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
             json!({"user_email": address, "user_id": null, "send_verification": false}),
         );
         out.messages = problems;
-        return Ok(out);
+        return Err(out);
     }
+    Ok(Signup {
+        address,
+        full_name,
+        password,
+    })
+}
+
+pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
+    let none = json!({"user_email": null, "user_id": null, "send_verification": false});
+    let Signup {
+        address,
+        full_name,
+        password,
+    } = match check_signup(&app, &p.email, &p.full_name, p.password.expose_secret()).await {
+        Ok(s) => s,
+        Err(refused) => return Ok(refused),
+    };
     let verify_retry_wait = p.verify_retry_wait.unwrap_or(6).max(1);
     let mut extra = p.extra_info.unwrap_or_default();
     extra.insert("provenance".into(), "request-created".into());

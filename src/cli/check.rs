@@ -1,0 +1,111 @@
+//! `authnzd check-config`: everything `serve` loads before it listens,
+//! checked with the same code, every problem on a line of its own. Nothing
+//! is written: a missing key file or SQLite file (which `serve` would
+//! create) is a note on stderr, not a problem.
+
+use std::time::Duration;
+
+use authnzd::config::Config;
+use authnzd::envelope::KeyRing;
+use authnzd::keys::{self, KeySource};
+use authnzd::security::rate_limit::Limits;
+use authnzd::{dispatch, setup, store};
+use figment::Figment;
+
+use super::CliError;
+
+/// How long the database gets to answer.
+const DATABASE_WAIT: Duration = Duration::from_secs(10);
+
+pub async fn run(fig: Figment) -> Result<(), CliError> {
+    authnzd::tls::install_provider();
+    let problems = problems(&fig).await;
+    if problems.is_empty() {
+        println!("configuration OK");
+        return Ok(());
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    Err(CliError::Problems(problems.len()))
+}
+
+async fn problems(fig: &Figment) -> Vec<String> {
+    let config = match Config::extract_all(fig) {
+        Ok(c) => c,
+        // Keys that cannot be read leave nothing sound to check further.
+        Err(all) => return all.iter().map(ToString::to_string).collect(),
+    };
+    let mut out = Vec::new();
+    // The values' own checks; what follows uses the checked config where
+    // there is one, else the values as read.
+    let config = match config.clone().checked() {
+        Ok(c) => c,
+        Err(all) => {
+            out.extend(all.iter().map(ToString::to_string));
+            config
+        }
+    };
+    if let Err(e) = setup::permissions(&config) {
+        out.push(e.to_string());
+    }
+    if let Err(e) = setup::notifiers(&config) {
+        out.push(e.to_string());
+    }
+    if let Err(e) = setup::password_rules(&config) {
+        out.push(e.to_string());
+    }
+    if let Err(e) = Limits::parse(&config.limits.rate_limits, dispatch::is_request) {
+        out.push(format!("config key `rate_limits`: {e}"));
+    }
+    if let Some(p) = key_problem(&config) {
+        out.push(p);
+    }
+    if let Some(p) = database_problem(&config).await {
+        out.push(p);
+    }
+    out
+}
+
+fn key_problem(config: &Config) -> Option<String> {
+    match keys::source(config) {
+        KeySource::Inline(secret) => KeyRing::parse(secret)
+            .err()
+            .map(|e| format!("config key `secret`: {e}")),
+        KeySource::File(path) if !path.exists() => {
+            eprintln!(
+                "note: key file {} does not exist; serve will create it",
+                path.display()
+            );
+            None
+        }
+        KeySource::File(path) => keys::read_key_file(&path).err().map(|e| e.to_string()),
+    }
+}
+
+/// Whether the database answers (a SQLite file that does not exist yet is
+/// not opened, so that it is not created).
+async fn database_problem(config: &Config) -> Option<String> {
+    let url = &config.database.database_url;
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let file = rest.trim_start_matches("//");
+        let file = file.split('?').next().unwrap_or(file);
+        if file != ":memory:" && !file.is_empty() && !std::path::Path::new(file).exists() {
+            eprintln!("note: database file {file} does not exist; serve will create it");
+            return None;
+        }
+    }
+    let connected = tokio::time::timeout(DATABASE_WAIT, store::connect(config)).await;
+    match connected {
+        Err(_) => Some(format!(
+            "database: no answer within {} s",
+            DATABASE_WAIT.as_secs()
+        )),
+        Ok(Err(e)) => Some(format!("database: {e}")),
+        Ok(Ok(db)) => {
+            let answered = store::ping(&db).await;
+            db.close().await.ok();
+            (!answered).then(|| "database: connected, but it does not answer".into())
+        }
+    }
+}
