@@ -149,11 +149,9 @@ impl App {
         self.access_keys.read().clone()
     }
 
-    /// How long a retired access-token key stays published: until the last
-    /// token it signed has expired, with a minute for clock differences.
+    /// How long a retired access-token key stays published.
     pub fn publish_retired_keys_for(&self) -> chrono::Duration {
-        let ttl = i64::try_from(self.config.tokens.access_token_ttl).unwrap_or(i64::MAX);
-        chrono::Duration::try_seconds(ttl.saturating_add(60)).unwrap_or(chrono::Duration::MAX)
+        crate::security::jwt::publish_retired_for(self.config.tokens.access_token_ttl)
     }
 
     /// Now, as the database stores it (naive UTC).

@@ -331,8 +331,7 @@ pub async fn open(config: Config, clock: SharedClock) -> Result<Opened, StartErr
         clock.now().naive_utc(),
     )
     .await?;
-    let publish_for =
-        chrono::Duration::seconds(i64::try_from(config.tokens.access_token_ttl).unwrap_or(0) + 60);
+    let publish_for = security::jwt::publish_retired_for(config.tokens.access_token_ttl);
     let access_keys =
         security::jwt::load(&db, &seals, clock.now().naive_utc(), publish_for).await?;
     let app = Arc::new(App::new(app::Parts {

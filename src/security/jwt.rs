@@ -27,6 +27,14 @@ pub const ACCESS_KEY: &str = "jwt-access";
 /// How far in the future an `iat` may be (clocks of several servers).
 const IAT_LEEWAY_SECS: i64 = 30;
 
+/// How long a retired key stays published: until the last token it signed
+/// (valid `access_ttl` seconds) has expired, with a minute for clock
+/// differences.
+pub fn publish_retired_for(access_ttl: u64) -> chrono::Duration {
+    let ttl = i64::try_from(access_ttl).unwrap_or(i64::MAX);
+    chrono::Duration::try_seconds(ttl.saturating_add(60)).unwrap_or(chrono::Duration::MAX)
+}
+
 /// An access token's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
