@@ -47,6 +47,8 @@ pub struct App {
     pub server_key: ServerKey,
     /// Waiters of `pubkey-challenge-wait`, woken by completions here.
     pub challenge_waits: ChallengeWaits,
+    /// Clients recently audited for hitting a rate limit.
+    pub rate_limit_audits: crate::actions::audit::RateLimitAudits,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -105,6 +107,7 @@ impl App {
             totp_keys: p.totp_keys,
             server_key: p.server_key,
             challenge_waits: ChallengeWaits::default(),
+            rate_limit_audits: Default::default(),
         }
     }
 

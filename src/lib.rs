@@ -170,6 +170,9 @@ impl Server {
                     if let Err(e) = actions::pubkey::prune_challenges(&app).await {
                         tracing::warn!(error = %e, "old pubkey challenges not pruned");
                     }
+                    if let Err(e) = actions::audit::prune(&app).await {
+                        tracing::warn!(error = %e, "old audit events not pruned");
+                    }
                 }
             }
         })];

@@ -7,6 +7,7 @@ mod m20261122_000002_apikey_claims;
 mod m20261122_000003_passwordless;
 mod m20261201_000004_pubkey;
 mod m20261201_000004_totp;
+mod m20261201_000006_audit_indexes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_passwordless::Migration),
             Box::new(m20261201_000004_totp::Migration),
             Box::new(m20261201_000004_pubkey::Migration),
+            Box::new(m20261201_000006_audit_indexes::Migration),
         ]
     }
 }

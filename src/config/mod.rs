@@ -24,6 +24,7 @@ mod limits;
 mod lockout;
 mod logging;
 mod mail;
+mod ops;
 mod password;
 mod passwordless;
 mod pubkey;
@@ -40,6 +41,7 @@ pub use limits::LimitsConfig;
 pub use lockout::LockoutConfig;
 pub use logging::{LogFormat, LoggingConfig};
 pub use mail::{MailConfig, MailTransport, SmtpTls};
+pub use ops::OpsConfig;
 pub use password::PasswordConfig;
 pub use passwordless::PasswordlessConfig;
 pub use pubkey::PubkeyConfig;
@@ -100,6 +102,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(flatten)]
     pub logging: LoggingConfig,
+    #[serde(flatten)]
+    pub ops: OpsConfig,
 }
 
 /// A configuration problem, named by its key so the operator can fix it.
@@ -186,6 +190,7 @@ impl Config {
             pubkey: x.section(),
             limits: x.section(),
             logging: x.section(),
+            ops: x.section(),
         };
         match x.first {
             Some(e) => Err(ConfigError::Load(one_line(&e))),
