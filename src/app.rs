@@ -49,6 +49,8 @@ pub struct App {
     pub challenge_waits: ChallengeWaits,
     /// Clients recently audited for hitting a rate limit.
     pub rate_limit_audits: crate::actions::audit::RateLimitAudits,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -108,6 +110,10 @@ impl App {
             server_key: p.server_key,
             challenge_waits: ChallengeWaits::default(),
             rate_limit_audits: Default::default(),
+            metrics: crate::metrics::Metrics::new(
+                crate::catalogue::all().map(|s| s.name),
+                crate::VERSION,
+            ),
         }
     }
 

@@ -40,6 +40,9 @@ pub struct SessionCache {
     users: Cache<i64, Arc<users::Model>>,
     revoked: parking_lot::RwLock<Revocations>,
     epoch: AtomicU64,
+    /// Session lookups answered from the cache, and not.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// "All sessions of this user loaded before epoch E are stale", per user.
@@ -118,6 +121,8 @@ impl SessionCache {
                 capacity: usize::try_from(marks).unwrap_or(usize::MAX).max(1),
             }),
             epoch: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -133,12 +138,28 @@ impl SessionCache {
     /// A cached session, unless its user's sessions were revoked after it
     /// was loaded.
     pub async fn session(&self, token_hash: &str) -> Option<Arc<sessions::Model>> {
-        let entry = self.sessions.get(token_hash).await?;
-        let stale = self
-            .revoked
-            .read()
-            .is_stale(entry.session.user_id, entry.loaded_at);
-        (!stale).then(|| entry.session.clone())
+        let found = self.sessions.get(token_hash).await.and_then(|entry| {
+            let stale = self
+                .revoked
+                .read()
+                .is_stale(entry.session.user_id, entry.loaded_at);
+            (!stale).then(|| entry.session.clone())
+        });
+        let count = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Session lookups answered from the cache and not, since start.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     pub async fn put_session(

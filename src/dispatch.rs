@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{
-    ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, audit, email, internal, login,
-    mfa, password, passwordless, pubkey, session, totp, user,
+    ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, audit, email, internal,
+    login, mfa, password, passwordless, pubkey, session, totp, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};

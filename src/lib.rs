@@ -25,6 +25,7 @@ pub mod envelope;
 pub mod http;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod params;
 pub mod pii;
@@ -57,6 +58,26 @@ where
             chore().await;
         }
     })
+}
+
+/// The values `/metrics` reads at scrape time.
+fn samples(app: &App) -> metrics::Samples {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (cache_hits, cache_misses) = app.sessions.hits_and_misses();
+    let (db_pool_size, db_pool_idle) = store::pool_stats(&app.db);
+    let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    metrics::Samples {
+        hash_workers_busy: n(app.hasher.busy()),
+        hash_queue_depth: n(app.hasher.queued()),
+        cache_hits,
+        cache_misses,
+        mail_sent: app.mailer.counters.sent.load(Relaxed),
+        mail_failed: app.mailer.counters.failed.load(Relaxed),
+        sms_sent: app.sms.counters.sent.load(Relaxed),
+        sms_failed: app.sms.counters.failed.load(Relaxed),
+        db_pool_size,
+        db_pool_idle,
+    }
 }
 
 /// How often sessions long expired are deleted (and once at start-up).
@@ -96,9 +117,12 @@ pub struct Server;
 pub struct Running {
     pub addr: SocketAddr,
     pub report: StartReport,
+    /// Where `GET /metrics` is served when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub app: Arc<App>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    metrics_server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
     /// Periodic chores (session pruning, rate-limit sweeping).
     background: Vec<JoinHandle<()>>,
 }
@@ -213,8 +237,21 @@ impl Server {
                     })
                 })
             },
+            metrics: {
+                let app = Arc::downgrade(&app);
+                Box::new(move || {
+                    app.upgrade()
+                        .map(|a| a.metrics.render())
+                        .unwrap_or_default()
+                })
+            },
         });
-        let routes = http::routes(rpc, ops, config.allowed_host_list());
+        app.metrics.set_source({
+            let app = Arc::downgrade(&app);
+            move || app.upgrade().map(|a| samples(&a)).unwrap_or_default()
+        });
+        let on_rpc_port = config.ops.metrics && config.ops.metrics_listen.is_none();
+        let routes = http::routes(rpc, ops.clone(), config.allowed_host_list(), on_rpc_port);
 
         let addr = SocketAddr::new(config.server.listen, config.server.port);
         let listener = TcpListener::bind(addr)
@@ -229,9 +266,37 @@ impl Server {
             max_connections: config.connection_limit(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(http::serve(listener, routes, limits, async move {
-            let _ = stopped.await;
-        }));
+        let transport = app.metrics.transport.clone();
+        let mut metrics_server = None;
+        if let (true, Some(at)) = (config.ops.metrics, config.ops.metrics_listen) {
+            let listener = TcpListener::bind(at)
+                .await
+                .map_err(|source| StartError::Bind { addr: at, source })?;
+            let metrics_addr = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr: at, source })?;
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(http::serve(
+                listener,
+                http::metrics_routes(ops),
+                limits,
+                Arc::new(metrics::Transport::default()),
+                async move {
+                    let _ = stopped.await;
+                },
+            ));
+            tracing::info!(addr = %metrics_addr, "metrics listening");
+            metrics_server = Some((metrics_addr, stop, task));
+        }
+        let task = tokio::spawn(http::serve(
+            listener,
+            routes,
+            limits,
+            transport,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         tracing::info!(%addr, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
@@ -239,9 +304,11 @@ impl Server {
                 created_key_file,
                 superuser_credentials,
             },
+            metrics_addr: metrics_server.as_ref().map(|m| m.0),
             app,
             stop: Some(stop),
             task,
+            metrics_server: metrics_server.map(|(_, stop, task)| (stop, task)),
             background,
         })
     }
@@ -260,6 +327,10 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some((stop, task)) = self.metrics_server.take() {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         for chore in &self.background {
             chore.abort();
         }

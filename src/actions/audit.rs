@@ -120,7 +120,11 @@ pub async fn rate_limited(
     if !fresh {
         return Ok(());
     }
-    let request: String = request.chars().filter(|c| !c.is_control()).take(64).collect();
+    let request: String = request
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
     let detail = json!({"request": request, "limit": limit});
     super::audit(app, ctx, "rate-limited", None, detail).await
 }

@@ -171,6 +171,7 @@ async fn failed(
             };
             if f.locked_now {
                 app.sessions.revoke_user_sessions(id).await;
+                app.metrics.lockouts.inc();
                 let detail = json!({"failures": f.state.tries});
                 store::audit::record(&app.db, now, "account-locked", Some(id), None, Some(detail))
                     .await?;

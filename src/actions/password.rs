@@ -122,7 +122,10 @@ async fn finish_new_password(
 /// ones are in the lockout counts, and `login-failed` where they apply).
 async fn audited(app: &App, ctx: &Ctx, out: Outcome, event: &str) -> ActionResult {
     if out.success {
-        let user_id = out.fields.get("user_id").and_then(serde_json::Value::as_i64);
+        let user_id = out
+            .fields
+            .get("user_id")
+            .and_then(serde_json::Value::as_i64);
         super::audit(app, ctx, event, user_id, json!({})).await?;
     }
     Ok(out)

@@ -80,11 +80,13 @@ async fn rejection_reply(err: warp::Rejection) -> Result<Response, Infallible> {
     })
 }
 
-/// Every route: `POST /` (the RPC), `GET /health`.
+/// Every route: `POST /` (the RPC), `GET /health`, and `GET /metrics`
+/// when `with_metrics`.
 pub fn routes(
     rpc: Arc<rpc::Rpc>,
     ops: Arc<ops::Ops>,
     allowed_hosts: Vec<String>,
+    with_metrics: bool,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     // Path before method, so an unknown path is 404, not 405.
     let rpc_route = warp::path::end().and(
@@ -93,9 +95,33 @@ pub fn routes(
             .or(warp::any().map(|| text(StatusCode::METHOD_NOT_ALLOWED, "use POST / for requests")))
             .unify(),
     );
-    let health = warp::path!("health").and(warp::get()).and(ops::health(ops));
+    let health = warp::path!("health")
+        .and(warp::get())
+        .and(ops::health(ops.clone()));
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(warp::any().and_then(move || async move {
+            if with_metrics {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        }))
+        .untuple_one()
+        .and(ops::metrics(ops));
     host_guard(Arc::new(allowed_hosts))
-        .and(rpc_route.or(health).unify())
+        .and(rpc_route.or(health).unify().or(metrics).unify())
+        .recover(rejection_reply)
+        .unify()
+}
+
+/// The routes of `metrics_listen`: `GET /metrics` only.
+pub fn metrics_routes(
+    ops: Arc<ops::Ops>,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(ops::metrics(ops))
         .recover(rejection_reply)
         .unify()
 }
@@ -186,6 +212,22 @@ where
     }
 }
 
+/// Counts one open connection until dropped.
+struct Open(Arc<crate::metrics::Transport>);
+
+impl Open {
+    fn count(t: &Arc<crate::metrics::Transport>) -> Open {
+        t.open.inc();
+        Open(t.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.dec();
+    }
+}
+
 /// How often reaching the connection cap is logged, at most.
 const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
@@ -200,6 +242,7 @@ pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     limits: Limits,
+    transport: Arc<crate::metrics::Transport>,
     shutdown: impl Future<Output = ()>,
 ) where
     F: Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static,
@@ -227,6 +270,9 @@ pub async fn serve<F>(
     loop {
         if slot.is_none() {
             slot = slots.clone().try_acquire_owned().ok();
+            if slot.is_none() {
+                transport.at_cap.inc();
+            }
             if slot.is_none() && cap_warned.is_none_or(|at| at.elapsed() >= CAP_WARNING_EVERY) {
                 tracing::warn!(
                     max_connections = cap,
@@ -266,8 +312,10 @@ pub async fn serve<F>(
                 let conn = builder.serve_connection(TokioIo::new(stream), hyper_svc).into_owned();
                 let conn = graceful.watch(conn);
                 let idle = limits.header_read_timeout;
+                let open = Open::count(&transport);
                 conns.spawn(async move {
                     let _permit = permit;
+                    let _open = open;
                     run_connection(conn, activity, idle).await;
                 });
             }

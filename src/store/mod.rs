@@ -42,6 +42,26 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Whether the database answers.
+/// The pool's open connections and how many of them are idle.
+pub fn pool_stats(db: &DatabaseConnection) -> (u64, u64) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        sea_orm::DbBackend::MySql => {
+            let p = db.get_mysql_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => (0, 0),
+    };
+    (u64::from(size), u64::try_from(idle).unwrap_or(0))
+}
+
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
 }

@@ -44,7 +44,14 @@ pub(super) async fn lock(app: Arc<App>, ctx: Ctx, p: proto::UserLock) -> ActionR
             "Superuser session info not available for this user edit attempt.",
         ));
     }
-    toggle_lock(&app, &ctx, p.target_userid, &p.action, json!({"by": p.user_id})).await
+    toggle_lock(
+        &app,
+        &ctx,
+        p.target_userid,
+        &p.action,
+        json!({"by": p.user_id}),
+    )
+    .await
 }
 
 /// authnzerver's lock: role `locked`, inactive, previous role remembered in
@@ -92,7 +99,11 @@ pub async fn toggle_lock(
     )
     .await?;
     if out.success {
-        let event = if locking { "user-locked" } else { "user-unlocked" };
+        let event = if locking {
+            "user-locked"
+        } else {
+            "user-unlocked"
+        };
         super::super::audit(app, ctx, event, Some(target), by).await?;
     }
     Ok(out)
