@@ -223,13 +223,24 @@ impl Drop for TestServer {
 }
 
 /// A database created for one server on a shared PostgreSQL / MariaDB.
-struct Scratch {
+pub struct Scratch {
     admin_url: String,
-    name: String,
+    pub name: String,
+}
+
+/// The PostgreSQL tests that need PostgreSQL whatever the backend run on:
+/// `AUTHNZD_TEST_DATABASE_URL` when it names one, else the local server
+/// (CI runs it).
+pub fn postgres_admin_url() -> String {
+    std::env::var("AUTHNZD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl Scratch {
-    async fn create(admin_url: &str) -> (Scratch, String) {
+    /// A new database on the server `admin_url` names, and its URL.
+    pub async fn create(admin_url: &str) -> (Scratch, String) {
         let name = format!("authnzd_t_{}", random_suffix());
         let admin = Database::connect(admin_url)
             .await
@@ -253,7 +264,7 @@ impl Scratch {
     /// Drops the database even while the server still holds connections to
     /// it (PostgreSQL: `WITH (FORCE)`; MariaDB: its connections are killed
     /// first, so no open transaction holds the drop up).
-    async fn drop_database(self) {
+    pub async fn drop_database(self) {
         let Ok(admin) = Database::connect(&self.admin_url).await else {
             eprintln!("scratch database {}: cannot connect to drop it", self.name);
             return;
