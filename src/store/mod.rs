@@ -10,6 +10,7 @@ use crate::config::Config;
 
 pub mod apikeys;
 pub mod audit;
+pub mod invalidation;
 pub mod passwordless;
 pub mod pubkey;
 pub mod seed;

@@ -51,10 +51,33 @@ impl TestServer {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(tweak, None, None).await
+    }
+
+    /// A server on the database `database_url` names (created and dropped
+    /// by the caller), with a key of its own.
+    pub async fn start_on(database_url: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(tweak, None, Some(database_url.to_owned())).await
+    }
+
+    /// Another process on `other`'s database with `other`'s key, as a
+    /// second instance behind a load balancer is.
+    pub async fn start_beside(other: &TestServer, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let url = other.config.database.database_url.clone();
+        Self::start_inner(tweak, Some(other.key.clone()), Some(url)).await
+    }
+
+    async fn start_inner(
+        tweak: impl FnOnce(&mut Config),
+        key: Option<String>,
+        database_url: Option<String>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
         let mut scratch = None;
-        if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL")
+        if let Some(url) = database_url {
+            config.database.database_url = url;
+        } else if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL")
             && !admin_url.trim().is_empty()
         {
             let (s, url) = Scratch::create(admin_url.trim()).await;
@@ -62,7 +85,7 @@ impl TestServer {
             scratch = Some(s);
         }
         tweak(&mut config);
-        let key = KeyRing::generate_key();
+        let key = key.unwrap_or_else(KeyRing::generate_key);
         if config.keys.secret.is_none() {
             config.keys.secret = Some(key.clone().into());
         }
