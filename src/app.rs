@@ -58,6 +58,10 @@ pub struct App {
     pub access_keys_loaded: Mutex<std::time::Instant>,
     /// Waiters of `pubkey-challenge-wait`, woken by completions here.
     pub challenge_waits: ChallengeWaits,
+    /// Clients recently audited for hitting a rate limit.
+    pub rate_limit_audits: crate::actions::audit::RateLimitAudits,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Addresses without an account whose failed logins are remembered.
@@ -123,6 +127,11 @@ impl App {
             access_keys: RwLock::new(Arc::new(p.access_keys)),
             access_keys_loaded: Mutex::new(std::time::Instant::now()),
             challenge_waits: ChallengeWaits::default(),
+            rate_limit_audits: Default::default(),
+            metrics: crate::metrics::Metrics::new(
+                crate::catalogue::all().map(|s| s.name),
+                crate::VERSION,
+            ),
         }
     }
 

@@ -13,6 +13,10 @@
 //! A global epoch, bumped before each invalidation, guards the loads: a
 //! loader that saw the epoch move while it read the database drops what it
 //! cached, so a lookup racing a delete or an edit cannot resurrect old data.
+//!
+//! Other processes on the same database hear of each invalidation through
+//! the outbox (PostgreSQL `NOTIFY`, see `store::invalidation`) and `apply`
+//! it; when that channel was down, `flush` drops everything.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -29,6 +33,38 @@ pub struct CachedSession {
     pub user: Arc<users::Model>,
 }
 
+/// An invalidation, as other processes on the database hear of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// One session (by token digest).
+    Session(String),
+    /// One user's row.
+    User(i64),
+    /// All sessions of a user, and the user's row.
+    UserSessions(i64),
+}
+
+impl Invalidation {
+    /// Its text form: `s:<digest>`, `u:<id>`, `r:<id>`.
+    pub fn encode(&self) -> String {
+        match self {
+            Invalidation::Session(t) => format!("s:{t}"),
+            Invalidation::User(id) => format!("u:{id}"),
+            Invalidation::UserSessions(id) => format!("r:{id}"),
+        }
+    }
+
+    pub fn decode(text: &str) -> Option<Invalidation> {
+        let (kind, rest) = text.split_once(':')?;
+        match kind {
+            "s" => Some(Invalidation::Session(rest.to_owned())),
+            "u" => rest.parse().ok().map(Invalidation::User),
+            "r" => rest.parse().ok().map(Invalidation::UserSessions),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct SessionEntry {
     session: Arc<sessions::Model>,
@@ -40,6 +76,11 @@ pub struct SessionCache {
     users: Cache<i64, Arc<users::Model>>,
     revoked: parking_lot::RwLock<Revocations>,
     epoch: AtomicU64,
+    /// Session lookups answered from the cache, and not.
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Where invalidations go for other processes (PostgreSQL only).
+    outbox: std::sync::OnceLock<tokio::sync::mpsc::Sender<Invalidation>>,
 }
 
 /// "All sessions of this user loaded before epoch E are stale", per user.
@@ -118,6 +159,9 @@ impl SessionCache {
                 capacity: usize::try_from(marks).unwrap_or(usize::MAX).max(1),
             }),
             epoch: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            outbox: std::sync::OnceLock::new(),
         }
     }
 
@@ -133,12 +177,28 @@ impl SessionCache {
     /// A cached session, unless its user's sessions were revoked after it
     /// was loaded.
     pub async fn session(&self, token_hash: &str) -> Option<Arc<sessions::Model>> {
-        let entry = self.sessions.get(token_hash).await?;
-        let stale = self
-            .revoked
-            .read()
-            .is_stale(entry.session.user_id, entry.loaded_at);
-        (!stale).then(|| entry.session.clone())
+        let found = self.sessions.get(token_hash).await.and_then(|entry| {
+            let stale = self
+                .revoked
+                .read()
+                .is_stale(entry.session.user_id, entry.loaded_at);
+            (!stale).then(|| entry.session.clone())
+        });
+        let count = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Session lookups answered from the cache and not, since start.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     pub async fn put_session(
@@ -166,24 +226,65 @@ impl SessionCache {
         }
     }
 
+    /// Sends every later invalidation to `outbox` too (set once).
+    pub fn set_outbox(&self, outbox: tokio::sync::mpsc::Sender<Invalidation>) {
+        let _ = self.outbox.set(outbox);
+    }
+
+    fn publish(&self, what: Invalidation) {
+        if let Some(out) = self.outbox.get()
+            && out.try_send(what).is_err()
+        {
+            // Full (the database is slow or down): the others fall back
+            // on the TTL, or on the flush when their listener reconnects.
+            tracing::warn!("cache invalidation not sent to other processes");
+        }
+    }
+
     /// After one session was deleted or edited.
     pub async fn invalidate_session(&self, token_hash: &str) {
-        self.bump();
-        self.sessions.invalidate(token_hash).await;
+        self.apply(Invalidation::Session(token_hash.to_owned()))
+            .await;
+        self.publish(Invalidation::Session(token_hash.to_owned()));
     }
 
     /// After the user's row changed (edit, lock, login bookkeeping).
     pub async fn invalidate_user(&self, user_id: i64) {
-        self.bump();
-        self.users.invalidate(&user_id).await;
+        self.apply(Invalidation::User(user_id)).await;
+        self.publish(Invalidation::User(user_id));
     }
 
     /// After all (or all other) sessions of the user were deleted; also
     /// drops the user's row.
     pub async fn revoke_user_sessions(&self, user_id: i64) {
-        let mark = self.bump();
-        self.revoked.write().insert(user_id, mark, Instant::now());
-        self.users.invalidate(&user_id).await;
+        self.apply(Invalidation::UserSessions(user_id)).await;
+        self.publish(Invalidation::UserSessions(user_id));
+    }
+
+    /// An invalidation here only (made here, or heard from another process).
+    pub async fn apply(&self, what: Invalidation) {
+        match what {
+            Invalidation::Session(token_hash) => {
+                self.bump();
+                self.sessions.invalidate(&token_hash).await;
+            }
+            Invalidation::User(user_id) => {
+                self.bump();
+                self.users.invalidate(&user_id).await;
+            }
+            Invalidation::UserSessions(user_id) => {
+                let mark = self.bump();
+                self.revoked.write().insert(user_id, mark, Instant::now());
+                self.users.invalidate(&user_id).await;
+            }
+        }
+    }
+
+    /// Drops everything (invalidations may have been missed).
+    pub fn flush(&self) {
+        self.bump();
+        self.sessions.invalidate_all();
+        self.users.invalidate_all();
     }
 }
 
@@ -230,6 +331,28 @@ mod tests {
         cache.put_session("t11".into(), session(11), e).await;
         assert!(cache.session("t1").await.is_some());
         assert!(cache.session("t11").await.is_some());
+    }
+
+    #[test]
+    fn invalidations_round_trip_as_text() {
+        for i in [
+            Invalidation::Session("ab12".into()),
+            Invalidation::User(7),
+            Invalidation::UserSessions(-3),
+        ] {
+            assert_eq!(Invalidation::decode(&i.encode()), Some(i));
+        }
+        assert_eq!(Invalidation::decode("x:1"), None);
+        assert_eq!(Invalidation::decode("u:not"), None);
+    }
+
+    #[tokio::test]
+    async fn a_flush_drops_everything() {
+        let cache = SessionCache::new(100, Duration::from_secs(600));
+        let e = cache.epoch();
+        cache.put_session("t1".into(), session(1), e).await;
+        cache.flush();
+        assert!(cache.session("t1").await.is_none());
     }
 
     #[tokio::test]

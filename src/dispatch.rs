@@ -10,8 +10,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::actions::{
-    ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, email, internal, login,
-    mfa, password, passwordless, pubkey, session, token, totp, user,
+    ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, audit, email, internal,
+    login, mfa, password, passwordless, pubkey, session, token, totp, user,
 };
 use crate::app::App;
 use crate::catalogue::{self, Spec};
@@ -69,6 +69,7 @@ fn routes() -> Vec<Route> {
         totp::routes(),
         mfa::routes(),
         token::routes(),
+        audit::routes(),
     ]
     .into_iter()
     .flatten()
@@ -129,6 +130,7 @@ impl Dispatcher {
     ) -> Result<Handled, crate::actions::Fault> {
         let Some((spec, handler)) = self.table.get(request) else {
             if let Err(refused) = self.limit("unknown", &ctx, &body) {
+                audit::rate_limited(&app, &ctx, "unknown", refused.limit).await?;
                 return Ok(Handled::Limited(refused));
             }
             return Ok(Handled::Reply(Outcome::fail(
@@ -139,6 +141,7 @@ impl Dispatcher {
         };
         let problems = params::problems(spec.params, &body);
         if let Err(refused) = self.limit(spec.name, &ctx, &body) {
+            audit::rate_limited(&app, &ctx, spec.name, refused.limit).await?;
             return Ok(Handled::Limited(refused));
         }
         let outcome = if !problems.is_empty() {

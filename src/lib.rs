@@ -25,6 +25,7 @@ pub mod http;
 pub mod import;
 pub mod keys;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod params;
 pub mod pii;
@@ -61,6 +62,74 @@ where
 
 /// How often the access-token keys are reloaded and their age checked.
 const ACCESS_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// On PostgreSQL, the tasks that tell the other processes on the database
+/// of this one's cache invalidations and apply theirs (flushing the cache
+/// whenever the listener (re)connects, as notifications sent while it was
+/// away are lost). Elsewhere none: entries live `session_cache_ttl`.
+fn share_invalidations(app: &Arc<App>) -> Vec<JoinHandle<()>> {
+    use crate::cache::Invalidation;
+    use crate::store::invalidation::{self, Heard};
+    use tokio::sync::mpsc;
+    if !invalidation::supported(&app.db) {
+        return Vec::new();
+    }
+    let origin = uuid::Uuid::new_v4().simple().to_string();
+    let (outbox, mut sent) = mpsc::channel::<Invalidation>(10_000);
+    app.sessions.set_outbox(outbox);
+    let publisher = {
+        let (db, origin) = (app.db.clone(), origin.clone());
+        tokio::spawn(async move {
+            while let Some(what) = sent.recv().await {
+                let payload = format!("{origin}|{}", what.encode());
+                if let Err(e) = invalidation::publish(&db, &payload).await {
+                    tracing::warn!(error = %e, "cache invalidation not published");
+                }
+            }
+        })
+    };
+    let (heard_tx, mut heard) = mpsc::channel::<Heard>(1024);
+    let listener = tokio::spawn(invalidation::listen(app.db.clone(), heard_tx));
+    let applier = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            while let Some(h) = heard.recv().await {
+                match h {
+                    Heard::Connected => app.sessions.flush(),
+                    Heard::Message(payload) => {
+                        if let Some((from, what)) = payload.split_once('|')
+                            && from != origin
+                            && let Some(what) = Invalidation::decode(what)
+                        {
+                            app.sessions.apply(what).await;
+                        }
+                    }
+                }
+            }
+        })
+    };
+    vec![publisher, listener, applier]
+}
+
+/// The values `/metrics` reads at scrape time.
+fn samples(app: &App) -> metrics::Samples {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (cache_hits, cache_misses) = app.sessions.hits_and_misses();
+    let (db_pool_size, db_pool_idle) = store::pool_stats(&app.db);
+    let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+    metrics::Samples {
+        hash_workers_busy: n(app.hasher.busy()),
+        hash_queue_depth: n(app.hasher.queued()),
+        cache_hits,
+        cache_misses,
+        mail_sent: app.mailer.counters.sent.load(Relaxed),
+        mail_failed: app.mailer.counters.failed.load(Relaxed),
+        sms_sent: app.sms.counters.sent.load(Relaxed),
+        sms_failed: app.sms.counters.failed.load(Relaxed),
+        db_pool_size,
+        db_pool_idle,
+    }
+}
 
 /// How often sessions long expired are deleted (and once at start-up).
 const SESSION_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
@@ -109,12 +178,15 @@ pub struct Running {
     pub report: StartReport,
     /// The separate forward-auth and JWKS listener, if configured.
     pub gateway_addr: Option<SocketAddr>,
+    /// Where `GET /metrics` is served when `metrics_listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     pub app: Arc<App>,
     /// Whether the listener speaks HTTPS.
     pub https: bool,
     stop: tokio::sync::watch::Sender<bool>,
     task: JoinHandle<()>,
     gateway_task: Option<JoinHandle<()>>,
+    metrics_task: Option<JoinHandle<()>>,
     /// Periodic chores (session pruning, rate-limit sweeping).
     background: Vec<JoinHandle<()>>,
 }
@@ -156,9 +228,13 @@ impl Server {
                     if let Err(e) = actions::token::housekeeping(&app).await {
                         tracing::warn!(error = %e, "expired refresh tokens not pruned");
                     }
+                    if let Err(e) = actions::audit::prune(&app).await {
+                        tracing::warn!(error = %e, "old audit events not pruned");
+                    }
                 }
             }
         })];
+        background.extend(share_invalidations(&app));
         if let Some(l) = limits.clone() {
             background.push(every(Duration::from_secs(5), move || {
                 l.sweep();
@@ -194,6 +270,14 @@ impl Server {
                         "mail": app.mailer.counters.snapshot(),
                         "sms": app.sms.counters.snapshot(),
                     })
+                })
+            },
+            metrics: {
+                let app = Arc::downgrade(&app);
+                Box::new(move || {
+                    app.upgrade()
+                        .map(|a| a.metrics.render())
+                        .unwrap_or_default()
                 })
             },
         });
@@ -258,6 +342,7 @@ impl Server {
                         routes,
                         limits,
                         tls.clone(),
+                        app.metrics.transport.clone(),
                         stopping(),
                     )),
                 ));
@@ -266,7 +351,18 @@ impl Server {
             }
             None => Some(gateway),
         };
-        let routes = http::routes(rpc, ops, on_rpc, config.allowed_host_list());
+        app.metrics.set_source({
+            let app = Arc::downgrade(&app);
+            move || app.upgrade().map(|a| samples(&a)).unwrap_or_default()
+        });
+        let on_rpc_port = config.ops.metrics && config.ops.metrics_listen.is_none();
+        let routes = http::routes(
+            rpc,
+            ops.clone(),
+            on_rpc,
+            config.allowed_host_list(),
+            on_rpc_port,
+        );
 
         let addr = SocketAddr::new(config.server.listen, config.server.port);
         let listener = TcpListener::bind(addr)
@@ -275,18 +371,48 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let mut metrics_task = None;
+        let mut metrics_addr = None;
+        if let (true, Some(at)) = (config.ops.metrics, config.ops.metrics_listen) {
+            let listener = TcpListener::bind(at)
+                .await
+                .map_err(|source| StartError::Bind { addr: at, source })?;
+            let at = listener
+                .local_addr()
+                .map_err(|source| StartError::Bind { addr: at, source })?;
+            metrics_task = Some(tokio::spawn(http::serve(
+                listener,
+                http::metrics_routes(ops),
+                limits,
+                None,
+                Arc::new(metrics::Transport::default()),
+                stopping(),
+            )));
+            metrics_addr = Some(at);
+            tracing::info!(addr = %at, "metrics listening");
+        }
         let https = tls.is_some();
-        let task = tokio::spawn(http::serve(listener, routes, limits, tls, stopping()));
+        let transport = app.metrics.transport.clone();
+        let task = tokio::spawn(http::serve(
+            listener,
+            routes,
+            limits,
+            tls,
+            transport,
+            stopping(),
+        ));
         tracing::info!(%addr, https, version = VERSION, "authnzd listening");
         Ok(Running {
             addr,
             report,
             gateway_addr: gateway_task.as_ref().map(|(at, _)| *at),
+            metrics_addr,
             app,
             https,
             stop,
             task,
             gateway_task: gateway_task.map(|(_, t)| t),
+            metrics_task,
             background,
         })
     }
@@ -384,7 +510,10 @@ impl Running {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
-        if let Some(t) = self.gateway_task.as_mut() {
+        for t in [self.gateway_task.as_mut(), self.metrics_task.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             let _ = t.await;
         }
         for chore in &self.background {

@@ -7,51 +7,11 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::process::{Guard, authnzd, wait_healthy};
 use common::{call, free_port, run_python_interop, session_new_body};
 use serde_json::{Value, json};
-
-/// Kills the server if a test fails before stopping it, so no orphan keeps
-/// the test's output pipe open.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn authnzd(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_authnzd"));
-    cmd.current_dir(dir).stdout(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("AUTHNZD_") || k.starts_with("AUTHNZERVER_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-async fn wait_healthy(port: u16, child: &mut Child) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(res) = common::http()
-            .get(format!("http://127.0.0.1:{port}/health"))
-            .send()
-            .await
-        {
-            return res.json().await.unwrap();
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "authnzd exited during start-up"
-        );
-        assert!(Instant::now() < deadline, "authnzd did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

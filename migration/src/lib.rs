@@ -9,6 +9,7 @@ mod m20261201_000004_pubkey;
 mod m20261201_000004_totp;
 mod m20261201_000005_imported_refresh;
 mod m20261201_000006_refresh_tokens;
+mod m20261201_000007_audit_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_pubkey::Migration),
             Box::new(m20261201_000005_imported_refresh::Migration),
             Box::new(m20261201_000006_refresh_tokens::Migration),
+            Box::new(m20261201_000007_audit_indexes::Migration),
         ]
     }
 }

@@ -44,8 +44,9 @@ fn merge_extra(current: Option<&Value>, update: &Map<String, Value>) -> Value {
     Value::Object(merged)
 }
 
-pub async fn user_lock(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserLock) -> ActionResult {
-    toggle_lock(&app, p.target_userid, &p.action).await
+pub async fn user_lock(app: Arc<App>, ctx: Ctx, p: proto::InternalUserLock) -> ActionResult {
+    let by = serde_json::json!({"by": "internal"});
+    toggle_lock(&app, &ctx, p.target_userid, &p.action, by).await
 }
 
 pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserDelete) -> ActionResult {

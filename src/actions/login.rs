@@ -171,6 +171,10 @@ async fn failed(
             };
             if f.locked_now {
                 app.sessions.revoke_user_sessions(id).await;
+                app.metrics.lockouts.inc();
+                let detail = json!({"failures": f.state.tries});
+                store::audit::record(&app.db, now, "account-locked", Some(id), None, Some(detail))
+                    .await?;
                 tracing::warn!(user = %app.pii.hash(&id.to_string()), "account locked after repeated login failures");
             }
             f.state
@@ -189,13 +193,14 @@ async fn failed(
     }
 }
 
-pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResult {
+pub async fn login(app: Arc<App>, ctx: Ctx, p: proto::UserLogin) -> ActionResult {
     let session = live_session(&app, p.session_token.expose_secret()).await?;
     let address = email::normalise(&p.email);
     let candidate = match &session {
         Some(_) => store::users::by_email(&app.db, &address).await?,
         None => None,
     };
+    let candidate_id = candidate.as_ref().map(|u| u.user_id);
     let counted = session.as_ref().map(|_| address.as_str());
     let checked = check_password(&app, candidate, counted, p.password.expose_secret()).await?;
     let Some(_) = session else {
@@ -215,13 +220,23 @@ pub async fn login(app: Arc<App>, _ctx: Ctx, p: proto::UserLogin) -> ActionResul
     // The frontend replaces the pre-login session whatever the outcome.
     store::sessions::delete(&app.db, &hash).await?;
     app.sessions.invalidate_session(&hash).await;
-    Ok(match checked {
+    let out = match checked {
         Checked::Ok(u) => Outcome::ok(
             json!({"user_id": u.user_id, "user_role": u.user_role}),
             "Login successful.",
         ),
         other => other.failure(),
-    })
+    };
+    // The address only as a keyed digest: the log correlates, never holds it.
+    let email = app.keyed(&format!("email\0{address}"));
+    if out.success {
+        super::audit(&app, &ctx, "login", candidate_id, json!({"email": email})).await?;
+    } else {
+        let reason = out.failure_reason.as_ref().map(Refusal::as_str);
+        let detail = json!({"email": email, "reason": reason});
+        super::audit(&app, &ctx, "login-failed", candidate_id, detail).await?;
+    }
+    Ok(out)
 }
 
 pub async fn logout(app: Arc<App>, _ctx: Ctx, p: proto::UserLogout) -> ActionResult {

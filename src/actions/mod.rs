@@ -10,6 +10,7 @@ use crate::security::tokens::RandomError;
 pub mod access;
 pub mod apikey;
 pub mod apikey_nosession;
+pub mod audit;
 pub mod email;
 pub mod gateway;
 pub mod internal;

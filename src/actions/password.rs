@@ -118,7 +118,20 @@ async fn finish_new_password(
     Ok(out)
 }
 
-pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: proto::UserChangepass) -> ActionResult {
+/// Audits a finished password change or reset under `event` (the failed
+/// ones are in the lockout counts, and `login-failed` where they apply).
+async fn audited(app: &App, ctx: &Ctx, out: Outcome, event: &str) -> ActionResult {
+    if out.success {
+        let user_id = out
+            .fields
+            .get("user_id")
+            .and_then(serde_json::Value::as_i64);
+        super::audit(app, ctx, event, user_id, json!({})).await?;
+    }
+    Ok(out)
+}
+
+pub async fn changepass(app: Arc<App>, ctx: Ctx, p: proto::UserChangepass) -> ActionResult {
     // Fixed: the session must belong to user_id.
     let session = live_session(&app, p.session_token.expose_secret()).await?;
     let owned = session
@@ -141,16 +154,18 @@ pub async fn changepass(app: Arc<App>, _ctx: Ctx, p: proto::UserChangepass) -> A
         ));
     }
     let keep = Some(tokens::digest(p.session_token.expose_secret()));
-    change(&app, user, &p.current_password, &p.new_password, keep).await
+    let out = change(&app, user, &p.current_password, &p.new_password, keep).await?;
+    audited(&app, &ctx, out, "password-changed").await
 }
 
 pub async fn changepass_nosession(
     app: Arc<App>,
-    _ctx: Ctx,
+    ctx: Ctx,
     p: proto::UserChangepassNosession,
 ) -> ActionResult {
     let user = target_user(&app, p.user_id, &p.email, true).await?;
-    change(&app, user, &p.current_password, &p.new_password, None).await
+    let out = change(&app, user, &p.current_password, &p.new_password, None).await?;
+    audited(&app, &ctx, out, "password-changed").await
 }
 
 /// The active user with this id and address, if `allowed`.
@@ -169,7 +184,7 @@ async fn target_user(
         .filter(|u| u.email == address && u.is_active))
 }
 
-pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: proto::UserResetpass) -> ActionResult {
+pub async fn resetpass(app: Arc<App>, ctx: Ctx, p: proto::UserResetpass) -> ActionResult {
     if live_session(&app, p.session_token.expose_secret())
         .await?
         .is_none()
@@ -180,21 +195,23 @@ pub async fn resetpass(app: Arc<App>, _ctx: Ctx, p: proto::UserResetpass) -> Act
             json!({}),
         ));
     }
-    reset(&app, &p.email_address, p.new_password.expose_secret(), true).await
+    let out = reset(&app, &p.email_address, p.new_password.expose_secret(), true).await?;
+    audited(&app, &ctx, out, "password-reset").await
 }
 
 pub async fn resetpass_nosession(
     app: Arc<App>,
-    _ctx: Ctx,
+    ctx: Ctx,
     p: proto::UserResetpassNosession,
 ) -> ActionResult {
-    reset(
+    let out = reset(
         &app,
         &p.email_address,
         p.new_password.expose_secret(),
         p.required_active,
     )
-    .await
+    .await?;
+    audited(&app, &ctx, out, "password-reset").await
 }
 
 /// A reset (the frontend has verified the user by email): no current

@@ -125,7 +125,8 @@ pub(super) fn refused(reason: Refusal, message: &str) -> Outcome {
 }
 
 /// The answer to a wrong code, after counting it toward the lockout.
-async fn wrong_code(app: &App, user: &users::Model) -> ActionResult {
+async fn wrong_code(app: &App, ctx: &Ctx, user: &users::Model) -> ActionResult {
+    audit(app, ctx, "totp-wrong-code", Some(user.user_id), json!({})).await?;
     Ok(match login::count_failure(app, user).await? {
         locked @ Checked::Locked { .. } => locked.failure(),
         _ => refused(
@@ -213,7 +214,7 @@ pub async fn enroll_finish(app: Arc<App>, ctx: Ctx, p: proto::TotpEnrollFinish) 
         matching_step(&totp, code, unix_seconds(&app))
     });
     let Some(step) = step else {
-        return wrong_code(&app, &user).await;
+        return wrong_code(&app, &ctx, &user).await;
     };
     let (shown, stored) = new_recovery_codes(&app, user.user_id)?;
     if !store::totp::enable(&app.db, user.user_id, step, now, not_before, stored).await? {
@@ -274,7 +275,7 @@ pub(super) async fn judge(
             Refusal::TotpCodeReused,
             "That code was used already; wait for the next one.",
         ))),
-        Proof::Wrong => wrong_code(app, user).await.map(Some),
+        Proof::Wrong => wrong_code(app, ctx, user).await.map(Some),
     }
 }
 

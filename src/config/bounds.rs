@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 30] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 31] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -191,6 +191,13 @@ impl Config {
                 0,
                 1_000_000,
                 "/s",
+            ),
+            (
+                "audit_retention_days",
+                n(self.ops.audit_retention_days),
+                1,
+                3660,
+                " days",
             ),
         ]
     }

@@ -25,6 +25,7 @@ mod limits;
 mod lockout;
 mod logging;
 mod mail;
+mod ops;
 mod password;
 mod passwordless;
 mod pubkey;
@@ -43,6 +44,7 @@ pub use limits::LimitsConfig;
 pub use lockout::LockoutConfig;
 pub use logging::{LogFormat, LoggingConfig};
 pub use mail::{MailConfig, MailTransport, SmtpTls};
+pub use ops::OpsConfig;
 pub use password::PasswordConfig;
 pub use passwordless::PasswordlessConfig;
 pub use pubkey::PubkeyConfig;
@@ -112,6 +114,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(flatten)]
     pub logging: LoggingConfig,
+    #[serde(flatten)]
+    pub ops: OpsConfig,
 }
 
 /// A configuration problem, named by its key so the operator can fix it.
@@ -325,6 +329,7 @@ impl Extraction<'_> {
             tokens: self.section(),
             gateway: self.section(),
             limits: self.section(),
+            ops: self.section(),
             logging: self.section(),
         }
     }

@@ -81,13 +81,15 @@ async fn rejection_reply(err: warp::Rejection) -> Result<Response, Infallible> {
     })
 }
 
-/// Every route of the RPC listener: `POST /` (the RPC), `GET /health`, and
-/// the gateway's unless it has its own listener (`gateway` is `None`).
+/// Every route of the RPC listener: `POST /` (the RPC), `GET /health`,
+/// `GET /metrics` when `with_metrics`, and the gateway's unless it has its
+/// own listener (`gateway` is `None`).
 pub fn routes(
     rpc: Arc<rpc::Rpc>,
     ops: Arc<ops::Ops>,
     gateway: Option<Arc<gateway::Gateway>>,
     allowed_hosts: Vec<String>,
+    with_metrics: bool,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     // Path before method, so an unknown path is 404, not 405.
     let rpc_route = warp::path::end().and(
@@ -96,13 +98,28 @@ pub fn routes(
             .or(warp::any().map(|| text(StatusCode::METHOD_NOT_ALLOWED, "use POST / for requests")))
             .unify(),
     );
-    let health = warp::path!("health").and(warp::get()).and(ops::health(ops));
+    let health = warp::path!("health")
+        .and(warp::get())
+        .and(ops::health(ops.clone()));
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(warp::any().and_then(move || async move {
+            if with_metrics {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        }))
+        .untuple_one()
+        .and(ops::metrics(ops));
     host_guard(Arc::new(allowed_hosts))
         .and(
             rpc_route
                 .or(health)
                 .unify()
                 .or(gateway::routes(gateway))
+                .unify()
+                .or(metrics)
                 .unify(),
         )
         .recover(rejection_reply)
@@ -120,6 +137,17 @@ pub fn gateway_routes(
     gateway::routes(Some(gateway))
         .or(health)
         .unify()
+        .recover(rejection_reply)
+        .unify()
+}
+
+/// The routes of `metrics_listen`: `GET /metrics` only.
+pub fn metrics_routes(
+    ops: Arc<ops::Ops>,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
+    warp::path!("metrics")
+        .and(warp::get())
+        .and(ops::metrics(ops))
         .recover(rejection_reply)
         .unify()
 }
@@ -210,10 +238,27 @@ where
     }
 }
 
+/// Counts one open connection until dropped.
+struct Open(Arc<crate::metrics::Transport>);
+
+impl Open {
+    fn count(t: &Arc<crate::metrics::Transport>) -> Open {
+        t.open.inc();
+        Open(t.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.dec();
+    }
+}
+
 /// How often reaching the connection cap is logged, at most.
 const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
-/// Serves `routes` on `listener` (HTTPS when `tls` is given) until `shutdown` resolves, then stops
+/// Serves `routes` on `listener` (HTTPS when `tls` is given), counting its
+/// connections in `transport`, until `shutdown` resolves, then stops
 /// accepting, lets in-flight requests finish for up to the drain deadline,
 /// and drops whatever is left (a stalled client cannot hold the process).
 ///
@@ -225,6 +270,7 @@ pub async fn serve<F>(
     routes: F,
     limits: Limits,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    transport: Arc<crate::metrics::Transport>,
     shutdown: impl Future<Output = ()>,
 ) where
     F: Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static,
@@ -252,6 +298,9 @@ pub async fn serve<F>(
     loop {
         if slot.is_none() {
             slot = slots.clone().try_acquire_owned().ok();
+            if slot.is_none() {
+                transport.at_cap.inc();
+            }
             if slot.is_none() && cap_warned.is_none_or(|at| at.elapsed() >= CAP_WARNING_EVERY) {
                 tracing::warn!(
                     max_connections = cap,
@@ -292,8 +341,10 @@ pub async fn serve<F>(
                 let watcher = graceful.watcher();
                 let builder = builder.clone();
                 let tls = tls.clone();
+                let open = Open::count(&transport);
                 conns.spawn(async move {
                     let _permit = permit;
+                    let _open = open;
                     let Some(acceptor) = tls else {
                         let conn = builder.serve_connection(TokioIo::new(stream), hyper_svc);
                         run_connection(watcher.watch(conn), activity, idle).await;

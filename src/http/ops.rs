@@ -1,5 +1,5 @@
 //! Plain-HTTP operations endpoints: `GET /health` (database reachability
-//! and delivery counts).
+//! and delivery counts) and `GET /metrics` (Prometheus).
 
 use std::sync::Arc;
 
@@ -16,6 +16,24 @@ pub struct Ops {
         Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>,
     /// Mail and SMS sent and failed since start.
     pub delivery: Box<dyn Fn() -> serde_json::Value + Send + Sync>,
+    /// The metrics' exposition text.
+    pub metrics: Box<dyn Fn() -> String + Send + Sync>,
+}
+
+/// `GET /metrics`: OpenMetrics text, which Prometheus scrapes as is.
+pub fn metrics(
+    ops: Arc<Ops>,
+) -> impl Filter<Extract = (Response,), Error = std::convert::Infallible> + Clone {
+    warp::any().map(move || {
+        let mut res = Response::new((ops.metrics)().into());
+        res.headers_mut().insert(
+            warp::http::header::CONTENT_TYPE,
+            warp::http::HeaderValue::from_static(
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            ),
+        );
+        res
+    })
 }
 
 pub fn health(

@@ -17,6 +17,7 @@ use crate::actions::Ctx;
 use crate::app::App;
 use crate::dispatch::{self, Dispatcher, Handled};
 use crate::envelope::{Envelope, OpenError};
+use crate::metrics::{Outcome as Counted, Rejected};
 use crate::security::rate_limit::retry_after_secs;
 
 pub struct Rpc {
@@ -39,16 +40,22 @@ pub fn filter(
         .then(move |length: Option<u64>, body| {
             let rpc = rpc.clone();
             async move {
+                let metrics = &rpc.app.metrics;
                 if length.is_some_and(|n| n > rpc.max_body_bytes) {
+                    metrics.rejected(Rejected::TooLarge);
                     return too_large();
                 }
                 let read = read_limited(body, rpc.max_body_bytes);
                 match tokio::time::timeout(rpc.body_read_timeout, read).await {
                     Ok(Ok(Some(bytes))) => rpc.handle(&bytes).await,
-                    Ok(Ok(None)) => too_large(),
+                    Ok(Ok(None)) => {
+                        metrics.rejected(Rejected::TooLarge);
+                        too_large()
+                    }
                     Ok(Err(())) => text(StatusCode::BAD_REQUEST, "could not read the request body"),
                     Err(_) => {
                         tracing::info!(outcome = "body timeout", "request refused");
+                        metrics.rejected(Rejected::BodyDeadline);
                         body_timeout()
                     }
                 }
@@ -118,6 +125,7 @@ impl Rpc {
             Ok(o) => o,
             Err(OpenError::Undecryptable) => {
                 tracing::info!(outcome = "unauthenticated", "request refused");
+                self.app.metrics.rejected(Rejected::Unauthenticated);
                 return text(
                     StatusCode::UNAUTHORIZED,
                     "request could not be decrypted: wrong key, tampered, expired or replayed",
@@ -125,10 +133,12 @@ impl Rpc {
             }
             Err(e) => {
                 tracing::info!(outcome = "bad envelope", error = %e, "request refused");
+                self.app.metrics.rejected(Rejected::BadEnvelope);
                 return text(StatusCode::BAD_REQUEST, e.to_string());
             }
         };
         if self.require_client_ip && opened.client_ipaddr.is_none() {
+            self.app.metrics.rejected(Rejected::BadEnvelope);
             return text(
                 StatusCode::BAD_REQUEST,
                 "request field `client_ipaddr` is required while rate limiting is on",
@@ -148,9 +158,17 @@ impl Rpc {
         } else {
             "(unknown)"
         };
-        let latency_us = started.elapsed().as_micros() as u64;
+        let took = started.elapsed();
+        let latency_us = took.as_micros() as u64;
+        let metrics = &self.app.metrics;
         match handled {
             Ok(Handled::Reply(outcome)) => {
+                let counted = if outcome.success {
+                    Counted::Ok
+                } else {
+                    Counted::Refused
+                };
+                metrics.request(&name, counted, took);
                 let label = match &outcome.failure_reason {
                     None => "success",
                     Some(reason) => reason.as_str(),
@@ -160,6 +178,8 @@ impl Rpc {
                 text(StatusCode::OK, self.envelope.seal(opened.key, &reply))
             }
             Ok(Handled::Limited(refused)) => {
+                metrics.request(&name, Counted::Limited, took);
+                metrics.rate_limited(refused.limit);
                 let secs = retry_after_secs(refused.retry_after);
                 tracing::warn!(reqid = %opened.reqid, request = logged_name, outcome = "rate limited", limit = refused.limit, retry_after = secs, "request");
                 let mut res = text(
@@ -171,6 +191,7 @@ impl Rpc {
                 res
             }
             Err(fault) => {
+                metrics.request(&name, Counted::Fault, took);
                 tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %fault, latency_us, "request");
                 unavailable()
             }

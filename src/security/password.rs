@@ -22,6 +22,7 @@ pub enum HashError {
 pub struct PasswordHasher {
     argon: Argon2<'static>,
     permits: Arc<Semaphore>,
+    workers: usize,
     waiting: AtomicUsize,
     queue: usize,
 }
@@ -40,9 +41,21 @@ impl PasswordHasher {
         PasswordHasher {
             argon: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
             permits: Arc::new(Semaphore::new(workers.max(1))),
+            workers: workers.max(1),
             waiting: AtomicUsize::new(0),
             queue,
         }
+    }
+
+    /// Hashes running now.
+    pub fn busy(&self) -> usize {
+        self.workers
+            .saturating_sub(self.permits.available_permits())
+    }
+
+    /// Hashes waiting for a worker now.
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.

@@ -11,6 +11,7 @@ use crate::config::Config;
 pub mod apikeys;
 pub mod audit;
 pub mod authnzerver;
+pub mod invalidation;
 pub mod passwordless;
 pub mod pubkey;
 pub mod refresh;
@@ -63,6 +64,26 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 /// Applies pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// The pool's open connections and how many of them are idle.
+pub fn pool_stats(db: &DatabaseConnection) -> (u64, u64) {
+    let (size, idle) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        sea_orm::DbBackend::MySql => {
+            let p = db.get_mysql_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => (0, 0),
+    };
+    (u64::from(size), u64::try_from(idle).unwrap_or(0))
 }
 
 /// Whether the database answers and holds a users table authnzd can read

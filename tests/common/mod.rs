@@ -25,6 +25,7 @@ pub mod fake_twilio;
 pub mod fixtures;
 pub mod mail;
 pub mod mailsink;
+pub mod process;
 pub mod python;
 pub mod server;
 
@@ -33,7 +34,7 @@ pub use fixtures::{
     IP, PW, PW2, UA, assert_naive_utc, login_body, production_hashing, session_new_body, token_of,
 };
 pub use python::{pyjwt_verify, run_python_interop, test_python};
-pub use server::{TestServer, call, random_suffix, test_config};
+pub use server::{Scratch, TestServer, call, postgres_admin_url, random_suffix, test_config};
 
 /// A port nothing listens on (now).
 pub fn free_port() -> u16 {

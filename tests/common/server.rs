@@ -76,10 +76,48 @@ impl TestServer {
         F: FnOnce(String) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        Self::try_start_inner(tweak, None, None, prepare).await
+    }
+
+    /// A server on the database `database_url` names (created and dropped
+    /// by the caller), with a key of its own.
+    pub async fn start_on(database_url: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(tweak, None, Some(database_url.to_owned())).await
+    }
+
+    /// Another process on `other`'s database with `other`'s key, as a
+    /// second instance behind a load balancer is.
+    pub async fn start_beside(other: &TestServer, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let url = other.config.database.database_url.clone();
+        Self::start_inner(tweak, Some(other.key.clone()), Some(url)).await
+    }
+
+    async fn start_inner(
+        tweak: impl FnOnce(&mut Config),
+        key: Option<String>,
+        database_url: Option<String>,
+    ) -> TestServer {
+        Self::try_start_inner(tweak, key, database_url, |_| async {})
+            .await
+            .unwrap_or_else(|e| panic!("server starts: {e}"))
+    }
+
+    async fn try_start_inner<F, Fut>(
+        tweak: impl FnOnce(&mut Config),
+        key: Option<String>,
+        database_url: Option<String>,
+        prepare: F,
+    ) -> Result<TestServer, authnzd::StartError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(dir.path());
         let mut scratch = None;
-        if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL")
+        if let Some(url) = database_url {
+            config.database.database_url = url;
+        } else if let Ok(admin_url) = std::env::var("AUTHNZD_TEST_DATABASE_URL")
             && !admin_url.trim().is_empty()
         {
             let (s, url) = Scratch::create(admin_url.trim()).await;
@@ -87,7 +125,7 @@ impl TestServer {
             scratch = Some(s);
         }
         tweak(&mut config);
-        let key = KeyRing::generate_key();
+        let key = key.unwrap_or_else(KeyRing::generate_key);
         if config.keys.secret.is_none() {
             config.keys.secret = Some(key.clone().into());
         }
@@ -255,13 +293,24 @@ impl Drop for TestServer {
 }
 
 /// A database created for one server on a shared PostgreSQL / MariaDB.
-struct Scratch {
+pub struct Scratch {
     admin_url: String,
-    name: String,
+    pub name: String,
+}
+
+/// The PostgreSQL tests that need PostgreSQL whatever the backend run on:
+/// `AUTHNZD_TEST_DATABASE_URL` when it names one, else the local server
+/// (CI runs it).
+pub fn postgres_admin_url() -> String {
+    std::env::var("AUTHNZD_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl Scratch {
-    async fn create(admin_url: &str) -> (Scratch, String) {
+    /// A new database on the server `admin_url` names, and its URL.
+    pub async fn create(admin_url: &str) -> (Scratch, String) {
         let name = format!("authnzd_t_{}", random_suffix());
         let admin = Database::connect(admin_url)
             .await
@@ -285,7 +334,7 @@ impl Scratch {
     /// Drops the database even while the server still holds connections to
     /// it (PostgreSQL: `WITH (FORCE)`; MariaDB: its connections are killed
     /// first, so no open transaction holds the drop up).
-    async fn drop_database(self) {
+    pub async fn drop_database(self) {
         let Ok(admin) = Database::connect(&self.admin_url).await else {
             eprintln!("scratch database {}: cannot connect to drop it", self.name);
             return;

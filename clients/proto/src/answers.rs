@@ -354,3 +354,22 @@ pub struct TokenPair {
     /// ISO 8601 UTC.
     pub refresh_expires: String,
 }
+
+/// Answer of `audit-list`: newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvents {
+    pub events: Vec<AuditEvent>,
+}
+
+/// One security event. Client IPs are keyed digests (HMAC under a key
+/// derived from the Fernet key), never addresses; details hold no emails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// ISO 8601 UTC, in the server's `datetime_format`.
+    pub at: String,
+    pub event: String,
+    pub user_id: Option<i64>,
+    pub ip_hash: Option<String>,
+    pub detail: Value,
+}

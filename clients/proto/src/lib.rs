@@ -190,6 +190,16 @@ macro_rules! requests {
 
         /// Every request type, in catalogue order.
         pub static CATALOGUE: &[$crate::Spec] = &[$(<$name as $crate::Request>::SPEC),*];
+
+        /// Deserialises `body` into the parameter struct of request `name`
+        /// (`None`: no such request), as the server does once `body` has
+        /// passed the type checks; for fuzzing and tests.
+        pub fn decode(name: &str, body: serde_json::Value) -> Option<Result<(), serde_json::Error>> {
+            match name {
+                $( $wire => Some(serde_json::from_value::<$name>(body).map(|_| ())), )*
+                _ => None,
+            }
+        }
     };
 }
 

@@ -380,6 +380,17 @@ crate::requests! {
         /// `extra_info_json` is merged as for `internal-user-edit`.
         update_dict: Map<String, Value> = req[Dict],
     }
+    /// Security events from the audit log, newest first (trusted frontends).
+    AuditList = "audit-list", Internal, AuditEvents {
+        /// Only this user's events.
+        user_id: Option<i64> = opt[Int, Null],
+        /// Only events of this name (`login-failed`, `account-locked`…).
+        event: Option<String> = opt[Str, Null],
+        /// ISO 8601: only events at or after it.
+        since: Option<String> = opt[Str, Null],
+        /// At most this many (1 to 1000; 100 when left out).
+        limit: Option<i64> = opt[Int, Null],
+    }
     /// Sends a one-time code (and, by email, a link) to an address.
     PasswordlessStart = "passwordless-start", Ipaddr, PasswordlessStarted {
         /// `email` or `sms`.

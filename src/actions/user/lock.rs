@@ -15,7 +15,7 @@ use crate::secret::ExposeSecret;
 use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID};
 use crate::store::{self, users::UserChanges};
 
-pub(super) async fn lock(app: Arc<App>, _ctx: Ctx, p: proto::UserLock) -> ActionResult {
+pub(super) async fn lock(app: Arc<App>, ctx: Ctx, p: proto::UserLock) -> ActionResult {
     let fail =
         |reason: Refusal, message: &str| Outcome::fail(reason, message, json!({"user_info": null}));
     match may_toggle_lock(&p.user_role, p.user_id, p.target_userid) {
@@ -44,12 +44,26 @@ pub(super) async fn lock(app: Arc<App>, _ctx: Ctx, p: proto::UserLock) -> Action
             "Superuser session info not available for this user edit attempt.",
         ));
     }
-    toggle_lock(&app, p.target_userid, &p.action).await
+    toggle_lock(
+        &app,
+        &ctx,
+        p.target_userid,
+        &p.action,
+        json!({"by": p.user_id}),
+    )
+    .await
 }
 
 /// authnzerver's lock: role `locked`, inactive, previous role remembered in
 /// `extra_info.previous_user_roles`, sessions deleted; unlock restores it.
-pub async fn toggle_lock(app: &App, target: i64, action: &str) -> ActionResult {
+/// A change is audited (`user-locked` / `user-unlocked`) with `by`.
+pub async fn toggle_lock(
+    app: &App,
+    ctx: &Ctx,
+    target: i64,
+    action: &str,
+    by: Value,
+) -> ActionResult {
     let fail =
         |reason: Refusal, message: &str| Outcome::fail(reason, message, json!({"user_info": null}));
     if action != "lock" && action != "unlock" {
@@ -76,14 +90,23 @@ pub async fn toggle_lock(app: &App, target: i64, action: &str) -> ActionResult {
     }
     let changes = transition(&user, action == "lock");
     let locking = action == "lock";
-    apply_edit(
+    let out = apply_edit(
         app,
         target,
         changes,
         locking,
         "User lock toggle successful.",
     )
-    .await
+    .await?;
+    if out.success {
+        let event = if locking {
+            "user-locked"
+        } else {
+            "user-unlocked"
+        };
+        super::super::audit(app, ctx, event, Some(target), by).await?;
+    }
+    Ok(out)
 }
 
 /// The lock state machine: locking makes the account `locked` and inactive

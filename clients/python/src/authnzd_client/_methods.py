@@ -740,6 +740,19 @@ class RequestMethods(Generic[R]):
             call,
         )
 
+    def audit_list(
+        self,
+        *,
+        user_id: int | None = None,
+        event: str | None = None,
+        since: str | datetime | None = None,
+        limit: int | None = None,
+        **call: Unpack[CallOptions],
+    ) -> R:
+        """``audit-list``: security events, newest first (at most 1000)."""
+        body = _given(user_id=user_id, event=event, since=since, limit=limit)
+        return self._call("audit-list", body, call)
+
     def passwordless_start(
         self,
         *,

@@ -1,0 +1,370 @@
+//! Prometheus metrics (prometheus-client, OpenMetrics text): requests by
+//! type and outcome, latency per type, rate-limit rejections, lockouts,
+//! envelope rejections and the transport's connection counts, plus values
+//! sampled at scrape time (hashing pool, session cache, mail / SMS, the
+//! database pool).
+//!
+//! The hot path allocates nothing: every request type's counters and
+//! histogram are made at start-up and found by one hash lookup; a count is
+//! an atomic add.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+/// How a handled request ended, as `outcome` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `success: true`.
+    Ok,
+    /// `success: false` (refused, bad parameters, unknown request).
+    Refused,
+    /// Over a rate limit: 429.
+    Limited,
+    /// Could not be handled: 503.
+    Fault,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Refused,
+        Outcome::Limited,
+        Outcome::Fault,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+            Outcome::Limited => "limited",
+            Outcome::Fault => "fault",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why a request never reached the dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// 401: not Fernet, wrong key, tampered, expired or replayed.
+    Unauthenticated,
+    /// 400: not a well-formed envelope.
+    BadEnvelope,
+    /// 413.
+    TooLarge,
+    /// 408: the body did not arrive within `body_read_timeout`.
+    BodyDeadline,
+}
+
+impl Rejected {
+    const ALL: [Rejected; 4] = [
+        Rejected::Unauthenticated,
+        Rejected::BadEnvelope,
+        Rejected::TooLarge,
+        Rejected::BodyDeadline,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Rejected::Unauthenticated => "unauthenticated",
+            Rejected::BadEnvelope => "bad_envelope",
+            Rejected::TooLarge => "too_large",
+            Rejected::BodyDeadline => "body_deadline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestOutcome {
+    request: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabel {
+    request: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabel {
+    limit: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+/// One request type's counters (by outcome) and latency histogram.
+#[derive(Debug)]
+struct PerRequest {
+    outcomes: [Counter; 4],
+    latency: Histogram,
+}
+
+/// The transport's counts, shared with the accept loop.
+#[derive(Debug, Default)]
+pub struct Transport {
+    /// Connections open now.
+    pub open: Gauge,
+    /// Times the accept loop stopped accepting at `max_connections`.
+    pub at_cap: Counter,
+}
+
+/// Values read at scrape time from the parts that keep them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Samples {
+    pub hash_workers_busy: u64,
+    pub hash_queue_depth: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub mail_sent: u64,
+    pub mail_failed: u64,
+    pub sms_sent: u64,
+    pub sms_failed: u64,
+    pub db_pool_size: u64,
+    pub db_pool_idle: u64,
+}
+
+type Source = Box<dyn Fn() -> Samples + Send + Sync>;
+
+/// Encodes the sampled values (a collector, so they are typed and named by
+/// prometheus-client like the rest).
+struct Sampled(Arc<parking_lot::RwLock<Option<Source>>>);
+
+impl std::fmt::Debug for Sampled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sampled")
+    }
+}
+
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let c = ConstCounter::new(v);
+    c.encode(e.encode_descriptor(name, help, None, c.metric_type())?)
+}
+
+fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
+    g.encode(e.encode_descriptor(name, help, None, g.metric_type())?)
+}
+
+impl Collector for Sampled {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.0.read().as_ref().map(|f| f()).unwrap_or_default();
+        let e = &mut e;
+        gauge(
+            e,
+            "authnzd_hash_workers_busy",
+            "Password hashes running.",
+            s.hash_workers_busy,
+        )?;
+        gauge(
+            e,
+            "authnzd_hash_queue_depth",
+            "Password hashes waiting for a worker.",
+            s.hash_queue_depth,
+        )?;
+        counter(
+            e,
+            "authnzd_session_cache_hits",
+            "Session lookups answered from the cache.",
+            s.cache_hits,
+        )?;
+        counter(
+            e,
+            "authnzd_session_cache_misses",
+            "Session lookups that went to the database.",
+            s.cache_misses,
+        )?;
+        let looked = s.cache_hits + s.cache_misses;
+        let ratio = if looked == 0 {
+            0.0
+        } else {
+            s.cache_hits as f64 / looked as f64
+        };
+        let g = ConstGauge::new(ratio);
+        g.encode(e.encode_descriptor(
+            "authnzd_session_cache_hit_ratio",
+            "Share of session lookups answered from the cache since start.",
+            None,
+            g.metric_type(),
+        )?)?;
+        counter(e, "authnzd_mail_sent", "Mail messages sent.", s.mail_sent)?;
+        counter(
+            e,
+            "authnzd_mail_failed",
+            "Mail messages that failed.",
+            s.mail_failed,
+        )?;
+        counter(e, "authnzd_sms_sent", "SMS messages sent.", s.sms_sent)?;
+        counter(
+            e,
+            "authnzd_sms_failed",
+            "SMS messages that failed.",
+            s.sms_failed,
+        )?;
+        gauge(
+            e,
+            "authnzd_db_pool_connections",
+            "Database connections open.",
+            s.db_pool_size,
+        )?;
+        let in_use = s.db_pool_size.saturating_sub(s.db_pool_idle);
+        gauge(
+            e,
+            "authnzd_db_pool_in_use",
+            "Database connections in use.",
+            in_use,
+        )
+    }
+}
+
+pub struct Metrics {
+    registry: Registry,
+    per_request: HashMap<&'static str, PerRequest>,
+    /// Requests whose name is not in the catalogue.
+    unknown: PerRequest,
+    rate_limited: Family<LimitLabel, Counter>,
+    rejected: [Counter; 4],
+    pub lockouts: Counter,
+    pub transport: Arc<Transport>,
+    source: Arc<parking_lot::RwLock<Option<Source>>>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics(..)")
+    }
+}
+
+/// Latency buckets: 100 µs to about 6.5 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0001, 2.0, 17))
+}
+
+impl Metrics {
+    /// Every request type's metrics, made once.
+    pub fn new(requests: impl Iterator<Item = &'static str>, version: &'static str) -> Metrics {
+        let mut registry = Registry::default();
+        let requests_total = Family::<RequestOutcome, Counter>::default();
+        let latency = Family::<RequestLabel, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let make = |request: &'static str| PerRequest {
+            outcomes: Outcome::ALL.map(|o| {
+                requests_total
+                    .get_or_create(&RequestOutcome {
+                        request,
+                        outcome: o.label(),
+                    })
+                    .clone()
+            }),
+            latency: latency.get_or_create(&RequestLabel { request }).clone(),
+        };
+        let per_request: HashMap<_, _> = requests.map(|r| (r, make(r))).collect();
+        let unknown = make("(unknown)");
+        registry.register(
+            "authnzd_requests",
+            "Requests handled, by request type and outcome.",
+            requests_total,
+        );
+        registry.register(
+            "authnzd_request_duration_seconds",
+            "Time from the opened envelope to the answer, by request type.",
+            latency,
+        );
+        let rate_limited = Family::<LimitLabel, Counter>::default();
+        registry.register(
+            "authnzd_rate_limited",
+            "Requests refused by a rate limit, by limit (group, action or address).",
+            rate_limited.clone(),
+        );
+        let rejected_family = Family::<ReasonLabel, Counter>::default();
+        let rejected = Rejected::ALL.map(|r| {
+            rejected_family
+                .get_or_create(&ReasonLabel { reason: r.label() })
+                .clone()
+        });
+        registry.register(
+            "authnzd_rejected",
+            "Requests refused before dispatch, by reason.",
+            rejected_family,
+        );
+        let lockouts = Counter::default();
+        registry.register(
+            "authnzd_lockouts",
+            "Accounts locked after repeated failures.",
+            lockouts.clone(),
+        );
+        let transport = Arc::new(Transport::default());
+        registry.register(
+            "authnzd_connections_open",
+            "Connections open now.",
+            transport.open.clone(),
+        );
+        registry.register(
+            "authnzd_connections_at_cap",
+            "Times new connections were left in the backlog at max_connections.",
+            transport.at_cap.clone(),
+        );
+        registry.register(
+            "authnzd_build",
+            "Build information.",
+            Info::new(vec![("version", version)]),
+        );
+        let source = Arc::new(parking_lot::RwLock::new(None));
+        registry.register_collector(Box::new(Sampled(source.clone())));
+        Metrics {
+            registry,
+            per_request,
+            unknown,
+            rate_limited,
+            rejected,
+            lockouts,
+            transport,
+            source,
+        }
+    }
+
+    /// Where scrape-time values come from (set once the parts exist).
+    pub fn set_source(&self, source: impl Fn() -> Samples + Send + Sync + 'static) {
+        *self.source.write() = Some(Box::new(source));
+    }
+
+    /// Counts a handled request of type `request` and its latency.
+    pub fn request(&self, request: &str, outcome: Outcome, took: Duration) {
+        let m = self.per_request.get(request).unwrap_or(&self.unknown);
+        m.outcomes[outcome.index()].inc();
+        m.latency.observe(took.as_secs_f64());
+    }
+
+    pub fn rate_limited(&self, limit: &'static str) {
+        self.rate_limited.get_or_create(&LimitLabel { limit }).inc();
+    }
+
+    pub fn rejected(&self, why: Rejected) {
+        self.rejected[why as usize].inc();
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::warn!(error = %e, "metrics not encoded");
+        }
+        out
+    }
+}
