@@ -23,6 +23,7 @@ pub mod dispatch;
 pub mod envelope;
 pub mod http;
 pub mod import;
+pub mod instances;
 pub mod keys;
 pub mod logging;
 pub mod metrics;
@@ -62,54 +63,6 @@ where
 
 /// How often the access-token keys are reloaded and their age checked.
 const ACCESS_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
-
-/// On PostgreSQL, the tasks that tell the other processes on the database
-/// of this one's cache invalidations and apply theirs (flushing the cache
-/// whenever the listener (re)connects, as notifications sent while it was
-/// away are lost). Elsewhere none: entries live `session_cache_ttl`.
-fn share_invalidations(app: &Arc<App>) -> Vec<JoinHandle<()>> {
-    use crate::cache::Invalidation;
-    use crate::store::invalidation::{self, Heard};
-    use tokio::sync::mpsc;
-    if !invalidation::supported(&app.db) {
-        return Vec::new();
-    }
-    let origin = uuid::Uuid::new_v4().simple().to_string();
-    let (outbox, mut sent) = mpsc::channel::<Invalidation>(10_000);
-    app.sessions.set_outbox(outbox);
-    let publisher = {
-        let (db, origin) = (app.db.clone(), origin.clone());
-        tokio::spawn(async move {
-            while let Some(what) = sent.recv().await {
-                let payload = format!("{origin}|{}", what.encode());
-                if let Err(e) = invalidation::publish(&db, &payload).await {
-                    tracing::warn!(error = %e, "cache invalidation not published");
-                }
-            }
-        })
-    };
-    let (heard_tx, mut heard) = mpsc::channel::<Heard>(1024);
-    let listener = tokio::spawn(invalidation::listen(app.db.clone(), heard_tx));
-    let applier = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            while let Some(h) = heard.recv().await {
-                match h {
-                    Heard::Connected => app.sessions.flush(),
-                    Heard::Message(payload) => {
-                        if let Some((from, what)) = payload.split_once('|')
-                            && from != origin
-                            && let Some(what) = Invalidation::decode(what)
-                        {
-                            app.sessions.apply(what).await;
-                        }
-                    }
-                }
-            }
-        })
-    };
-    vec![publisher, listener, applier]
-}
 
 /// The values `/metrics` reads at scrape time.
 fn samples(app: &App) -> metrics::Samples {
@@ -234,7 +187,7 @@ impl Server {
                 }
             }
         })];
-        background.extend(share_invalidations(&app));
+        background.extend(instances::share(&app));
         if let Some(l) = limits.clone() {
             background.push(every(Duration::from_secs(5), move || {
                 l.sweep();

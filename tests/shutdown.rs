@@ -28,9 +28,11 @@ async fn database(dir: &Path) -> (Option<Scratch>, String) {
             let (s, url) = Scratch::create(admin.trim()).await;
             (Some(s), url)
         }
+        // Four slashes: an absolute path, as SQLAlchemy (and so the server)
+        // reads SQLite URLs.
         _ => (
             None,
-            format!("sqlite://{}", dir.join("authnzd.sqlite").display()),
+            format!("sqlite:///{}", dir.join("authnzd.sqlite").display()),
         ),
     }
 }

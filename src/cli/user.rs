@@ -158,7 +158,9 @@ pub async fn run(config: Config, command: &UserCommand) -> Result<(), CliError> 
         reqid: Value::from("authnzd-cli"),
         client_ipaddr: None,
     };
+    let outgoing = authnzd::instances::Outgoing::collect(&app);
     let result = command_on(&app, &ctx, command).await;
+    outgoing.send(&app).await;
     app.db.clone().close().await.ok();
     Ok(result?)
 }

@@ -18,17 +18,19 @@ pub fn supported(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == DbBackend::Postgres
 }
 
-/// Tells the other processes (PostgreSQL only).
-pub async fn publish(db: &DatabaseConnection, payload: &str) -> Result<(), DbErr> {
-    if !supported(db) {
+/// Tells the other processes (PostgreSQL only), all `payloads` in one
+/// statement (each its own notification, delivered in order).
+pub async fn publish_all(db: &DatabaseConnection, payloads: &[String]) -> Result<(), DbErr> {
+    if !supported(db) || payloads.is_empty() {
         return Ok(());
     }
-    db.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_notify($1, $2)",
-        [CHANNEL.into(), payload.into()],
-    ))
-    .await?;
+    let calls: Vec<String> = (0..payloads.len())
+        .map(|i| format!("pg_notify($1, ${})", i + 2))
+        .collect();
+    let sql = format!("SELECT {}", calls.join(", "));
+    let values = std::iter::once(CHANNEL.into()).chain(payloads.iter().map(|p| p.as_str().into()));
+    db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .await?;
     Ok(())
 }
 
