@@ -61,6 +61,9 @@ where
     })
 }
 
+/// How often a SQLite WAL is checkpointed and started over.
+const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+
 /// How often the access-token keys are reloaded and their age checked.
 const ACCESS_KEY_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -188,6 +191,19 @@ impl Server {
             }
         })];
         background.extend(instances::share(&app));
+        if config::sqlite_path(&config.database.database_url).is_some() {
+            background.push(every(WAL_CHECKPOINT_INTERVAL, {
+                let app = app.clone();
+                move || {
+                    let app = app.clone();
+                    async move {
+                        if let Err(e) = store::checkpoint(&app.db).await {
+                            tracing::warn!(error = %e, "SQLite WAL not checkpointed");
+                        }
+                    }
+                }
+            }));
+        }
         if let Some(l) = limits.clone() {
             background.push(every(Duration::from_secs(5), move || {
                 l.sweep();

@@ -36,14 +36,15 @@ for _ in $(seq 1 100); do
 done
 
 sample() {
-  local rss fds
+  local rss fds wal
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
-  printf '| %s | %d | %d |\n' "$1" "$((rss / 1024))" "$fds"
+  wal=$(stat -c %s authnzd.sqlite-wal 2>/dev/null || echo 0)
+  printf '| %s | %d | %d | %d |\n' "$1" "$((rss / 1024))" "$fds" "$((wal / 1048576))"
 }
 
-echo "| elapsed | RSS MiB | open fds |"
-echo "|---|---|---|"
+echo "| elapsed | RSS MiB | open fds | SQLite WAL MiB |"
+echo "|---|---|---|---|"
 sample "0 s (idle)"
 "$loadgen" --url "http://127.0.0.1:$port/" --key-file authnzd.key --scenario mix \
   --concurrency 32 --warmup 0s --duration "${minutes}m" --json soak.json >loadgen.out 2>&1 &

@@ -10,6 +10,7 @@ mod m20261201_000004_totp;
 mod m20261201_000005_imported_refresh;
 mod m20261201_000006_refresh_tokens;
 mod m20261201_000007_audit_indexes;
+mod m20261201_000008_varchar_digests;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_imported_refresh::Migration),
             Box::new(m20261201_000006_refresh_tokens::Migration),
             Box::new(m20261201_000007_audit_indexes::Migration),
+            Box::new(m20261201_000008_varchar_digests::Migration),
         ]
     }
 }

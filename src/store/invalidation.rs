@@ -29,8 +29,12 @@ pub async fn publish_all(db: &DatabaseConnection, payloads: &[String]) -> Result
         .collect();
     let sql = format!("SELECT {}", calls.join(", "));
     let values = std::iter::once(CHANNEL.into()).chain(payloads.iter().map(|p| p.as_str().into()));
-    db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
-        .await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?;
     Ok(())
 }
 
