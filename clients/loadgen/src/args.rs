@@ -84,9 +84,11 @@ pub struct Args {
     /// leaving the other cores to the server).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// The server's process id, to report its CPU per request and RSS.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's process id, to report its CPU per request and RSS;
+    /// several (comma-separated or repeated) are summed, e.g. authnzerver's
+    /// main process and its workers.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -63,11 +63,25 @@ pub struct Sample {
     server: Option<Duration>,
 }
 
-pub fn sample(server_pid: Option<u32>) -> anyhow::Result<Sample> {
+/// `server` is empty when no server process is watched; its processes'
+/// CPU is summed.
+pub fn sample(server: &[u32]) -> anyhow::Result<Sample> {
+    let mut total = Duration::ZERO;
+    for &pid in server {
+        total += of(pid)?;
+    }
     Ok(Sample {
         own: own()?,
-        server: server_pid.map(of).transpose()?,
+        server: (!server.is_empty()).then_some(total),
     })
+}
+
+/// Summed RSS of the server's processes (KiB), None when none is watched.
+pub fn total_rss_kib(server: &[u32]) -> anyhow::Result<Option<u64>> {
+    if server.is_empty() {
+        return Ok(None);
+    }
+    server.iter().map(|&p| rss_kib(p)).sum::<anyhow::Result<u64>>().map(Some)
 }
 
 /// CPU spent between two samples.

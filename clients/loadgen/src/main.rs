@@ -71,7 +71,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         stop,
         rate: args.rate,
         client_ips: args.client_ips,
-        server_pid: args.server_pid,
+        server_pid: args.server_pid.clone(),
     };
     if !args.warmup.is_zero() {
         eprintln!(
@@ -82,11 +82,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await?
             .0;
     }
-    let rss_before = args.server_pid.map(cpu::rss_kib).transpose()?;
+    let rss_before = cpu::total_rss_kib(&args.server_pid)?;
     let (_, measured) = runner::measure(slots, &fixture, plan(args.stop()), true).await?;
     let rss = report::Rss {
         before: rss_before,
-        after: args.server_pid.map(cpu::rss_kib).transpose()?,
+        after: cpu::total_rss_kib(&args.server_pid)?,
     };
     let report = report::report(&args, &measured, rss);
     println!("{}", report::markdown(&report));

@@ -41,7 +41,7 @@ pub fn report(args: &Args, m: &Measured, rss: Rss) -> Value {
             "loadgen_s": own,
             "loadgen_us_per_request": per_request(own),
             "loadgen_cores": own / secs,
-            "server_pid": args.server_pid,
+            "server_pids": args.server_pid,
             "server_s": server,
             "server_us_per_request": server.map(per_request),
             "server_cores": server.map(|s| s / secs),

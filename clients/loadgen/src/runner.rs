@@ -24,13 +24,13 @@ pub struct Slot {
 }
 
 /// How a run is driven.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Plan {
     pub scenario: Scenario,
     pub stop: Stop,
     pub rate: Option<f64>,
     pub client_ips: u32,
-    pub server_pid: Option<u32>,
+    pub server_pid: Vec<u32>,
 }
 
 pub struct Measured {
@@ -82,12 +82,13 @@ pub async fn measure(
     };
     let width = slots.len() as u64;
     let gap = plan.rate.map(|r| Duration::from_secs_f64(1.0 / r));
-    let before = cpu::sample(plan.server_pid)?;
+    let before = cpu::sample(&plan.server_pid)?;
     let started = Instant::now();
     let deadline = match plan.stop {
         Stop::After(d) => Some(started + d),
         Stop::Count(_) => None,
     };
+    let (kind, client_ips) = (plan.scenario, plan.client_ips);
     let mut tasks = Vec::with_capacity(slots.len());
     for (w, mut slot) in slots.into_iter().enumerate() {
         let (fixture, issued, done) = (fixture.clone(), issued.clone(), done.clone());
@@ -119,10 +120,10 @@ pub async fn measure(
                         (j - width, due)
                     }
                 };
-                let scenario = pick(plan.scenario, i);
+                let scenario = pick(kind, i);
                 let (timed_from, outcome) = slot
                     .worker
-                    .one(&mut slot.conn, &fixture, scenario, i, plan.client_ips)
+                    .one(&mut slot.conn, &fixture, scenario, i, client_ips)
                     .await;
                 let start = timed_from.unwrap_or(due);
                 let micros = start.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
@@ -149,7 +150,7 @@ pub async fn measure(
         }
     }
     let elapsed = started.elapsed();
-    let cpu = cpu::sample(plan.server_pid)?.since(before);
+    let cpu = cpu::sample(&plan.server_pid)?.since(before);
     ticker.abort();
     bar.finish_and_clear();
     Ok((
