@@ -1,6 +1,8 @@
 //! One kept-alive HTTP/1.1 connection per worker, on hyper's connection-level
-//! client: no pool, no per-request URL parsing or header map building beyond
-//! what the request needs, so the load generator stays cheaper than the server.
+//! client: no pool, no per-request URL parsing, the connection driven by the
+//! worker's own task, so the load generator stays cheaper than the server.
+
+use std::pin::Pin;
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
@@ -43,9 +45,14 @@ impl Target {
     }
 }
 
+type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
 pub struct Conn {
     target: Target,
-    sender: Option<SendRequest<Full<Bytes>>>,
+    /// The request handle and the connection's I/O future. The worker
+    /// polls the I/O itself while it waits for an answer, rather than
+    /// spawning it as a task: no cross-task wake-ups per request.
+    link: Option<(SendRequest<Full<Bytes>>, Pin<Box<Connection>>)>,
 }
 
 /// An HTTP answer: status and whole body.
@@ -58,7 +65,7 @@ impl Conn {
     pub async fn connect(target: &Target) -> anyhow::Result<Conn> {
         let mut conn = Conn {
             target: target.clone(),
-            sender: None,
+            link: None,
         };
         conn.ensure().await?;
         Ok(conn)
@@ -66,19 +73,28 @@ impl Conn {
 
     /// (Re)connects if the server closed the connection (after an error
     /// status, or idle), so one failure costs one request, not the worker.
-    async fn ensure(&mut self) -> anyhow::Result<&mut SendRequest<Full<Bytes>>> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+    async fn ensure(&mut self) -> anyhow::Result<()> {
+        if let Some((_, io)) = self.link.as_mut() {
+            // Poll the idle connection once: a hang-up shows now, before a
+            // request is lost on it.
+            let closed = tokio::select! {
+                biased;
+                _ = io.as_mut() => true,
+                _ = std::future::ready(()) => false,
+            };
+            if closed {
+                self.link = None;
+            }
+        }
+        if self.link.is_none() {
             let stream = TcpStream::connect(&self.target.authority)
                 .await
                 .with_context(|| format!("connect {}", self.target.authority))?;
             stream.set_nodelay(true)?;
-            let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
-            // The connection's I/O runs as its own task; it ends when the
-            // sender is dropped or the server hangs up.
-            tokio::spawn(connection);
-            self.sender = Some(sender);
+            let (sender, io) = http1::handshake(TokioIo::new(stream)).await?;
+            self.link = Some((sender, Box::pin(io)));
         }
-        self.sender.as_mut().ok_or_else(|| anyhow!("no connection"))
+        Ok(())
     }
 
     /// POSTs an encrypted envelope to the RPC path.
@@ -103,18 +119,28 @@ impl Conn {
     }
 
     async fn send(&mut self, req: Request<Full<Bytes>>) -> anyhow::Result<Answer> {
-        let sender = self.ensure().await?;
-        let result = async {
+        self.ensure().await?;
+        let Some((sender, io)) = self.link.as_mut() else {
+            bail!("no connection");
+        };
+        let exchange = async {
             sender.ready().await?;
             let res = sender.send_request(req).await?;
             let status = res.status().as_u16();
             let body = res.into_body().collect().await?.to_bytes();
             anyhow::Ok(Answer { status, body })
-        }
-        .await;
+        };
+        let result = tokio::select! {
+            biased;
+            r = exchange => r,
+            done = io.as_mut() => Err(match done {
+                Ok(()) => anyhow!("connection closed"),
+                Err(e) => e.into(),
+            }),
+        };
         if result.is_err() {
             // A broken connection is not reused.
-            self.sender = None;
+            self.link = None;
         }
         result
     }

@@ -81,7 +81,11 @@ pub fn total_rss_kib(server: &[u32]) -> anyhow::Result<Option<u64>> {
     if server.is_empty() {
         return Ok(None);
     }
-    server.iter().map(|&p| rss_kib(p)).sum::<anyhow::Result<u64>>().map(Some)
+    server
+        .iter()
+        .map(|&p| rss_kib(p))
+        .sum::<anyhow::Result<u64>>()
+        .map(Some)
 }
 
 /// CPU spent between two samples.

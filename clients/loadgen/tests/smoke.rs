@@ -62,7 +62,10 @@ async fn counted_runs_report_throughput_latency_cpu_and_errors() {
         args.extend(extra);
         let (stdout, report) = loadgen(&url, &key, &json, &args).await;
         assert!(stdout.contains("| throughput (req/s) |"), "{stdout}");
-        assert!(stdout.contains("CPU per request: load generator"), "{stdout}");
+        assert!(
+            stdout.contains("CPU per request: load generator"),
+            "{stdout}"
+        );
         assert_eq!(report["requests"], requests, "{scenario}: {report}");
         assert!(report["throughput_rps"].as_f64().unwrap() > 0.0);
         for q in ["p50", "p90", "p99", "p999", "max"] {
@@ -77,15 +80,24 @@ async fn counted_runs_report_throughput_latency_cpu_and_errors() {
         assert!(errors.is_empty(), "{scenario}: {report}");
         assert_eq!(report["errors_total"], 0);
         let cpu = &report["cpu"];
-        assert!(cpu["loadgen_us_per_request"].as_f64().unwrap() > 0.0, "{cpu}");
+        assert!(
+            cpu["loadgen_us_per_request"].as_f64().unwrap() > 0.0,
+            "{cpu}"
+        );
         assert!(cpu["loadgen_cores"].as_f64().unwrap() > 0.0, "{cpu}");
         // /proc counts in clock ticks: a short cheap run may round to 0,
         // but the field is always there when a pid is given.
-        assert!(cpu["server_us_per_request"].as_f64().unwrap() >= 0.0, "{cpu}");
+        assert!(
+            cpu["server_us_per_request"].as_f64().unwrap() >= 0.0,
+            "{cpu}"
+        );
         assert!(cpu["limit"].is_string(), "{cpu}");
         if scenario == "user-login" {
             // 20 argon2 hashes are far more than a tick.
-            assert!(cpu["server_us_per_request"].as_f64().unwrap() > 0.0, "{cpu}");
+            assert!(
+                cpu["server_us_per_request"].as_f64().unwrap() > 0.0,
+                "{cpu}"
+            );
         }
         for at in ["before", "after"] {
             assert!(report["server_rss_kib"][at].as_u64().unwrap() > 0);
@@ -94,7 +106,14 @@ async fn counted_runs_report_throughput_latency_cpu_and_errors() {
 
     // /health, unencrypted.
     let json = dir.path().join("health.json");
-    let args = ["--scenario", "health", "--requests", "100", "--concurrency", "2"];
+    let args = [
+        "--scenario",
+        "health",
+        "--requests",
+        "100",
+        "--concurrency",
+        "2",
+    ];
     let (_, report) = loadgen(&url, &key, &json, &args).await;
     assert_eq!(report["requests"], 100, "{report}");
     assert_eq!(report["errors_total"], 0, "{report}");
