@@ -76,6 +76,17 @@ pub struct Args {
     /// is seeded once and reused by later runs against the same database.
     #[arg(long)]
     pub sessions_file: Option<PathBuf>,
+    /// Seal this many envelopes before the measured window (split over
+    /// the connections) and send those first, so encrypting costs the
+    /// window nothing; for session-exists, session-new and
+    /// user-check-access. Each is sent once, and only while younger than
+    /// --request-ttl less 10 s; past that, or when they run out, requests
+    /// are sealed as they go.
+    #[arg(long, default_value_t = 0)]
+    pub prebuild: u64,
+    /// The server's `request_ttl` in seconds (authnzd and authnzerver: 300).
+    #[arg(long, default_value_t = 300)]
+    pub request_ttl: u64,
     /// Spread requests over this many client IP addresses (10.0.0.0/8), so
     /// per-IP rate limits see many users.
     #[arg(long, default_value_t = 1)]

@@ -46,13 +46,15 @@ impl Target {
 }
 
 type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+/// The request handle and the connection's I/O future.
+type Link = (SendRequest<Full<Bytes>>, Pin<Box<Connection>>);
 
 pub struct Conn {
     target: Target,
     /// The request handle and the connection's I/O future. The worker
     /// polls the I/O itself while it waits for an answer, rather than
     /// spawning it as a task: no cross-task wake-ups per request.
-    link: Option<(SendRequest<Full<Bytes>>, Pin<Box<Connection>>)>,
+    link: Option<Link>,
 }
 
 /// An HTTP answer: status and whole body.

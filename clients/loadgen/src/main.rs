@@ -82,17 +82,55 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await?
             .0;
     }
+    let prebuilt = prebuild(&mut slots, &fixture, &args)?;
     let rss_before = cpu::total_rss_kib(&args.server_pid)?;
     let (_, measured) = runner::measure(slots, &fixture, plan(args.stop()), true).await?;
     let rss = report::Rss {
         before: rss_before,
         after: cpu::total_rss_kib(&args.server_pid)?,
     };
-    let report = report::report(&args, &measured, rss);
+    let report = report::report(&args, &measured, rss, prebuilt);
     println!("{}", report::markdown(&report));
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| path.display().to_string())?;
     }
     Ok(())
+}
+
+/// Seals `--prebuild` envelopes for the measured window; returns how many
+/// and the CPU it took (reported apart from the window's).
+fn prebuild(
+    slots: &mut [Slot],
+    fixture: &fixture::Fixture,
+    args: &Args,
+) -> anyhow::Result<Option<report::Prebuilt>> {
+    use args::Scenario::{SessionExists, SessionNew, UserCheckAccess};
+    if args.prebuild == 0 {
+        return Ok(None);
+    }
+    if !matches!(args.scenario, SessionExists | SessionNew | UserCheckAccess) {
+        anyhow::bail!("--prebuild is for session-exists, session-new and user-check-access");
+    }
+    let fresh_for = std::time::Duration::from_secs(args.request_ttl.saturating_sub(10));
+    let width = slots.len() as u64;
+    let before = cpu::own()?;
+    for (w, slot) in slots.iter_mut().enumerate() {
+        // Exactly --prebuild in all: the first few take one more.
+        let w = w as u64;
+        let each = args.prebuild / width + u64::from(w < args.prebuild % width);
+        slot.worker
+            .prebuild(
+                fixture,
+                args.scenario,
+                (w, width, each),
+                args.client_ips,
+                fresh_for,
+            )
+            .map_err(|e| anyhow::anyhow!("prebuild: {}", e.kind(args.scenario.name())))?;
+    }
+    Ok(Some(report::Prebuilt {
+        bodies: args.prebuild,
+        cpu: cpu::own()?.saturating_sub(before),
+    }))
 }

@@ -141,6 +141,16 @@ impl Rpc {
         client_ipaddr: &str,
     ) -> Result<Option<String>, Failure> {
         let (sealed, reqid) = self.seal(request, body, client_ipaddr)?;
+        self.exchange(conn, sealed, reqid).await
+    }
+
+    /// Sends an envelope sealed earlier and checks the answer.
+    pub async fn exchange(
+        &self,
+        conn: &mut Conn,
+        sealed: Bytes,
+        reqid: u64,
+    ) -> Result<Option<String>, Failure> {
         let answer = conn
             .post(sealed)
             .await

@@ -2,7 +2,10 @@
 //! straight into the envelope, with the field names and datetime format of
 //! authnzerver's own frontends, so the same run drives authnzerver too.
 
-use std::time::Instant;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use serde::Serialize;
 
@@ -85,12 +88,20 @@ pub fn client_ip(buf: &mut String, i: u64, spread: u32) {
     );
 }
 
+/// A sealed envelope waiting to be sent: body, request id, request name.
+type Sealed = (Bytes, u64, &'static str);
+
 /// Per-worker state a request needs besides the connection.
 pub struct Worker {
     pub rpc: Rpc,
-    pub ip: String,
+    ip: String,
     /// session-new's `expires`, refreshed once a minute, not per request.
     expires: (Instant, String),
+    /// Envelopes sealed before the measured window (`--prebuild`), each
+    /// sent once, in order, while younger than `fresh_for`.
+    ready: VecDeque<Sealed>,
+    sealed_at: Instant,
+    fresh_for: Duration,
 }
 
 impl Worker {
@@ -99,29 +110,55 @@ impl Worker {
             rpc,
             ip: String::with_capacity(16),
             expires: (Instant::now(), expires_in(1)),
+            ready: VecDeque::new(),
+            sealed_at: Instant::now(),
+            fresh_for: Duration::ZERO,
         }
     }
 
-    /// One request of `scenario` (already picked), timed from `due` by the
-    /// caller. user-login's preceding session-new happens here, untimed:
-    /// returns when the timed part started.
-    pub async fn one(
+    /// Seals `count` envelopes for this worker's next requests (`i`, `i +
+    /// stride`, …) of `scenario`, so the window only sends them. They stay
+    /// usable for `fresh_for` (under the server's `request_ttl`); the
+    /// server's replay guard is satisfied because each is sent once.
+    pub fn prebuild(
         &mut self,
-        conn: &mut Conn,
+        fixture: &Fixture,
+        scenario: Scenario,
+        (i, stride, count): (u64, u64, u64),
+        client_ips: u32,
+        fresh_for: Duration,
+    ) -> Result<(), Failure> {
+        self.ready.clear();
+        for k in 0..count {
+            match self.seal(fixture, scenario, i + k * stride, client_ips)? {
+                Some(sealed) => self.ready.push_back(sealed),
+                None => break,
+            }
+        }
+        self.sealed_at = Instant::now();
+        self.fresh_for = fresh_for;
+        Ok(())
+    }
+
+    /// The envelope for one request of the scenarios that need no earlier
+    /// answer; None for user-login and health.
+    fn seal(
+        &mut self,
         fixture: &Fixture,
         scenario: Scenario,
         i: u64,
         client_ips: u32,
-    ) -> (Option<Instant>, Result<(), Failure>) {
+    ) -> Result<Option<Sealed>, Failure> {
         client_ip(&mut self.ip, i, client_ips);
         let ip = self.ip.as_str();
-        let result = match scenario {
+        let (sealed, reqid, name) = match scenario {
             Scenario::SessionExists | Scenario::Mix => {
                 let token = &fixture.tokens[(i as usize) % fixture.tokens.len().max(1)];
                 let body = SessionExists {
                     session_token: token,
                 };
-                self.rpc.call(conn, "session-exists", &body, ip).await
+                let (b, id) = self.rpc.seal("session-exists", &body, ip)?;
+                (b, id, "session-exists")
             }
             Scenario::SessionNew => {
                 if self.expires.0.elapsed().as_secs() >= 60 {
@@ -134,30 +171,8 @@ impl Worker {
                     expires: &self.expires.1,
                     extra_info_json: None,
                 };
-                self.rpc.call(conn, "session-new", &body, ip).await
-            }
-            Scenario::UserLogin => {
-                let expires = expires_in(1);
-                let new = SessionNew {
-                    ip_address: ip,
-                    user_agent: USER_AGENT,
-                    user_id: None,
-                    expires: &expires,
-                    extra_info_json: None,
-                };
-                let token = match self.rpc.call(conn, "session-new", &new, ip).await {
-                    Ok(Some(t)) => t,
-                    Ok(None) => return (None, Err(Failure::Protocol("setup: no session token"))),
-                    Err(_) => return (None, Err(Failure::Protocol("setup: session-new failed"))),
-                };
-                let started = Instant::now();
-                let body = UserLogin {
-                    session_token: &token,
-                    email: &fixture.email,
-                    password: &fixture.password,
-                };
-                let r = self.rpc.call(conn, "user-login", &body, ip).await;
-                return (Some(started), r.map(drop));
+                let (b, id) = self.rpc.seal("session-new", &body, ip)?;
+                (b, id, "session-new")
             }
             Scenario::UserCheckAccess => {
                 let body = UserCheckAccess {
@@ -169,15 +184,91 @@ impl Worker {
                     target_visibility: "public",
                     target_sharedwith: "",
                 };
-                self.rpc.call(conn, "user-check-access", &body, ip).await
+                let (b, id) = self.rpc.seal("user-check-access", &body, ip)?;
+                (b, id, "user-check-access")
             }
-            Scenario::Health => match conn.health().await {
-                Ok(a) if a.status == 200 => Ok(None),
-                Ok(a) => Err(Failure::Http(a.status)),
-                Err(e) => Err(Failure::Transport(format!("{e:#}"))),
-            },
+            Scenario::UserLogin | Scenario::Health => return Ok(None),
         };
-        (None, result.map(drop))
+        Ok(Some((sealed, reqid, name)))
+    }
+
+    /// A pre-sealed envelope if one is left and still fresh.
+    fn take_ready(&mut self) -> Option<Sealed> {
+        if self.sealed_at.elapsed() >= self.fresh_for {
+            self.ready.clear();
+        }
+        self.ready.pop_front()
+    }
+
+    /// One request of `scenario` (already picked), timed by the caller.
+    /// user-login's preceding session-new happens here, untimed: returns
+    /// when the timed part started.
+    pub async fn one(
+        &mut self,
+        conn: &mut Conn,
+        fixture: &Fixture,
+        scenario: Scenario,
+        i: u64,
+        client_ips: u32,
+    ) -> (Option<Instant>, Result<(), Failure>) {
+        match scenario {
+            Scenario::UserLogin => {
+                let (started, r) = self.login(conn, fixture, i, client_ips).await;
+                (started, r)
+            }
+            Scenario::Health => (
+                None,
+                match conn.health().await {
+                    Ok(a) if a.status == 200 => Ok(()),
+                    Ok(a) => Err(Failure::Http(a.status)),
+                    Err(e) => Err(Failure::Transport(format!("{e:#}"))),
+                },
+            ),
+            _ => {
+                let sealed = match self.take_ready() {
+                    Some(s) => Ok(Some(s)),
+                    None => self.seal(fixture, scenario, i, client_ips),
+                };
+                let r = match sealed {
+                    Ok(Some((body, reqid, _))) => self.rpc.exchange(conn, body, reqid).await,
+                    Ok(None) => Err(Failure::Protocol("nothing to send")),
+                    Err(e) => Err(e),
+                };
+                (None, r.map(drop))
+            }
+        }
+    }
+
+    async fn login(
+        &mut self,
+        conn: &mut Conn,
+        fixture: &Fixture,
+        i: u64,
+        client_ips: u32,
+    ) -> (Option<Instant>, Result<(), Failure>) {
+        client_ip(&mut self.ip, i, client_ips);
+        let ip = self.ip.as_str();
+        let expires = expires_in(1);
+        let new = SessionNew {
+            ip_address: ip,
+            user_agent: USER_AGENT,
+            user_id: None,
+            expires: &expires,
+            extra_info_json: None,
+        };
+        let token = match self.rpc.call(conn, "session-new", &new, ip).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return (None, Err(Failure::Protocol("setup: no session token"))),
+            Err(_) => return (None, Err(Failure::Protocol("setup: session-new failed"))),
+        };
+        let started = Instant::now();
+        let body = UserLogin {
+            session_token: &token,
+            email: &fixture.email,
+            password: &fixture.password,
+        };
+        let r = self.rpc.call(conn, "user-login", &body, ip).await;
+        (Some(started), r.map(drop))
     }
 }
 

@@ -44,8 +44,13 @@ async fn counted_runs_report_throughput_latency_cpu_and_errors() {
     let config = config.validated().unwrap();
     let server = Server::start(config).await.unwrap();
     let url = server.url();
-    let runs: [(&str, u64, &[&str]); 7] = [
+    let runs: [(&str, u64, &[&str]); 9] = [
         ("session-exists", 200, &[]),
+        // Pre-sealed envelopes: all of them, then some and the rest sealed
+        // as they go. The server refuses a replayed or stale one, so zero
+        // errors below means each was fresh and sent once.
+        ("session-exists", 200, &["--prebuild", "200"]),
+        ("user-check-access", 120, &["--prebuild", "50"]),
         ("session-exists", 200, &["--threads", "2"]),
         // Open loop: every scheduled arrival is sent and counted.
         ("session-exists", 100, &["--rate", "500"]),
@@ -98,6 +103,12 @@ async fn counted_runs_report_throughput_latency_cpu_and_errors() {
                 cpu["server_us_per_request"].as_f64().unwrap() > 0.0,
                 "{cpu}"
             );
+        }
+        if let Some(p) = extra.iter().position(|&a| a == "--prebuild") {
+            assert_eq!(report["prebuilt"]["bodies"].to_string(), extra[p + 1]);
+            assert!(report["prebuilt"]["us_per_body"].as_f64().unwrap() > 0.0);
+        } else {
+            assert!(report["prebuilt"].is_null());
         }
         for at in ["before", "after"] {
             assert!(report["server_rss_kib"][at].as_u64().unwrap() > 0);
