@@ -298,6 +298,8 @@ def main() -> None:
                    help="also run authnzd on PostgreSQL at 127.0.0.1:5432 (user postgres, scratch database)")
     p.add_argument("--million", action="store_true",
                    help="also compare session-exists p50 with 1,000 and 1,000,000 live sessions")
+    p.add_argument("--skip-suite", action="store_true",
+                   help="skip authnzd's SQLite scenario runs (e.g. to rerun only --million)")
     p.add_argument("--duration", default="10s", help="measured time per run (default 10s)")
     p.add_argument("--no-build", action="store_true", help="use the release binaries already built")
     p.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
@@ -322,8 +324,9 @@ def main() -> None:
         servers.append(az)
         time.sleep(1)
         notes.append(f"- authnzd idle RSS: {rss_kib(az.pids) / 1024:.1f} MiB.")
-        rows += run_suite(lg, az, results, a.duration, SCENARIOS, CONCURRENCY)
-        notes.append(f"- authnzd RSS after the SQLite runs: {rss_kib(az.pids) / 1024:.1f} MiB.")
+        if not a.skip_suite:
+            rows += run_suite(lg, az, results, a.duration, SCENARIOS, CONCURRENCY)
+            notes.append(f"- authnzd RSS after the SQLite runs: {rss_kib(az.pids) / 1024:.1f} MiB.")
         if a.million:
             rows += million(lg, az, results, tmp, notes)
         az.stop()
@@ -380,6 +383,9 @@ def million(lg: Path, server: Server, results: Path, tmp: Path, notes: list[str]
             notes.append(f"- {n:,} sessions {r['seeded'].removeprefix('seeded ').split(' sessions ')[1]} "
                          f"(session-new at c=32, total run {time.monotonic() - started:.0f} s).")
         rows.append(r)
+        wal = tmp / "authnzd" / "authnzd.sqlite-wal"
+        if wal.exists():
+            notes.append(f"- SQLite WAL after the {n:,}-session run: {wal.stat().st_size / 2**30:.1f} GiB.")
     small, big = rows[0], rows[1]
     if "failed" not in small and "failed" not in big:
         notes.append(f"- session-exists p50 with 1,000,000 sessions: {big['latency_ms']['p50']:.2f} ms vs "
