@@ -229,8 +229,9 @@ def table(rows: list[dict]) -> str:
     lines = []
     for r in rows:
         if "failed" in r:
+            why = r["failed"].strip().splitlines()[-1][:80].replace("|", "/")
             lines.append(f"| {r.get('server', '?')} | {r.get('backend', '?')} | {r['scenario']} "
-                         f"| {r['concurrency']} | failed: {r['failed'][:80]} |||||||")
+                         f"| {r['concurrency']} | failed: {why} |||||||")
             continue
         cpu, lat = r["cpu"], r["latency_ms"]
         rss = r["server_rss_kib"]["after"]
@@ -252,6 +253,7 @@ def find(rows: list[dict], server: str, backend: str, scenario: str, c: int) -> 
 
 def summary(rows: list[dict], notes: list[str]) -> str:
     out = []
+    out.append("Ratios only between runs without errors.")
     for c in CONCURRENCY:
         h, s = find(rows, "authnzd", "SQLite", "health", c), find(rows, "authnzd", "SQLite", "session-exists", c)
         if h and s:
@@ -264,8 +266,12 @@ def summary(rows: list[dict], notes: list[str]) -> str:
         a = find(rows, "authnzd", "SQLite", scenario, 16)
         z = find(rows, "authnzerver", "SQLite", scenario, 16)
         if a and z and z["throughput_rps"] > 0:
+            if a["errors_total"] or z["errors_total"]:
+                out.append(f"- {scenario} at c=16: not compared (errors: authnzd {a['errors_total']}, "
+                           f"authnzerver {z['errors_total']}).")
+                continue
             out.append(f"- {scenario} at c=16: authnzd {a['throughput_rps']:,.0f} req/s vs authnzerver "
-                       f"{z['throughput_rps']:,.0f} req/s = {a['throughput_rps'] / z['throughput_rps']:.0f}×.")
+                       f"{z['throughput_rps']:,.0f} req/s = {a['throughput_rps'] / z['throughput_rps']:.3g}×.")
     return "\n".join(out + notes) + "\n"
 
 
