@@ -11,8 +11,11 @@ it). Python 3.11 standard library only.
     clients/loadgen/side-by-side.py                       # authnzd only
     clients/loadgen/side-by-side.py --authnzerver /path/to/venv --postgres --million
 
---authnzerver takes a virtualenv (its bin/authnzrv and bin/python are used)
-or a command that starts authnzrv; the database setup needs the venv form.
+--authnzerver takes a virtualenv with authnzerver installed (its bin/python
+makes the database and key, its bin/authnzrv serves). --million seeds
+1,000,000 sessions through session-new (minutes, and SQLite's WAL grows by
+gigabytes meanwhile: watch the disk). --skip-suite with --million reruns
+only that step.
 """
 
 from __future__ import annotations
