@@ -266,7 +266,13 @@ impl Client {
     /// call encrypts afresh (new IV and timestamp), so a sealed body can be
     /// sent only once: authnzd refuses replays.
     pub fn seal(&self, envelope: &Value) -> String {
-        STANDARD.encode(self.fernet.encrypt(envelope.to_string().as_bytes()))
+        self.seal_bytes(envelope.to_string().as_bytes())
+    }
+
+    /// [`Client::seal`] for an envelope the caller has serialised itself
+    /// (e.g. from borrowed structs, to spare building a [`Value`]).
+    pub fn seal_bytes(&self, envelope_json: &[u8]) -> String {
+        STANDARD.encode(self.fernet.encrypt(envelope_json))
     }
 
     /// Decrypts a response body.
@@ -274,15 +280,24 @@ impl Client {
         Ok(self.open_envelope(body)?)
     }
 
-    fn open_envelope(&self, body: &str) -> Result<Value, Error> {
+    /// Decrypts a response body to its JSON text, for callers that parse
+    /// it into their own types. Checks nothing but the key.
+    pub fn open_bytes(&self, body: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.decrypt(body).map_err(|_| ClientError::Undecryptable)
+    }
+
+    fn decrypt(&self, body: &[u8]) -> Result<Vec<u8>, ProtocolError> {
         let token = STANDARD
-            .decode(body.trim())
+            .decode(body.trim_ascii())
             .map_err(|_| ProtocolError::Undecryptable)?;
         let token = String::from_utf8(token).map_err(|_| ProtocolError::Undecryptable)?;
-        let plain = self
-            .fernet
+        self.fernet
             .decrypt(&token)
-            .map_err(|_| ProtocolError::Undecryptable)?;
+            .map_err(|_| ProtocolError::Undecryptable)
+    }
+
+    fn open_envelope(&self, body: &str) -> Result<Value, Error> {
+        let plain = self.decrypt(body.as_bytes())?;
         Ok(serde_json::from_slice(&plain).map_err(ProtocolError::BadJson)?)
     }
 }
@@ -375,6 +390,12 @@ mod tests {
             Err(ClientError::Undecryptable)
         ));
         assert!(matches!(c.open("%%%"), Err(ClientError::Undecryptable)));
+        let raw = c.seal_bytes(br#"{"b":2}"#);
+        assert_eq!(c.open_bytes(raw.as_bytes()).unwrap(), br#"{"b":2}"#);
+        assert!(matches!(
+            other.open_bytes(raw.as_bytes()),
+            Err(ClientError::Undecryptable)
+        ));
         let not_json = STANDARD.encode(c.fernet.encrypt(b"nope"));
         assert!(matches!(
             c.open_envelope(&not_json),
