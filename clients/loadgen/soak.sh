@@ -12,10 +12,16 @@ cd "$(dirname "$0")/../.."
 
 minutes="${1:-10}"
 database_url="${2:-}"
-target="${CARGO_TARGET_DIR:-/var/tmp/authnzd-target}"
-cargo build --release -q -p authnzd -p authnzd-loadgen
-server="$target/release/authnzd"
-loadgen="$target/release/authnzd-loadgen"
+# BIN_DIR: binaries built earlier (copied aside, so a rebuild meanwhile
+# cannot touch them); otherwise they are built here.
+if [ -n "${BIN_DIR:-}" ]; then
+  bin="$BIN_DIR"
+else
+  cargo build --release -q -p authnzd -p authnzd-loadgen
+  bin="${CARGO_TARGET_DIR:-/var/tmp/authnzd-target}/release"
+fi
+server="$bin/authnzd"
+loadgen="$bin/authnzd-loadgen"
 
 dir="$(mktemp -d)"
 port=13700
@@ -47,7 +53,7 @@ echo "| elapsed | RSS MiB | open fds | SQLite WAL MiB |"
 echo "|---|---|---|---|"
 sample "0 s (idle)"
 "$loadgen" --url "http://127.0.0.1:$port/" --key-file authnzd.key --scenario mix \
-  --concurrency 32 --warmup 0s --duration "${minutes}m" --json soak.json >loadgen.out 2>&1 &
+  --concurrency 32 --warmup 0s --duration "${minutes}m" --server-pid "$pid" --json soak.json >loadgen.out 2>&1 &
 lg=$!
 elapsed=0
 while kill -0 "$lg" 2>/dev/null; do
