@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::actions::{
@@ -186,26 +187,50 @@ fn invalid(problems: Vec<params::Problem>, message: &str) -> Outcome {
 
 /// The response envelope. authnzerver repeats `success`, `messages` and
 /// `failure_reason` inside `response`; its client strips them, so keep them.
-pub fn envelope(outcome: Outcome, reqid: Value) -> Value {
-    let Outcome {
-        success,
-        mut fields,
-        messages,
-        failure_reason,
-    } = outcome;
-    fields.insert("success".into(), success.into());
-    fields.insert("messages".into(), json!(messages));
-    let mut top = json!({
-        "success": success,
-        "messages": messages,
-        "reqid": reqid,
-    });
-    if let Some(reason) = failure_reason {
-        fields.insert("failure_reason".into(), reason.as_str().into());
-        top["failure_reason"] = reason.as_str().into();
+/// Written straight to JSON (no intermediate map, nothing cloned).
+pub struct Reply {
+    outcome: Outcome,
+    reqid: Value,
+}
+
+pub fn envelope(outcome: Outcome, reqid: Value) -> Reply {
+    Reply { outcome, reqid }
+}
+
+impl Serialize for Reply {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let o = &self.outcome;
+        let mut top = s.serialize_map(None)?;
+        top.serialize_entry("success", &o.success)?;
+        top.serialize_entry("response", &Response(o))?;
+        top.serialize_entry("messages", &o.messages)?;
+        if let Some(reason) = &o.failure_reason {
+            top.serialize_entry("failure_reason", reason.as_str())?;
+        }
+        top.serialize_entry("reqid", &self.reqid)?;
+        top.end()
     }
-    top["response"] = Value::Object(fields);
-    top
+}
+
+/// The action's fields, then the three repeated ones (which win over a
+/// field of the same name, as they did when inserted into the map).
+struct Response<'a>(&'a Outcome);
+
+impl Serialize for Response<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const REPEATED: [&str; 3] = ["success", "messages", "failure_reason"];
+        let o = self.0;
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in o.fields.iter().filter(|(k, _)| !REPEATED.contains(&k.as_str())) {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("success", &o.success)?;
+        map.serialize_entry("messages", &o.messages)?;
+        if let Some(reason) = &o.failure_reason {
+            map.serialize_entry("failure_reason", reason.as_str())?;
+        }
+        map.end()
+    }
 }
 
 /// Request names echoed in messages are clipped and stripped of control
@@ -217,6 +242,34 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reply_repeats_its_outcome_inside_response() {
+        let mut failed = Outcome::fail(
+            Refusal::SessionExpired,
+            "gone",
+            json!({"session_info": null, "success": true, "x": 1}),
+        );
+        failed.messages.push("second".into());
+        let v = serde_json::to_value(envelope(failed, json!(7))).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "success": false,
+                "messages": ["gone", "second"],
+                "failure_reason": "session does not exist or expired",
+                "reqid": 7,
+                "response": {"session_info": null, "x": 1, "success": false,
+                             "messages": ["gone", "second"],
+                             "failure_reason": "session does not exist or expired"},
+            })
+        );
+        let text = serde_json::to_string(&envelope(Outcome::ok(json!({"a": 1}), "ok"), json!("r"))).unwrap();
+        assert_eq!(text.matches("\"success\"").count(), 2, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["response"], json!({"a": 1, "success": true, "messages": ["ok"]}));
+        assert!(v.get("failure_reason").is_none());
+    }
 
     // A plain test, so release builds check it too.
     #[test]

@@ -209,10 +209,11 @@ impl Envelope {
     }
 
     /// Encrypts a reply with ring key `key` (the one that opened the request).
-    pub fn seal(&self, key: usize, reply: &Value) -> String {
-        let json = reply.to_string();
+    pub fn seal(&self, key: usize, reply: &impl serde::Serialize) -> String {
+        // Writing JSON into a Vec cannot fail for these types (string keys).
+        let json = serde_json::to_vec(reply).unwrap_or_default();
         let fernet = self.ring.keys.get(key).unwrap_or(&self.ring.keys[0]);
-        let token = fernet.encrypt_at_time(json.as_bytes(), self.clock.unix());
+        let token = fernet.encrypt_at_time(&json, self.clock.unix());
         STANDARD.encode(token)
     }
 }
