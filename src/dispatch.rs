@@ -221,7 +221,11 @@ impl Serialize for Response<'_> {
         const REPEATED: [&str; 3] = ["success", "messages", "failure_reason"];
         let o = self.0;
         let mut map = s.serialize_map(None)?;
-        for (k, v) in o.fields.iter().filter(|(k, _)| !REPEATED.contains(&k.as_str())) {
+        for (k, v) in o
+            .fields
+            .iter()
+            .filter(|(k, _)| !REPEATED.contains(&k.as_str()))
+        {
             map.serialize_entry(k, v)?;
         }
         map.serialize_entry("success", &o.success)?;
@@ -264,10 +268,14 @@ mod tests {
                              "failure_reason": "session does not exist or expired"},
             })
         );
-        let text = serde_json::to_string(&envelope(Outcome::ok(json!({"a": 1}), "ok"), json!("r"))).unwrap();
+        let text = serde_json::to_string(&envelope(Outcome::ok(json!({"a": 1}), "ok"), json!("r")))
+            .unwrap();
         assert_eq!(text.matches("\"success\"").count(), 2, "{text}");
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["response"], json!({"a": 1, "success": true, "messages": ["ok"]}));
+        assert_eq!(
+            v["response"],
+            json!({"a": 1, "success": true, "messages": ["ok"]})
+        );
         assert!(v.get("failure_reason").is_none());
     }
 
