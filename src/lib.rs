@@ -61,6 +61,14 @@ where
     })
 }
 
+/// A listener on `at` and the address it got (port 0 picks one).
+async fn bind(at: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let bound = |source| StartError::Bind { addr: at, source };
+    let listener = TcpListener::bind(at).await.map_err(bound)?;
+    let addr = listener.local_addr().map_err(bound)?;
+    Ok((listener, addr))
+}
+
 /// How often a SQLite WAL is checkpointed and started over.
 const WAL_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -297,12 +305,7 @@ impl Server {
         let mut gateway_task = None;
         let on_rpc = match gateway_addr {
             Some(at) => {
-                let listener = TcpListener::bind(at)
-                    .await
-                    .map_err(|source| StartError::Bind { addr: at, source })?;
-                let at = listener
-                    .local_addr()
-                    .map_err(|source| StartError::Bind { addr: at, source })?;
+                let (listener, at) = bind(at).await?;
                 let routes = http::gateway_routes(gateway, ops.clone());
                 gateway_task = Some((
                     at,
@@ -333,22 +336,12 @@ impl Server {
             on_rpc_port,
         );
 
-        let addr = SocketAddr::new(config.server.listen, config.server.port);
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { addr, source })?;
+        let (listener, addr) =
+            bind(SocketAddr::new(config.server.listen, config.server.port)).await?;
         let mut metrics_task = None;
         let mut metrics_addr = None;
         if let (true, Some(at)) = (config.ops.metrics, config.ops.metrics_listen) {
-            let listener = TcpListener::bind(at)
-                .await
-                .map_err(|source| StartError::Bind { addr: at, source })?;
-            let at = listener
-                .local_addr()
-                .map_err(|source| StartError::Bind { addr: at, source })?;
+            let (listener, at) = bind(at).await?;
             metrics_task = Some(tokio::spawn(http::serve(
                 listener,
                 http::metrics_routes(ops),
