@@ -228,6 +228,9 @@ impl Serialize for Response<'_> {
         {
             map.serialize_entry(k, v)?;
         }
+        for (k, v) in o.written.0.iter().filter(|(k, _)| !REPEATED.contains(k)) {
+            map.serialize_entry(k, v)?;
+        }
         map.serialize_entry("success", &o.success)?;
         map.serialize_entry("messages", &o.messages)?;
         if let Some(reason) = &o.failure_reason {
@@ -277,6 +280,14 @@ mod tests {
             json!({"a": 1, "success": true, "messages": ["ok"]})
         );
         assert!(v.get("failure_reason").is_none());
+
+        let written = Outcome::ok_written("info", &json!({"b": [1, "x"]}), "found").unwrap();
+        let text = serde_json::to_string(&envelope(written, json!(1))).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["response"],
+            json!({"info": {"b": [1, "x"]}, "success": true, "messages": ["found"]})
+        );
     }
 
     // A plain test, so release builds check it too.

@@ -210,8 +210,12 @@ impl Envelope {
 
     /// Encrypts a reply with ring key `key` (the one that opened the request).
     pub fn seal(&self, key: usize, reply: &impl serde::Serialize) -> String {
+        // Sized for a typical answer, so it is not regrown as it is written.
         // Writing JSON into a Vec cannot fail for these types (string keys).
-        let json = serde_json::to_vec(reply).unwrap_or_default();
+        let mut json = Vec::with_capacity(2048);
+        if serde_json::to_writer(&mut json, reply).is_err() {
+            json.clear();
+        }
         let fernet = self.ring.keys.get(key).unwrap_or(&self.ring.keys[0]);
         let token = fernet.encrypt_at_time(&json, self.clock.unix());
         STANDARD.encode(token)

@@ -2,6 +2,7 @@
 //! know nothing of HTTP or Fernet.
 
 pub use authnzd_proto::Refusal;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::security::password::HashError;
@@ -37,8 +38,26 @@ pub struct Ctx {
 pub struct Outcome {
     pub success: bool,
     pub fields: Map<String, Value>,
+    /// Fields serialised from typed values by the action, written after
+    /// `fields`: hot answers skip building a `Value` tree.
+    pub written: Written,
     pub messages: Vec<String>,
     pub failure_reason: Option<Refusal>,
+}
+
+/// Response fields as JSON text, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Written(pub Vec<(&'static str, Box<RawValue>)>);
+
+impl PartialEq for Written {
+    fn eq(&self, other: &Written) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
+    }
 }
 
 impl Outcome {
@@ -46,15 +65,31 @@ impl Outcome {
         Outcome {
             success: true,
             fields: into_map(fields),
+            written: Written::default(),
             messages: vec![message.into()],
             failure_reason: None,
         }
+    }
+
+    /// A success whose one field `name` is `value` serialised as it stands.
+    pub fn ok_written(
+        name: &'static str,
+        value: &impl serde::Serialize,
+        message: impl Into<String>,
+    ) -> Result<Outcome, Fault> {
+        let raw = serde_json::value::to_raw_value(value)
+            .map_err(|e| Fault::Internal(format!("answer not serialisable: {e}")))?;
+        Ok(Outcome {
+            written: Written(vec![(name, raw)]),
+            ..Outcome::ok(Value::Null, message)
+        })
     }
 
     pub fn fail(reason: Refusal, message: impl Into<String>, fields: Value) -> Outcome {
         Outcome {
             success: false,
             fields: into_map(fields),
+            written: Written::default(),
             messages: vec![message.into()],
             failure_reason: Some(reason),
         }

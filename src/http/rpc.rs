@@ -45,7 +45,7 @@ pub fn filter(
                     metrics.rejected(Rejected::TooLarge);
                     return too_large();
                 }
-                let read = read_limited(body, rpc.max_body_bytes);
+                let read = read_limited(body, length, rpc.max_body_bytes);
                 match tokio::time::timeout(rpc.body_read_timeout, read).await {
                     Ok(Ok(Some(bytes))) => rpc.handle(&bytes).await,
                     Ok(Ok(None)) => {
@@ -82,13 +82,18 @@ fn body_timeout() -> Response {
 }
 
 /// The whole body, or `None` once it passes `limit` (chunked bodies carry no
-/// length up front).
-async fn read_limited<S, B>(body: S, limit: u64) -> Result<Option<BytesMut>, ()>
+/// length up front; a declared length sizes the buffer once).
+async fn read_limited<S, B>(
+    body: S,
+    length: Option<u64>,
+    limit: u64,
+) -> Result<Option<BytesMut>, ()>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let mut buf = BytesMut::new();
+    let expected = length.unwrap_or(0).min(limit);
+    let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
     tokio::pin!(body);
     while let Some(chunk) = body.next().await {
         let mut chunk = chunk.map_err(|_| ())?;
