@@ -27,16 +27,14 @@ pub async fn session_key(
     db: &impl ConnectionTrait,
     hash: &str,
 ) -> Result<Option<apikeys::Model>, DbErr> {
-    apikeys::Entity::find_by_id(hash.to_owned()).one(db).await
+    super::by_key(apikeys::Entity::find_by_id(hash.to_owned()), db).await
 }
 
 pub async fn free_key(
     db: &impl ConnectionTrait,
     hash: &str,
 ) -> Result<Option<apikeys_nosession::Model>, DbErr> {
-    apikeys_nosession::Entity::find_by_id(hash.to_owned())
-        .one(db)
-        .await
+    super::by_key(apikeys_nosession::Entity::find_by_id(hash.to_owned()), db).await
 }
 
 /// Deletes the session-bound key if it belongs to `user_id`; true if it did.

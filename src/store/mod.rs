@@ -21,6 +21,17 @@ pub mod signing_keys;
 pub mod totp;
 pub mod users;
 
+/// The row a primary or unique key selects (at most one). Not
+/// `Select::one`: its `LIMIT ?` is a bound integer SQLite's planner reads,
+/// so every execution, which binds it anew, re-prepared the statement; that
+/// was most of the cost of a session lookup missing the cache.
+pub(crate) async fn by_key<E: sea_orm::EntityTrait>(
+    select: sea_orm::Select<E>,
+    db: &impl ConnectionTrait,
+) -> Result<Option<E::Model>, DbErr> {
+    Ok(select.all(db).await?.into_iter().next())
+}
+
 /// Opens the pool. SQLite files get WAL, `synchronous=NORMAL`, a busy timeout
 /// and foreign keys; every backend gets a short acquire timeout so a stuck
 /// database surfaces as 503 instead of a hung request.
@@ -108,6 +119,8 @@ pub fn pool_stats(db: &DatabaseConnection) -> (u64, u64) {
 /// Whether the database answers and holds a users table authnzd can read
 /// (a wrong schema is as unusable as a database that is down).
 pub async fn ping(db: &DatabaseConnection) -> bool {
-    use sea_orm::{EntityTrait, QuerySelect};
-    entity::users::Entity::find().limit(1).all(db).await.is_ok()
+    use sea_orm::EntityTrait;
+    by_key(entity::users::Entity::find_by_id(seed::ANONYMOUS_ID), db)
+        .await
+        .is_ok()
 }

@@ -49,7 +49,7 @@ pub async fn sent_from(
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<Option<attempts::Model>, DbErr> {
-    attempts::Entity::find_by_id(id.to_owned()).one(db).await
+    super::by_key(attempts::Entity::find_by_id(id.to_owned()), db).await
 }
 
 pub async fn by_link(

@@ -21,7 +21,7 @@ pub async fn challenge(
     db: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<challenges::Model>, DbErr> {
-    challenges::Entity::find_by_id(id.to_owned()).one(db).await
+    super::by_key(challenges::Entity::find_by_id(id.to_owned()), db).await
 }
 
 /// Spends the challenge for `user_id`'s key in one conditional update
@@ -77,7 +77,7 @@ pub async fn insert_key(db: &impl ConnectionTrait, k: keys::Model) -> Result<boo
 }
 
 pub async fn key(db: &impl ConnectionTrait, key_id: &str) -> Result<Option<keys::Model>, DbErr> {
-    keys::Entity::find_by_id(key_id.to_owned()).one(db).await
+    super::by_key(keys::Entity::find_by_id(key_id.to_owned()), db).await
 }
 
 pub async fn key_by_public(

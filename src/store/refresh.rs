@@ -20,9 +20,7 @@ pub async fn find(
     db: &impl ConnectionTrait,
     token_hash: &str,
 ) -> Result<Option<tokens::Model>, DbErr> {
-    tokens::Entity::find_by_id(token_hash.to_owned())
-        .one(db)
-        .await
+    super::by_key(tokens::Entity::find_by_id(token_hash.to_owned()), db).await
 }
 
 /// Spends `presented` (unspent and unexpired at `now`) and inserts its

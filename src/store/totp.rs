@@ -14,7 +14,7 @@ pub async fn get(
     db: &impl ConnectionTrait,
     user_id: i64,
 ) -> Result<Option<totp_secrets::Model>, DbErr> {
-    totp_secrets::Entity::find_by_id(user_id).one(db).await
+    super::by_key(totp_secrets::Entity::find_by_id(user_id), db).await
 }
 
 /// Whether the user logs in with a second factor.
@@ -214,9 +214,7 @@ pub async fn take_mfa_token(
     if res.rows_affected != 1 {
         return Ok(None);
     }
-    mfa_tokens::Entity::find_by_id(token_hash.to_owned())
-        .one(db)
-        .await
+    super::by_key(mfa_tokens::Entity::find_by_id(token_hash.to_owned()), db).await
 }
 
 /// Every TOTP secret, pending or on: (user, sealed secret).

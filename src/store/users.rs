@@ -16,7 +16,7 @@ pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, DbE
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, user_id: i64) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find_by_id(user_id).one(db).await
+    super::by_key(users::Entity::find_by_id(user_id), db).await
 }
 
 /// By the normalised address.
@@ -24,10 +24,12 @@ pub async fn by_email(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find()
-        .filter(users::Column::Email.eq(email))
-        .one(db)
-        .await
+    // `email` is unique.
+    super::by_key(
+        users::Entity::find().filter(users::Column::Email.eq(email)),
+        db,
+    )
+    .await
 }
 
 /// All users, or one, in id order.
