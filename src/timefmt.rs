@@ -117,7 +117,34 @@ impl std::fmt::Display for Stamp {
 
 impl Serialize for Stamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Written whole into a buffer on the stack, then as one string
+        // (`collect_str` escapes each formatted piece on its own).
+        let mut buf = StackText::default();
+        if std::fmt::Write::write_fmt(&mut buf, format_args!("{self}")).is_ok() {
+            if let Ok(text) = std::str::from_utf8(&buf.bytes[..buf.len]) {
+                return s.serialize_str(text);
+            }
+        }
         s.collect_str(self)
+    }
+}
+
+/// Room for any datetime `Stamp` writes in its fast path (32 bytes);
+/// longer text (chrono's signed years) fails the write and takes
+/// `collect_str` instead.
+#[derive(Default)]
+struct StackText {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
