@@ -120,10 +120,10 @@ impl Serialize for Stamp {
         // Written whole into a buffer on the stack, then as one string
         // (`collect_str` escapes each formatted piece on its own).
         let mut buf = StackText::default();
-        if std::fmt::Write::write_fmt(&mut buf, format_args!("{self}")).is_ok() {
-            if let Ok(text) = std::str::from_utf8(&buf.bytes[..buf.len]) {
-                return s.serialize_str(text);
-            }
+        if std::fmt::Write::write_fmt(&mut buf, format_args!("{self}")).is_ok()
+            && let Ok(text) = std::str::from_utf8(&buf.bytes[..buf.len])
+        {
+            return s.serialize_str(text);
         }
         s.collect_str(self)
     }

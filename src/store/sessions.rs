@@ -32,17 +32,16 @@ pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<(), DbEr
     Ok(())
 }
 
-/// The unexpired session with this digest. By primary key alone, expiry
-/// checked here: on SQLite a bound `expires` compared with its indexed
-/// column made every lookup re-prepare its statement (seen in profiles as
-/// most of a cache miss's cost).
+/// The unexpired session with this digest.
 pub async fn find_live(
     db: &impl ConnectionTrait,
     token_hash: &str,
     now: NaiveDateTime,
 ) -> Result<Option<sessions::Model>, DbErr> {
-    let found = super::by_key(sessions::Entity::find_by_id(token_hash), db).await?;
-    Ok(found.filter(|s| s.expires > now))
+    let select = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .filter(sessions::Column::Expires.gt(now));
+    super::by_key(select, db).await
 }
 
 /// Deletes one session; true if it existed.
