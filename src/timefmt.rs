@@ -82,9 +82,10 @@ impl std::fmt::Display for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let dt = self.dt;
         let micros = dt.nanosecond() / 1000;
-        // chrono's own formatting for years ISO 8601 writes with a sign and
-        // for leap seconds (Python has neither); digits written directly
-        // otherwise, as strftime's format parsing showed in profiles.
+        // Years outside 0–9999 (chrono writes them with a sign) and leap
+        // seconds (Python has neither) go through chrono as before; the rest
+        // is written digit by digit, as strftime's parsing of its format
+        // string showed in profiles.
         if !(0..=9999).contains(&dt.year()) || dt.nanosecond() >= 1_000_000_000 {
             let dt = dt.with_nanosecond(micros * 1000).unwrap_or(dt);
             return match self.format {
