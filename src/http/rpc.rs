@@ -81,8 +81,13 @@ fn body_timeout() -> Response {
     res
 }
 
+/// Most a declared length reserves before the bytes arrive: envelopes are
+/// a few KiB, and a client declaring the full limit then stalling must not
+/// hold `max_body_bytes` per connection.
+const RESERVE_MAX: u64 = 64 * 1024;
+
 /// The whole body, or `None` once it passes `limit` (chunked bodies carry no
-/// length up front; a declared length sizes the buffer once).
+/// length up front; a declared length sizes the buffer, up to `RESERVE_MAX`).
 async fn read_limited<S, B>(
     body: S,
     length: Option<u64>,
@@ -92,7 +97,7 @@ where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
 {
-    let expected = length.unwrap_or(0).min(limit);
+    let expected = length.unwrap_or(0).min(limit).min(RESERVE_MAX);
     let mut buf = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
     tokio::pin!(body);
     while let Some(chunk) = body.next().await {
@@ -209,4 +214,28 @@ fn unavailable() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "the server could not handle this request now; try again",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(parts: &[&'static [u8]]) -> impl Stream<Item = Result<&'static [u8], warp::Error>> {
+        futures_util::stream::iter(parts.iter().map(|p| Ok(*p)).collect::<Vec<_>>())
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_reserves_at_most_a_bounded_buffer() {
+        // A client declaring the whole limit and sending a few bytes.
+        let limit = 1024 * 1024;
+        let read = read_limited(body(&[b"abc"]), Some(limit), limit).await;
+        let buf = read.unwrap().unwrap();
+        assert_eq!(&buf[..], b"abc");
+        assert!(buf.capacity() as u64 <= RESERVE_MAX, "{}", buf.capacity());
+        // A small declared length is reserved as it is; past the limit, refused.
+        let buf = read_limited(body(&[b"ab", b"cd"]), Some(4), limit).await;
+        assert_eq!(&buf.unwrap().unwrap()[..], b"abcd");
+        let over = read_limited(body(&[b"abcdef"]), None, 4).await;
+        assert!(over.unwrap().is_none());
+    }
 }
