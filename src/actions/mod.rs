@@ -77,13 +77,10 @@ impl Outcome {
         value: &impl serde::Serialize,
         message: impl Into<String>,
     ) -> Result<Outcome, Fault> {
-        let not_serialisable =
-            |e: serde_json::Error| Fault::Internal(format!("answer not serialisable: {e}"));
-        // Sized for a session's answer, so it is written without regrowing.
-        let mut text = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut text, value).map_err(not_serialisable)?;
-        let text = String::from_utf8(text).map_err(|e| Fault::Internal(e.to_string()))?;
-        let raw = RawValue::from_string(text).map_err(not_serialisable)?;
+        // `to_raw_value` trusts its own output; `RawValue::from_string` would
+        // parse the text again to check it.
+        let raw = serde_json::value::to_raw_value(value)
+            .map_err(|e| Fault::Internal(format!("answer not serialisable: {e}")))?;
         Ok(Outcome {
             written: Written(vec![(name, raw)]),
             ..Outcome::ok(Value::Null, message)
