@@ -1,4 +1,6 @@
-//! The shared state every action receives.
+//! The shared state every action receives, grouped by concern: credentials
+//! (hashing, lockout, password rules), keys (what the ring derives or seals),
+//! the ways out (mail, SMS), and in-process state.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,93 +11,36 @@ use sea_orm::DatabaseConnection;
 use crate::cache::SessionCache;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::crypto::{KeyRing, KeyedRing, Label, Sealer};
 use crate::notify::mail::Mailer;
 use crate::notify::sms::Sms;
 use crate::pii::Pii;
 use crate::policy::Policy;
-use crate::secret::{ExposeSecret, SecretBox};
 use crate::security::jwt::AccessKeys;
-use crate::security::lockout::{LockoutPolicy, UnknownFailures};
+use crate::security::lockout::LockoutPolicy;
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
-use crate::security::server_key::{Seals, ServerKey};
+use crate::security::server_key::ServerKey;
 use crate::waits::ChallengeWaits;
 
+/// Everything a password or second-factor check needs.
 #[derive(Debug)]
-pub struct App {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub clock: SharedClock,
-    pub sessions: SessionCache,
+pub struct Credentials {
     pub hasher: PasswordHasher,
     /// A hash of a random password with the current parameters: unknown
     /// users are verified against it so every login costs one hash.
     pub dummy_hash: String,
     pub lockout: LockoutPolicy,
-    /// Failure counts of addresses without an account.
-    pub unknown_failures: UnknownFailures,
-    pub passwords: PasswordRules,
-    pub pii: Pii,
-    pub policy: Policy,
-    pub mailer: Mailer,
-    pub sms: Sms,
-    /// Keys one-time codes and client-IP digests stored in the database;
-    /// derived from the newest Fernet key, so shared by every instance.
-    pub code_key: SecretBox<[u8; 32]>,
-    /// The same secret derived from each older key of the ring, newest
-    /// first: recovery codes made before a rotation still match.
-    pub older_code_keys: Vec<SecretBox<[u8; 32]>>,
-    /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
-    /// key of the ring, so a rotation leaves enrolled users enrolled.
-    pub totp_keys: Vec<SecretBox<[u8; 32]>>,
-    /// Signs `pubkey-challenge-new` payloads.
-    pub server_key: ServerKey,
-    /// What server keys are sealed with (for reloads and rotations).
-    pub seals: Seals,
-    /// Access-token keys, reloaded now and then (another server may rotate).
-    pub access_keys: RwLock<Arc<AccessKeys>>,
-    /// When `access_keys` was last reloaded.
-    pub access_keys_loaded: Mutex<std::time::Instant>,
-    /// Waiters of `pubkey-challenge-wait`, woken by completions here.
-    pub challenge_waits: ChallengeWaits,
-    /// Clients recently audited for hitting a rate limit.
-    pub rate_limit_audits: crate::actions::audit::RateLimitAudits,
-    /// Prometheus metrics.
-    pub metrics: crate::metrics::Metrics,
+    pub rules: PasswordRules,
 }
 
-/// Addresses without an account whose failed logins are remembered.
-const UNKNOWN_FAILURES_TRACKED: u64 = 100_000;
-
-/// What start-up builds; `App::new` derives the rest from the config.
-pub struct Parts {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub clock: SharedClock,
-    pub hasher: PasswordHasher,
-    pub dummy_hash: String,
-    pub passwords: PasswordRules,
-    pub pii: Pii,
-    pub policy: Policy,
-    pub mailer: Mailer,
-    pub sms: Sms,
-    pub code_key: SecretBox<[u8; 32]>,
-    pub older_code_keys: Vec<SecretBox<[u8; 32]>>,
-    /// Keys TOTP secrets are sealed with (Fernet), newest first: one per
-    /// key of the ring, so a rotation leaves enrolled users enrolled.
-    pub totp_keys: Vec<SecretBox<[u8; 32]>>,
-    pub server_key: ServerKey,
-    pub seals: Seals,
-    pub access_keys: AccessKeys,
-}
-
-impl App {
-    pub fn new(p: Parts) -> App {
-        let config = p.config;
-        let sessions = SessionCache::new(
-            config.sessions.session_cache_entries,
-            Duration::from_secs(config.sessions.session_cache_ttl),
-        );
+impl Credentials {
+    pub fn new(
+        config: &Config,
+        hasher: PasswordHasher,
+        dummy_hash: String,
+        rules: PasswordRules,
+    ) -> Credentials {
         // Both bounded at validation, so neither conversion saturates.
         let lockout = LockoutPolicy {
             tries: config.lockout.user_lock_tries,
@@ -104,30 +49,117 @@ impl App {
             ),
             first_delay: Duration::from_millis(config.lockout.failed_login_delay_ms),
         };
-        let unknown_failures = UnknownFailures::new(&lockout, UNKNOWN_FAILURES_TRACKED);
+        Credentials {
+            hasher,
+            dummy_hash,
+            lockout,
+            rules,
+        }
+    }
+}
+
+/// What is derived from the key ring or sealed under it.
+#[derive(Debug)]
+pub struct Keys {
+    /// Keys one-time codes and client-IP digests stored in the database:
+    /// derived from each key of the ring, so shared by every instance, and
+    /// codes made before a rotation still match.
+    pub codes: KeyedRing,
+    /// Seals TOTP secrets; a rotation leaves enrolled users enrolled.
+    pub totp_secrets: Sealer,
+    /// Signs `pubkey-challenge-new` payloads.
+    pub server_key: ServerKey,
+    /// What server keys are sealed with (for reloads and rotations).
+    pub seals: Sealer,
+    /// Seals the tokens of email-change links.
+    pub email_change: Sealer,
+    /// Seals the tokens of mailed links (`actions::links`).
+    pub links: Sealer,
+    /// Seals passkey ceremonies' state while it waits in the database.
+    pub passkey_ceremonies: Sealer,
+    /// Access-token keys, reloaded now and then (another server may rotate).
+    pub access: RwLock<Arc<AccessKeys>>,
+    /// When `access` was last reloaded.
+    pub access_loaded: Mutex<std::time::Instant>,
+}
+
+impl Keys {
+    pub fn new(ring: &KeyRing, server_key: ServerKey, access: AccessKeys) -> Keys {
+        Keys {
+            codes: KeyedRing::new(ring.derive_each(Label::OneTimeCodes)),
+            totp_secrets: Sealer::of(ring, Label::TotpSecrets),
+            server_key,
+            seals: Sealer::of(ring, Label::ServerKeys),
+            email_change: Sealer::of(ring, Label::EmailChange),
+            links: Sealer::of(ring, Label::MailedLinks),
+            passkey_ceremonies: Sealer::of(ring, Label::PasskeyCeremonies),
+            access: RwLock::new(Arc::new(access)),
+            access_loaded: Mutex::new(std::time::Instant::now()),
+        }
+    }
+}
+
+/// The ways out to a user: mail and SMS.
+#[derive(Debug)]
+pub struct Notify {
+    pub mailer: Mailer,
+    pub sms: Sms,
+}
+
+/// The shared state every action receives, by concern.
+#[derive(Debug)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub sessions: SessionCache,
+    pub credentials: Credentials,
+    pub keys: Keys,
+    pub notify: Notify,
+    pub pii: Pii,
+    pub policy: Policy,
+    /// Waiters of `pubkey-challenge-wait`, woken by completions here.
+    pub challenge_waits: ChallengeWaits,
+    /// Clients recently audited for hitting a rate limit.
+    pub rate_limit_audits: crate::security::rate_limit::RateLimitAudits,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
+    /// The WebAuthn relying party; `None` while passkeys are off.
+    pub webauthn: Option<crate::security::passkeys::RelyingParty>,
+}
+
+/// What start-up builds; `App::new` adds the in-process state.
+pub struct Parts {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub clock: SharedClock,
+    pub credentials: Credentials,
+    pub keys: Keys,
+    pub notify: Notify,
+    pub pii: Pii,
+    pub policy: Policy,
+}
+
+impl App {
+    pub fn new(p: Parts) -> App {
+        let webauthn = crate::security::passkeys::RelyingParty::of(&p.config);
+        let sessions = SessionCache::new(
+            p.config.sessions.session_cache_entries,
+            Duration::from_secs(p.config.sessions.session_cache_ttl),
+        );
         App {
-            config,
+            config: p.config,
             db: p.db,
             clock: p.clock,
             sessions,
-            hasher: p.hasher,
-            dummy_hash: p.dummy_hash,
-            lockout,
-            unknown_failures,
-            passwords: p.passwords,
+            credentials: p.credentials,
+            keys: p.keys,
+            notify: p.notify,
             pii: p.pii,
             policy: p.policy,
-            mailer: p.mailer,
-            sms: p.sms,
-            code_key: p.code_key,
-            older_code_keys: p.older_code_keys,
-            totp_keys: p.totp_keys,
-            server_key: p.server_key,
-            seals: p.seals,
-            access_keys: RwLock::new(Arc::new(p.access_keys)),
-            access_keys_loaded: Mutex::new(std::time::Instant::now()),
             challenge_waits: ChallengeWaits::default(),
             rate_limit_audits: Default::default(),
+            webauthn,
             metrics: crate::metrics::Metrics::new(
                 crate::catalogue::all().map(|s| s.name),
                 crate::VERSION,
@@ -135,17 +167,20 @@ impl App {
         }
     }
 
-    /// HMAC-SHA256 of `what` under `code_key`, hex.
-    pub fn keyed(&self, what: &str) -> String {
-        keyed_by(self.code_key.expose_secret(), what)
+    /// The database with the session cache its writes keep true (what every
+    /// write of a user or a session row takes).
+    pub fn writes(&self) -> crate::store::Writes<'_> {
+        crate::store::Writes::new(&self.db, &self.sessions)
     }
 
-    /// As `keyed`, under `code_key` and then each older ring key's.
+    /// HMAC-SHA256 of `what` under the newest codes key, hex.
+    pub fn keyed(&self, what: &str) -> String {
+        self.keys.codes.hex(what)
+    }
+
+    /// As `keyed`, under each ring key's codes key, newest first.
     pub fn keyed_each(&self, what: &str) -> Vec<String> {
-        std::iter::once(&self.code_key)
-            .chain(&self.older_code_keys)
-            .map(|k| keyed_by(k.expose_secret(), what))
-            .collect()
+        self.keys.codes.hex_each(what)
     }
 
     /// A client address as the database stores it: keyed, so no IPs are kept.
@@ -153,9 +188,21 @@ impl App {
         ip.map(|ip| self.keyed(&format!("ip\0{ip}")))
     }
 
+    /// What a client counts under in a window kept in the database: the
+    /// digest of its `window_key` (an IPv6 client's /64), under each ring
+    /// key, newest first (rows are written under the first; counting under
+    /// all of them keeps a window whole across `authnzd key add`).
+    pub fn ip_window_digests(&self, ip: Option<&str>) -> Vec<String> {
+        ip.map(|ip| {
+            let key = crate::security::client_addr::window_key_text(ip);
+            self.keyed_each(&format!("ip\0{key}"))
+        })
+        .unwrap_or_default()
+    }
+
     /// The access-token keys as last loaded.
     pub fn access_keys(&self) -> Arc<AccessKeys> {
-        self.access_keys.read().clone()
+        self.keys.access.read().clone()
     }
 
     /// How long a retired access-token key stays published.
@@ -167,14 +214,4 @@ impl App {
     pub fn now(&self) -> chrono::NaiveDateTime {
         self.clock.now().naive_utc()
     }
-}
-
-fn keyed_by(key: &[u8; 32], what: &str) -> String {
-    use hmac::{Hmac, KeyInit, Mac};
-    // HMAC takes keys of any length.
-    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key) else {
-        return String::new();
-    };
-    mac.update(what.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
 }

@@ -304,6 +304,8 @@ mod tests {
             expires: t,
             created: t,
             extra_info_json: None,
+            amr: String::new(),
+            auth_time: None,
         })
     }
 

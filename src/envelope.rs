@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use fernet::Fernet;
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
 use crate::clock::SharedClock;
+pub use crate::crypto::{KeyError, KeyRing};
 
 /// Why a request could not be opened. The HTTP layer maps each variant to a
 /// status; `Undecryptable` deliberately does not say which check failed.
@@ -25,133 +25,6 @@ pub enum OpenError {
     NotAnObject,
     #[error("request field `{0}` is missing or has the wrong type")]
     BadField(&'static str),
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("no Fernet key given")]
-    Empty,
-    #[error("key #{0} is not a Fernet key (32 bytes, URL-safe base64, 44 characters)")]
-    Invalid(usize),
-}
-
-/// Fernet keys, newest first. Every key opens requests; a response is sealed
-/// with the key that opened its request.
-pub struct KeyRing {
-    keys: Vec<Fernet>,
-    /// Every key's text, newest first, for `derive` and `derive_each`.
-    texts: Vec<Vec<u8>>,
-}
-
-impl std::fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeyRing({} keys)", self.keys.len())
-    }
-}
-
-impl KeyRing {
-    /// Parses keys separated by commas, whitespace or newlines.
-    pub fn parse(text: &str) -> Result<KeyRing, KeyError> {
-        let texts: Vec<&str> = text
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .map(|k| k.trim().trim_matches('"'))
-            .filter(|k| !k.is_empty())
-            .collect();
-        let keys = texts
-            .iter()
-            .enumerate()
-            .map(|(i, k)| Fernet::new(k).ok_or(KeyError::Invalid(i + 1)))
-            .collect::<Result<Vec<_>, _>>()?;
-        if texts.is_empty() {
-            return Err(KeyError::Empty);
-        }
-        Ok(KeyRing {
-            keys,
-            texts: texts.iter().map(|t| t.as_bytes().to_vec()).collect(),
-        })
-    }
-
-    /// A 256-bit secret for `purpose`, derived from the newest key (HMAC-SHA256),
-    /// so it is stable across restarts and shared by every instance.
-    pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        derive_from(self.texts.first().map_or(&[][..], Vec::as_slice), purpose)
-    }
-
-    /// As `derive`, from every key of the ring, newest first: what was
-    /// sealed under an older key can still be opened (and sealed anew).
-    pub fn derive_each(&self, purpose: &str) -> Vec<[u8; 32]> {
-        self.texts.iter().map(|t| derive_from(t, purpose)).collect()
-    }
-
-    pub fn generate_key() -> String {
-        Fernet::generate_key()
-    }
-
-    /// A short public name for each key, newest first: the first 16 hex
-    /// digits of the SHA-256 of its text (which tells nothing of the key).
-    pub fn fingerprints(&self) -> Vec<String> {
-        use sha2::Digest;
-        self.texts
-            .iter()
-            .map(|t| hex::encode(&sha2::Sha256::digest(t)[..8]))
-            .collect()
-    }
-
-    /// The ring as a key file holds it: one key a line, newest first.
-    pub fn to_file_text(&self) -> String {
-        self.texts
-            .iter()
-            .map(|t| format!("{}\n", String::from_utf8_lossy(t)))
-            .collect()
-    }
-
-    /// This ring with `key` in front (the newest); `None` when it is
-    /// already in the ring.
-    pub fn with_newest(&self, key: &str) -> Result<Option<KeyRing>, KeyError> {
-        let added = KeyRing::parse(key)?;
-        if added.len() != 1 {
-            return Err(KeyError::Invalid(2));
-        }
-        if self.texts.contains(&added.texts[0]) {
-            return Ok(None);
-        }
-        KeyRing::parse(&format!("{}\n{}", key.trim(), self.to_file_text())).map(Some)
-    }
-
-    /// This ring without key `index` (0: the newest); `None` when that
-    /// would leave it empty or there is no such key.
-    pub fn without(&self, index: usize) -> Option<KeyRing> {
-        if index >= self.len() || self.len() == 1 {
-            return None;
-        }
-        let kept: Vec<String> = self
-            .texts
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != index)
-            .map(|(_, t)| String::from_utf8_lossy(t).into_owned())
-            .collect();
-        KeyRing::parse(&kept.join("\n")).ok()
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
-
-fn derive_from(key_text: &[u8], purpose: &str) -> [u8; 32] {
-    use hmac::{Hmac, KeyInit, Mac};
-    let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key_text) else {
-        // HMAC takes keys of any length.
-        return [0; 32];
-    };
-    mac.update(b"authnzd derived secret v1\0");
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().into()
 }
 
 /// A request that passed every envelope check.
@@ -192,7 +65,7 @@ impl Envelope {
         let now = self.clock.unix();
         let (key, plain) = self
             .ring
-            .keys
+            .fernets()
             .iter()
             .enumerate()
             .find_map(|(i, k)| {
@@ -216,7 +89,11 @@ impl Envelope {
         if serde_json::to_writer(&mut json, reply).is_err() {
             json.clear();
         }
-        let fernet = self.ring.keys.get(key).unwrap_or(&self.ring.keys[0]);
+        let keys = self.ring.fernets();
+        // A ring is never empty (parsing refuses that).
+        let Some(fernet) = keys.get(key).or(keys.first()) else {
+            return String::new();
+        };
         let token = fernet.encrypt_at_time(&json, self.clock.unix());
         STANDARD.encode(token)
     }
@@ -358,7 +235,7 @@ mod tests {
     }
 
     fn seal_request(key: &str, json: &str) -> Vec<u8> {
-        let token = Fernet::new(key).unwrap().encrypt(json.as_bytes());
+        let token = fernet::Fernet::new(key).unwrap().encrypt(json.as_bytes());
         STANDARD.encode(token).into_bytes()
     }
 

@@ -15,14 +15,12 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use entity::{apikeys, apikeys_nosession, roles, sessions, users};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr};
 
 use crate::security::{email, tokens};
+use crate::store::apikeys::UNRECORDED_CLAIMS;
 use crate::store::authnzerver::{self as old, Converted, Found, Snapshot};
 use crate::store::seed::ROLES;
-
-/// The claims digest of an imported key: none was recorded.
-pub const UNRECORDED_CLAIMS: &str = "";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -119,6 +117,7 @@ pub fn convert(
             last_updated: u.last_updated,
             user_role: u.user_role,
             phone: None,
+            webauthn_user_handle: None,
         });
     }
     let ids: HashSet<i64> = users.iter().map(|u| u.user_id).collect();
@@ -139,6 +138,9 @@ pub fn convert(
             created: s.created,
             expires: s.expires,
             extra_info_json: s.extra_info_json,
+            // authnzerver did not record how a session was signed in.
+            amr: String::new(),
+            auth_time: None,
         })
         .collect();
     let (keys, gone): (Vec<_>, Vec<_>) = snap
@@ -254,7 +256,7 @@ pub async fn convert_in_place(
         Some(file) => Some(backup(db, file, now).await?),
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_write(db).await?;
     let (converted, mut summary) = convert(old::read(&txn).await?, now)?;
     summary.backup = backup;
     old::drop_old_tables(&txn).await?;
@@ -313,7 +315,7 @@ pub async fn import(
     if dry_run {
         return Ok(summary);
     }
-    let txn = to.begin().await?;
+    let txn = crate::store::begin_write(to).await?;
     if old::holds_data(&txn).await? {
         return Err(ImportError::Refused(
             "the target database already holds users, sessions or keys; import into an empty one"

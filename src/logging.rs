@@ -24,3 +24,40 @@ pub fn init(config: &Config) {
         LogFormat::Pretty => builder.compact().try_init(),
     };
 }
+
+/// Display text with control characters escaped (`\n` → `\\n`), for log
+/// fields whose text may quote a request (a database error naming a value,
+/// a mail server's answer naming the recipient): a newline in it cannot
+/// start a line of its own in the log.
+pub struct Escaped<T>(pub T);
+
+impl<T: std::fmt::Display> std::fmt::Display for Escaped<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.to_string().chars() {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                for e in c.escape_default() {
+                    f.write_char(e)?;
+                }
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Escaped;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        let text = "duplicate key (x)=(a\nINFO forged\r\u{1b}[31m) caf\u{e9}";
+        assert_eq!(
+            Escaped(text).to_string(),
+            "duplicate key (x)=(a\\nINFO forged\\r\\u{1b}[31m) caf\u{e9}"
+        );
+        assert!(!Escaped("a\u{2028}b").to_string().contains('\u{2028}'));
+    }
+}

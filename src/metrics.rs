@@ -129,6 +129,7 @@ pub struct Transport {
 pub struct Samples {
     pub hash_workers_busy: u64,
     pub hash_queue_depth: u64,
+    pub hashes: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub mail_sent: u64,
@@ -176,6 +177,12 @@ impl Collector for Sampled {
             "authnzd_hash_queue_depth",
             "Password hashes waiting for a worker.",
             s.hash_queue_depth,
+        )?;
+        counter(
+            e,
+            "authnzd_password_hashes",
+            "Password hashes computed (checks included).",
+            s.hashes,
         )?;
         counter(
             e,

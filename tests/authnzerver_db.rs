@@ -8,10 +8,11 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use authnzd_proto::Refusal;
 use common::authnzerver_db::{self as fixture, *};
 use common::{TestServer, login_body};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn mysql() -> bool {
     std::env::var("AUTHNZD_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("mysql"))
@@ -34,7 +35,11 @@ async fn check_the_old_data_works(s: &TestServer) {
         .unwrap()
         .unwrap();
     assert!(
-        !s.running().app.hasher.needs_rehash(&user.password),
+        !s.running()
+            .app
+            .credentials
+            .hasher
+            .needs_rehash(&user.password),
         "{}",
         user.password
     );
@@ -77,14 +82,37 @@ async fn check_the_old_data_works(s: &TestServer) {
     let forged = verify(key_dict("never-issued", false), "apikey-verify-nosession").await;
     assert!(!forged.success, "{forged:?}");
     // The session-less key's argon2-hashed refresh token refreshes it once.
-    let refresh = json!({
-        "apikey_dict": key_dict(FREE_TKN, false), "user_id": JANE_ID,
+    // Its claims other than owner and role were never recorded, so the
+    // presented ones (here claiming another audience) are not carried
+    // over: the first refresh names them.
+    let mut presented = key_dict(FREE_TKN, false);
+    presented["aud"] = json!("admin.example.com");
+    let mut refresh = json!({
+        "apikey_dict": presented, "user_id": JANE_ID,
         "user_role": "authenticated", "refresh_token": REFRESH_TOKEN,
         "ip_address": "203.0.113.9", "expires_seconds": 3600, "not_valid_before": 0,
         "refresh_expires": 86400, "refresh_nbf": 0,
     });
+    let unnamed = s.call("apikey-refresh-nosession", refresh.clone()).await;
+    assert!(
+        unnamed
+            .refusal()
+            .is_some_and(|r| matches!(r, Refusal::Invalid(_) | Refusal::InvalidParameters)),
+        "{unnamed:?}"
+    );
+    for (k, v) in [
+        ("issuer", json!("authnzd-tests")),
+        ("audience", json!("api.example.com")),
+        ("subject", json!("/api/v1")),
+        ("apiversion", json!(1)),
+    ] {
+        refresh[k] = v;
+    }
     let r = s.call("apikey-refresh-nosession", refresh.clone()).await;
     assert!(r.success, "{r:?}");
+    let new_key: Value = serde_json::from_str(r.response["apikey"].as_str().unwrap()).unwrap();
+    assert_eq!(new_key["aud"], "api.example.com", "{new_key}");
+    assert_eq!(new_key["uid"], JANE_ID);
     assert!(!s.call("apikey-refresh-nosession", refresh).await.success);
 
     // New users get new ids (PostgreSQL's sequence moved past the import).
@@ -224,19 +252,29 @@ async fn import_authnzerver_copies_a_database_with_a_dry_run_first() {
     check_the_old_data_works(&s).await;
 }
 
-#[tokio::test]
-async fn a_schema_authnzd_cannot_convert_stops_the_start_in_one_line() {
-    // authnzerver's tables with one missing.
-    let err = TestServer::try_start_prepared(
+/// A server started on authnzerver's tables as `edit` leaves them: it must
+/// not start; its error.
+async fn start_on_authnzerver_tables(edit: impl FnOnce(&mut Vec<String>)) -> String {
+    TestServer::try_start_prepared(
         |_| {},
-        |url| async move {
-            fixture::write(&url, |sql| sql.retain(|s| !s.contains("apikeys_nosession"))).await
-        },
+        |url| async move { fixture::write(&url, edit).await },
     )
     .await
     .err()
     .expect("refused")
-    .to_string();
+    .to_string()
+}
+
+/// `statement` added to authnzerver's tables.
+fn with(statement: &str) -> impl FnOnce(&mut Vec<String>) + '_ {
+    move |sql| sql.push(statement.to_owned())
+}
+
+#[tokio::test]
+async fn a_schema_authnzd_cannot_convert_stops_the_start_in_one_line() {
+    // authnzerver's tables with one missing.
+    let err =
+        start_on_authnzerver_tables(|sql| sql.retain(|s| !s.contains("apikeys_nosession"))).await;
     assert!(
         err.contains("neither authnzd's nor authnzerver's (missing table apikeys_nosession)"),
         "{err}"
@@ -245,23 +283,11 @@ async fn a_schema_authnzd_cannot_convert_stops_the_start_in_one_line() {
 
     // Rows in a table authnzd has no use for.
     if !mysql() {
-        let err = TestServer::try_start_prepared(
-            |_| {},
-            |url| async move {
-                fixture::write(&url, |sql| {
-                    sql.push(
-                        "INSERT INTO preferences (pref_id, user_id, pref_name, pref_value) \
-                         VALUES (1, 4, 'theme', 'dark')"
-                            .into(),
-                    )
-                })
-                .await
-            },
-        )
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
+        let err = start_on_authnzerver_tables(with(
+            "INSERT INTO preferences (pref_id, user_id, pref_name, pref_value) \
+             VALUES (1, 4, 'theme', 'dark')",
+        ))
+        .await;
         assert!(
             err.contains("preferences (1 rows); empty them first"),
             "{err}"
@@ -270,19 +296,11 @@ async fn a_schema_authnzd_cannot_convert_stops_the_start_in_one_line() {
 
     // authnzd's migrations applied over authnzerver's tables (what an
     // earlier authnzd did): refused, with what to do.
-    let err = TestServer::try_start_prepared(
-        |_| {},
-        |url| async move {
-            fixture::write(&url, |sql| {
-                sql.push("CREATE TABLE seaql_migrations (version VARCHAR(255) PRIMARY KEY, applied_at BIGINT NOT NULL)".into())
-            })
-            .await
-        },
-    )
-    .await
-    .err()
-    .expect("refused")
-    .to_string();
+    let err = start_on_authnzerver_tables(with(
+        "CREATE TABLE seaql_migrations \
+         (version VARCHAR(255) PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    ))
+    .await;
     assert!(
         err.contains("restore the database from before that start"),
         "{err}"

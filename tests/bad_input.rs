@@ -5,6 +5,7 @@ mod common;
 
 use authnzd::catalogue::{self, Spec};
 use authnzd::params::{Param, Ty};
+use authnzd_proto::Refusal;
 use common::TestServer;
 use serde_json::{Map, Value, json};
 
@@ -53,8 +54,8 @@ async fn every_request_type_refuses_bad_values_cleanly() {
         assert_eq!(r.status, 200, "{}", spec.name);
         if spec.params.iter().any(|p| p.required) {
             assert_eq!(
-                r.failure_reason.as_deref(),
-                Some("invalid request parameters"),
+                r.refusal(),
+                Some(Refusal::InvalidParameters),
                 "{}",
                 spec.name
             );
@@ -64,8 +65,8 @@ async fn every_request_type_refuses_bad_values_cleanly() {
             .call(spec.name, body_with(spec, |p| wrong_type(p.types)))
             .await;
         assert_eq!(
-            r.failure_reason.as_deref(),
-            Some("invalid request parameters"),
+            r.refusal(),
+            Some(Refusal::InvalidParameters),
             "{}",
             spec.name
         );
@@ -86,7 +87,7 @@ async fn every_request_type_refuses_bad_values_cleanly() {
                 "{} with {} chars: {:?}",
                 spec.name,
                 text.len(),
-                r.failure_reason
+                r.refusal()
             );
             assert!(
                 !r.success,
@@ -94,7 +95,7 @@ async fn every_request_type_refuses_bad_values_cleanly() {
                 spec.name,
                 text.len()
             );
-            assert!(r.failure_reason.is_some(), "{}", spec.name);
+            assert!(r.refusal().is_some(), "{}", spec.name);
         }
     }
     // Still serving.

@@ -4,12 +4,13 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use authnzd::envelope::KeyRing;
 use authnzd_client::Client;
-use common::cli::{authnzd, json_of, ok, private_key_file, stderr, stdout, write_config};
+use common::cli::{RingFile, authnzd, json_of, ok, private_key_file, stderr, stdout, write_config};
 use common::{PW, PW2, TestServer, login_body, random_suffix, session_new_body, token_of};
 use serde_json::{Value, json};
 
@@ -25,7 +26,7 @@ async fn a_user_added_by_the_cli_logs_in_over_rpc_and_the_other_user_commands_wo
     let refused = authnzd(&config, &["user", "add", &email], Some("short\n")).await;
     assert!(!refused.status.success(), "{}", stdout(&refused));
     assert!(
-        stderr(&refused).contains("invalid password"),
+        stderr(&refused).contains(Refusal::InvalidPassword.as_str()),
         "{}",
         stderr(&refused)
     );
@@ -185,13 +186,9 @@ async fn a_lock_from_the_cli_reaches_a_running_server_within_its_cache_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_rotation_keeps_the_old_key_working_until_it_is_retired() {
-    let dir = tempfile::tempdir().expect("dir");
-    let key_file = dir.path().join("ring.key");
-    let old = KeyRing::generate_key();
-    private_key_file(&key_file, &old);
-    let file = key_file.display().to_string();
-    let mut s = TestServer::start_with(|c| c.keys.secret = Some(file.clone().into())).await;
-    let config = write_config(&s, &file, "");
+    let ring = RingFile::new();
+    let (mut s, config) = ring.server().await;
+    let (old, key_file) = (ring.first.clone(), ring.path.clone());
     let session_new = |c: Client| async move {
         c.request("session-new", session_new_body(None, 1))
             .await

@@ -7,8 +7,7 @@ mod common;
 
 use authnzd::clock::Clock as _;
 use authnzd::envelope::KeyRing;
-use authnzd_client::Client;
-use common::cli::{authnzd, ok, private_key_file, stderr, write_config};
+use common::cli::{RingFile, authnzd, ok, stderr};
 use common::{PW, TestServer};
 use serde_json::json;
 
@@ -29,15 +28,9 @@ async fn verify(s: &TestServer, user_id: i64, code: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totp_users_stay_enrolled_through_a_rotation() {
-    let dir = tempfile::tempdir().expect("dir");
-    let key_file = dir.path().join("ring.key");
-    let old = KeyRing::generate_key();
-    private_key_file(&key_file, &old);
-    let file = key_file.display().to_string();
-    let mut s = TestServer::start_with(|c| c.keys.secret = Some(file.clone().into())).await;
-    s.key = old.clone();
-    s.client = Client::new(s.url(), &old).expect("client");
-    let config = write_config(&s, &file, "");
+    let ring = RingFile::new();
+    let (mut s, config) = ring.server().await;
+    let old = ring.first.clone();
 
     let user_id = s.verified_user("totp-rotation@example.com", PW).await;
     let started = s.ok("totp-enroll-start", json!({"user_id": user_id})).await;
@@ -109,13 +102,8 @@ async fn totp_users_stay_enrolled_through_a_rotation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retire_before_any_restart_leaves_servers_able_to_start() {
-    let dir = tempfile::tempdir().expect("dir");
-    let key_file = dir.path().join("ring.key");
-    let old = KeyRing::generate_key();
-    private_key_file(&key_file, &old);
-    let file = key_file.display().to_string();
-    let mut s = TestServer::start_with(|c| c.keys.secret = Some(file.clone().into())).await;
-    let config = write_config(&s, &file, "");
+    let ring = RingFile::new();
+    let (mut s, config) = ring.server().await;
 
     // The server's own keys are sealed under the old key only; add and
     // retire with no restart between (step 2 of the procedure skipped).
@@ -130,12 +118,12 @@ async fn a_retire_before_any_restart_leaves_servers_able_to_start() {
         stderr(&retired)
     );
     // It starts (a key it cannot open would stop it) and signs as before.
-    let public_before = s.running().app.server_key.public_key().to_owned();
+    let public_before = s.running().app.keys.server_key.public_key().to_owned();
     s.key = new.clone();
     s.restart().await;
-    assert_eq!(s.running().app.server_key.public_key(), public_before);
+    assert_eq!(s.running().app.keys.server_key.public_key(), public_before);
     let challenge = s
-        .ok("pubkey-challenge-new", json!({"purpose": "register"}))
+        .ok("pubkey-challenge-new", json!({"purpose": "login"}))
         .await;
     assert_eq!(challenge["server_public_key"], json!(public_before));
     s.stop().await;

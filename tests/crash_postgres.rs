@@ -4,33 +4,14 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use authnzd_client::Client;
 use common::apikeys::{Key, member};
-use common::process::{Guard, authnzd, wait_healthy};
+use common::process::serve;
 use common::{PW, Scratch, call, free_port, postgres_admin_url, random_suffix, session_new_body};
 use serde_json::json;
-
-/// `authnzd serve` on `database_url` with cheap hashing, once it answers.
-async fn serve_on(dir: &Path, port: u16, database_url: &str) -> Guard {
-    let mut child = Guard(
-        authnzd(dir)
-            .args(["serve", "--port", &port.to_string()])
-            .env("AUTHNZD_DATABASE_URL", database_url)
-            .env("AUTHNZD_RATE_LIMITS", "none")
-            .env("AUTHNZD_LOG_LEVEL", "warn")
-            .env("AUTHNZD_ARGON2_MEMORY_KIB", "1024")
-            .env("AUTHNZD_ARGON2_ITERATIONS", "1")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("authnzd starts"),
-    );
-    wait_healthy(port, &mut child.0).await;
-    child
-}
 
 #[derive(Default)]
 struct Acknowledged {
@@ -44,7 +25,7 @@ async fn acknowledged_writes_survive_kill_9_on_postgres() {
     let (scratch, database_url) = Scratch::create(&postgres_admin_url()).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = serve_on(dir.path(), port, &database_url).await;
+    let mut child = serve(dir.path(), port, &database_url, &[]).await;
     let key = std::fs::read_to_string(dir.path().join("authnzd.key")).expect("key file");
     let url = format!("http://127.0.0.1:{port}/");
     let client = Client::new(&url, key.trim()).expect("client");
@@ -131,7 +112,7 @@ async fn acknowledged_writes_survive_kill_9_on_postgres() {
         acked.sessions.len(),
         acked.keys.len()
     );
-    let _child = serve_on(dir.path(), port, &database_url).await;
+    let _child = serve(dir.path(), port, &database_url, &[]).await;
     let client = Client::new(&url, key.trim()).expect("client");
     for token in &acked.sessions {
         let r = call(&client, "session-exists", json!({"session_token": token})).await;

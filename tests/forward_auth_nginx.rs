@@ -1,72 +1,18 @@
 //! Forward-auth behind a real nginx (`auth_request`) in front of a small
 //! upstream: the configuration README shows, started on loopback by the
-//! test. Needs the `nginx` binary (Debian: `apt-get install nginx`;
-//! `.ci/run` installs it).
+//! test. Needs the `nginx` binary, which `cargo xtask test` provides.
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::nginx::{Nginx, upstream};
 use common::{PW, TestServer, free_port};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn nginx_binary() -> PathBuf {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("this test needs nginx: `apt-get install nginx` (.ci/run installs it)")
-}
-
-/// An upstream that answers with the `X-Auth-User-Id` nginx passed it.
-async fn upstream() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let user = common::header_value(&head, "x-auth-user-id").unwrap_or_default();
-                let body = format!("upstream saw user={user}");
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    port
-}
-
-/// nginx in the foreground, killed on drop.
-struct Nginx {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The README's snippet with this test's ports: `plain` answers 401,
 /// `redirecting` turns our 401 + Location into a 302.
-fn config(dir: &Path, plain: u16, redirecting: u16, auth: u16, upstream: u16) -> String {
-    let d = dir.display();
+fn config(plain: u16, redirecting: u16, auth: u16, upstream: u16) -> String {
     let location = |redirect: bool| {
         format!(
             r#"
@@ -97,19 +43,6 @@ fn config(dir: &Path, plain: u16, redirecting: u16, auth: u16, upstream: u16) ->
     };
     format!(
         r#"
-daemon off;
-master_process off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
     server {{
         listen 127.0.0.1:{plain};
         {}
@@ -118,7 +51,6 @@ http {{
         listen 127.0.0.1:{redirecting};
         {}
     }}
-}}
 "#,
         location(false),
         location(true)
@@ -128,27 +60,7 @@ http {{
 async fn start_nginx(auth: u16) -> (Nginx, u16, u16) {
     let up = upstream().await;
     let (plain, redirecting) = (free_port(), free_port());
-    let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("nginx.conf");
-    std::fs::write(&conf, config(dir.path(), plain, redirecting, auth, up)).unwrap();
-    let child = Command::new(nginx_binary())
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(&conf)
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nginx starts");
-    let nginx = Nginx { child, dir };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", redirecting)).is_err() {
-        let log = std::fs::read_to_string(nginx.dir.path().join("error.log")).unwrap_or_default();
-        assert!(Instant::now() < deadline, "nginx did not start: {log}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let nginx = Nginx::start(&config(plain, redirecting, auth, up), redirecting).await;
     (nginx, plain, redirecting)
 }
 
@@ -181,12 +93,8 @@ async fn get(
 
 #[tokio::test]
 async fn nginx_auth_request_passes_signed_in_users_and_refuses_everyone_else() {
-    let s = TestServer::start_with(|c| {
-        c.gateway.gateway_listen = "127.0.0.1:0".into();
-        c.gateway.forward_auth_login_url = "https://login.example.com/signin".into();
-        c.gateway.forward_auth_domains = "example.com".into();
-    })
-    .await;
+    let s =
+        TestServer::with_forward_auth(|c| c.gateway.gateway_listen = "127.0.0.1:0".into()).await;
     let auth = s.running().gateway_addr.expect("gateway").port();
     let (_nginx, plain, redirecting) = start_nginx(auth).await;
     let host = "app.example.com";

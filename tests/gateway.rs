@@ -42,6 +42,11 @@ async fn verify(s: &TestServer, headers: &[(&str, &str)]) -> Answer {
     verify_at(&s.url(), "auth/verify", headers).await
 }
 
+/// /auth/verify with `token` as the bearer token.
+async fn verify_bearer(s: &TestServer, token: &str) -> Answer {
+    verify(s, &[("authorization", &format!("Bearer {token}"))]).await
+}
+
 fn h<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
     a.headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -72,10 +77,10 @@ async fn a_session_cookie_or_bearer_token_passes_with_the_users_headers_and_logo
     let body: Value = serde_json::from_str(&ok.body).unwrap();
     assert_eq!(
         body,
-        json!({"user_id": id, "user_email": "fa@example.com", "user_role": "authenticated"})
+        json!({"user_id": id, "user_email": "fa@example.com", "email_verified": true,
+               "user_role": "authenticated", "amr": []})
     );
-    let bearer = format!("Bearer {session}");
-    assert_eq!(verify(&s, &[("authorization", &bearer)]).await.status, 200);
+    assert_eq!(verify_bearer(&s, &session).await.status, 200);
 
     // Anonymous sessions and unknown tokens are nobody.
     let anon = s.anon_session().await;
@@ -105,8 +110,7 @@ async fn access_jwts_pass_until_expiry_and_every_forgery_is_401() {
     let (id, session) = user_session(&s, "jwt-fa@example.com").await;
     let pair = s.ok("token-issue", json!({"session_token": session})).await;
     let jwt = pair["access_token"].as_str().unwrap().to_owned();
-    let bearer = |t: &str| format!("Bearer {t}");
-    let ok = verify(&s, &[("authorization", &bearer(&jwt))]).await;
+    let ok = verify_bearer(&s, &jwt).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(h(&ok, "x-auth-user-id"), Some(id.to_string().as_str()));
 
@@ -157,7 +161,7 @@ async fn access_jwts_pass_until_expiry_and_every_forgery_is_401() {
             ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
         },
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(&x).unwrap(),
+        &jsonwebtoken::EncodingKey::from_secret(&x),
     )
     .unwrap();
     forged.push(("HS256 keyed with the public key", hs));
@@ -174,25 +178,19 @@ async fn access_jwts_pass_until_expiry_and_every_forgery_is_401() {
     forged.push(("garbage", "a.b.c".into()));
     forged.push(("huge", format!("{head}.{}.{sig}", "A".repeat(60_000))));
     for (what, token) in &forged {
-        let a = verify(&s, &[("authorization", &bearer(token))]).await;
+        let a = verify_bearer(&s, token).await;
         assert_eq!(a.status, 401, "{what} got {}: {}", a.status, a.body);
     }
 
     // Expiry by the server's clock.
     s.clock.advance(chrono::Duration::minutes(11));
-    assert_eq!(
-        verify(&s, &[("authorization", &bearer(&jwt))]).await.status,
-        401
-    );
+    assert_eq!(verify_bearer(&s, &jwt).await.status, 401);
 }
 
 #[tokio::test]
 async fn redirects_carry_only_https_urls_on_allowed_domains() {
-    let s = TestServer::start_with(|c| {
-        c.gateway.forward_auth_login_url = "https://login.example.com/signin".into();
-        c.gateway.forward_auth_domains = "example.com".into();
-    })
-    .await;
+    let s =
+        TestServer::with_forward_auth(|c| c.gateway.redirect_domains = "example.net".into()).await;
     let original = "https://app.example.com/private?x=1";
     let a = verify(&s, &[("x-original-url", original)]).await;
     assert_eq!(a.status, 401);
@@ -222,11 +220,19 @@ async fn redirects_carry_only_https_urls_on_allowed_domains() {
         "auth/verify?url=//evil.example",
         "auth/verify?rd=http://app.example.com/",
         "auth/verify?mode=redirect&url=https://app.example.com@evil.example/",
+        "auth/verify?url=javascript:alert(1)",
+        "auth/verify?url=https://evil.example%5C@app.example.com/",
+        "auth/verify?url=https://app.example.com/%0d%0aSet-Cookie:x=1",
+        "auth/verify?url=https:evil.example",
     ] {
         let a = verify_at(&s.url(), evil, &[]).await;
         assert_eq!(a.status, 403, "{evil}");
         assert!(h(&a, "location").is_none(), "{evil}");
     }
+    // `redirect_domains` is part of the same allow-list.
+    let a = verify_at(&s.url(), "auth/verify?url=https://www.example.net/x", &[]).await;
+    assert_eq!(a.status, 401);
+    assert!(h(&a, "location").is_some_and(|l| l.contains("www.example.net")));
     // Signed in, the target does not matter: nothing is redirected.
     let (_, session) = user_session(&s, "rd@example.com").await;
     let cookie = format!("authnzd_session={session}");
@@ -288,6 +294,64 @@ async fn oversized_credentials_are_4xx_and_each_client_is_rate_limited() {
         401
     );
     s.assert_serving().await;
+}
+
+/// 400 checks from this (loopback) peer, 50 at a time, the `n`-th naming
+/// `named(n)` in `X-Real-IP` and `X-Forwarded-For`: how many passed (401,
+/// not signed in) and how long they took.
+async fn spoofed_checks(
+    s: &TestServer,
+    named: impl Fn(u32) -> String,
+) -> (usize, std::time::Duration) {
+    let url = format!("{}auth/verify", s.url());
+    let client = common::http();
+    let started = std::time::Instant::now();
+    let mut passed = 0;
+    for batch in 0..8u32 {
+        let answers = futures_util::future::join_all((0..50u32).map(|i| {
+            let ip = named(batch * 50 + i);
+            client
+                .get(&url)
+                .header("x-forwarded-for", format!("192.0.2.1, {ip}"))
+                .header("x-real-ip", ip)
+                .send()
+        }))
+        .await;
+        for a in answers {
+            let status = a.expect("GET").status().as_u16();
+            assert!(status == 401 || status == 429, "{status}");
+            passed += usize::from(status == 401);
+        }
+    }
+    (passed, started.elapsed())
+}
+
+#[tokio::test]
+async fn forwarding_headers_count_only_from_trusted_proxies() {
+    // 100 checks a second, a burst of 200: from one client key, at most
+    // 200 + 100 per second elapsed of the 400 pass.
+    let at_most = |took: std::time::Duration| 200 + 100 * (took.as_secs() as usize + 1);
+    let each_its_own = |n: u32| format!("203.0.{}.{}", n / 250, n % 250 + 1);
+    for trusted in [vec![], vec!["10.0.0.0/8".to_owned()]] {
+        let s = TestServer::start_with(|c| {
+            c.gateway.gateway_rate_limit = 100;
+            c.server.trusted_proxies = trusted.clone();
+        })
+        .await;
+        let (passed, took) = spoofed_checks(&s, each_its_own).await;
+        assert!(
+            passed <= at_most(took),
+            "trusted {trusted:?}: {passed} of 400 passed in {took:?}: the headers moved the key"
+        );
+        s.stop().await;
+    }
+    // Loopback is trusted by default (a proxy on this host): each address
+    // named is a client of its own, and one named 400 times is one client.
+    let s = TestServer::start_with(|c| c.gateway.gateway_rate_limit = 100).await;
+    assert_eq!(spoofed_checks(&s, each_its_own).await.0, 400);
+    let (passed, took) = spoofed_checks(&s, |_| "192.0.2.99".into()).await;
+    assert!(passed <= at_most(took), "{passed} passed in {took:?}");
+    s.stop().await;
 }
 
 #[tokio::test]
@@ -356,7 +420,7 @@ async fn a_rotated_key_stays_published_and_accepted_until_its_tokens_expire() {
     // The operator's rotation.
     let replace = authnzd::store::signing_keys::Replace::Any;
     assert!(
-        authnzd::security::jwt::rotate(&app.db, &app.seals, app.now(), replace)
+        authnzd::security::jwt::rotate(&app.db, &app.keys.seals, app.now(), replace)
             .await
             .unwrap()
     );
@@ -366,12 +430,7 @@ async fn a_rotated_key_stays_published_and_accepted_until_its_tokens_expire() {
     let new = access_token(&s, "rot2@example.com").await;
     assert_ne!(kid_of(&new), kid_of(&old));
     for t in [&old, &new] {
-        assert_eq!(
-            verify(&s, &[("authorization", &format!("Bearer {t}"))])
-                .await
-                .status,
-            200
-        );
+        assert_eq!(verify_bearer(&s, t).await.status, 200);
     }
     // Every token of the old key has expired: it is no longer published.
     s.clock.advance(chrono::Duration::minutes(12));
@@ -407,11 +466,7 @@ async fn the_rotate_token_key_command_replaces_the_key_running_servers_use() {
         .env("AUTHNZD_KEY_FILE", s.path("no-such.key"))
         .output()
         .expect("run authnzd");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::cli::ok(&out, "rotate-token-key");
     // The server's minute chore reloads; run it now.
     authnzd::actions::token::rotate_keys_when_due(&s.running().app)
         .await
@@ -420,12 +475,7 @@ async fn the_rotate_token_key_command_replaces_the_key_running_servers_use() {
     assert_ne!(kid_of(&after), kid_of(&before));
     assert_eq!(published(&s).len(), 2);
     for t in [&before, &after] {
-        assert_eq!(
-            verify(&s, &[("authorization", &format!("Bearer {t}"))])
-                .await
-                .status,
-            200
-        );
+        assert_eq!(verify_bearer(&s, t).await.status, 200);
     }
     // Without the servers' key it refuses rather than seal with a new one.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_authnzd"))

@@ -6,6 +6,7 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use std::time::{Duration, Instant};
 
 use common::{PW, Scratch, TestServer, postgres_admin_url};
@@ -137,11 +138,31 @@ async fn lockout_and_passwordless_windows_hold_across_both() {
         assert!(!s.try_login(email, "wrong wrong wrong").await.success);
     }
     let r = b.try_login(email, PW).await;
+    assert_eq!(r.refusal(), Some(Refusal::AccountLocked), "{r:?}");
+
+    // An address without an account locks after as many failures, in
+    // either process: the answers do not tell which addresses have one.
+    let nobody = "nobody-here@example.com";
+    let mut reasons = Vec::new();
+    for s in [&a, &b, &a, &b] {
+        let r = s.try_login(nobody, "wrong wrong wrong").await;
+        reasons.push(r.refusal());
+    }
+    let known: Vec<Option<Refusal>> = {
+        let twin = "twin@example.com";
+        a.verified_user(twin, PW).await;
+        let mut v = Vec::new();
+        for s in [&a, &b, &a, &b] {
+            let r = s.try_login(twin, "wrong wrong wrong").await;
+            v.push(r.refusal());
+        }
+        v
+    };
     assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("user account is locked"),
-        "{r:?}"
+        reasons, known,
+        "an unknown address and an account answer alike"
     );
+    assert_eq!(reasons[2], Some(Refusal::AccountLocked), "{reasons:?}");
 
     let start = json!({"channel": "email", "address": "magic@example.com", "create_user": true});
     for s in [&a, &b, &a] {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use common::{PW, PW2, TestServer, session_new_body, token_of};
 use serde_json::json;
 
@@ -39,13 +40,13 @@ async fn internal_user_edit_merges_extra_info_and_refuses_identity_keys() {
     let identity = json!({"user_id": 10, "system_id": "pwned", "password": "pwnedx2"});
     let refused = s.try_edit_user(uid, identity).await;
     assert!(!refused.success);
-    let reason = refused.failure_reason.unwrap();
+    let reason = refused.refusal().unwrap();
     assert!(
-        reason.starts_with("invalid request: disallowed keys in update_dict"),
+        matches!(&reason, Refusal::Invalid(why) if why.starts_with("invalid request: disallowed keys in update_dict")),
         "{reason}"
     );
     for key in ["password", "user_id", "system_id"] {
-        assert!(reason.contains(key), "{reason}");
+        assert!(reason.as_str().contains(key), "{reason}");
     }
 }
 
@@ -75,7 +76,7 @@ async fn internal_session_edit_merges_and_is_seen_by_session_exists() {
 
     let nothing = json!({"target_session_token": "no-such-token", "update_dict": {"a": 1}});
     let reason = s.refused("internal-session-edit", nothing).await;
-    assert_eq!(reason, "no such session");
+    assert_eq!(reason, Refusal::NoSuchSession);
 }
 
 #[tokio::test]
@@ -92,7 +93,7 @@ async fn passchecks_with_and_without_a_session() {
         .await;
     assert!(!bad.success);
     let nosession = s.refused("user-passcheck", passcheck("nope", PW)).await;
-    assert_eq!(nosession, "session does not exist");
+    assert_eq!(nosession, Refusal::SessionNotFound);
 
     s.clock.advance(chrono::Duration::seconds(2));
     let by_email = |email: &str| json!({"email": email, "password": PW});
@@ -101,10 +102,7 @@ async fn passchecks_with_and_without_a_session() {
     let unknown = s
         .call("user-passcheck-nosession", by_email("nobody@test.org"))
         .await;
-    assert_eq!(
-        unknown.failure_reason.as_deref(),
-        Some("user does not exist or password doesn't match")
-    );
+    assert_eq!(unknown.refusal(), Some(Refusal::WrongPassword));
     assert_eq!(
         unknown.messages, bad.messages,
         "same words for unknown users and wrong passwords"

@@ -122,11 +122,7 @@ async fn counters_move_with_real_requests() {
 
 #[tokio::test]
 async fn rate_limit_rejections_are_counted_by_limit() {
-    let s = TestServer::start_with(|c| {
-        c.limits.rate_limits =
-            "ipaddr:720; user:480; session:600; apikey:720; burst:150; session-new:1".into()
-    })
-    .await;
+    let s = TestServer::with_session_new_limit(1).await;
     for _ in 0..3 {
         s.call("session-new", session_new_body(None, 1)).await;
     }

@@ -6,17 +6,12 @@ mod common;
 
 use authnzd::config::{MailTransport, SmsSender, SmtpTls};
 use authnzd_client::Reply;
+use authnzd_proto::Refusal;
 use chrono::Duration;
 use common::mail::LINK_BASE;
 use common::mailsink::{MailSink, SinkTls, free_port, parse};
-use common::{PW, TestServer, call, tally};
+use common::{PW, TestServer, call, eventually, tally};
 use serde_json::{Value, json};
-
-const SENT_TOO_OFTEN: &str = "too many codes sent to this address; try again later";
-const NOT_SENT: &str = "the code could not be sent";
-const INACTIVE: &str = "user exists but is inactive or locked";
-const WRONG: &str = "wrong code";
-const TOO_MANY_WRONG: &str = "too many wrong codes; ask for a new one";
 
 /// A server mailing a sink, from "Sign-in <signin@example.com>".
 async fn server_with_mail() -> (TestServer, MailSink) {
@@ -82,7 +77,7 @@ async fn ada_signing_in() -> Attempt {
     let (s, sink) = server_with_mail().await;
     let uid = s.verified_user("ada@example.com", PW).await;
     let attempt = started(&s, "ada@example.com").await;
-    let (code, _) = code_and_link(&sink.wait_for(1));
+    let (code, _) = code_and_link(&sink.wait_for(1).await);
     Attempt {
         s,
         sink,
@@ -108,7 +103,7 @@ async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
     let attempt = first["attempt_id"].clone();
     assert!(attempt.is_string(), "{first}");
     assert_eq!(first["channel"], "email");
-    let raw = sink.wait_for(1);
+    let raw = sink.wait_for(1).await;
     let m = parse(&raw);
     assert_eq!(m.header("To"), Some("ada@example.com"));
     assert_eq!(m.header("From"), Some("Sign-in <signin@example.com>"));
@@ -137,7 +132,7 @@ async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
 
     // A second attempt, finished by its link; the link works once.
     assert!(start(&s, "ada@example.com").await.success);
-    let (_, token) = code_and_link(&sink.wait_for(2));
+    let (_, token) = code_and_link(&sink.wait_for(2).await);
     let r = follow(&s, &token).await;
     assert!(r.success, "{r:?}");
     let r = follow(&s, &token).await;
@@ -154,27 +149,33 @@ async fn code_and_link_arrive_by_smtp_and_each_signs_in_once() {
     assert_eq!(events, [send.clone(), finish.clone(), send, finish]);
 }
 
-#[tokio::test]
-async fn unknown_addresses_get_the_same_answer_and_no_mail() {
-    let (s, sink) = server_with_mail().await;
-    s.verified_user("ada@example.com", PW).await;
-    let known = start(&s, "ada@example.com").await;
-    sink.wait_for(1);
-    let unknown = start(&s, "nobody@example.com").await;
+/// Two starts answered alike: success, messages, reason and the response's
+/// field names (an address with an account and one without).
+fn answered_alike(known: &Reply, unknown: &Reply) {
     assert_eq!(known.success, unknown.success);
     assert_eq!(known.messages, unknown.messages);
-    assert_eq!(known.failure_reason, unknown.failure_reason);
+    assert_eq!(known.refusal(), unknown.refusal());
     let keys = |r: &Reply| {
         let mut k: Vec<String> = r.response.as_object().unwrap().keys().cloned().collect();
         k.sort();
         k
     };
-    assert_eq!(keys(&known), keys(&unknown));
-    let mailed = sink.settled_count();
+    assert_eq!(keys(known), keys(unknown));
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_same_answer_and_no_mail() {
+    let (s, sink) = server_with_mail().await;
+    s.verified_user("ada@example.com", PW).await;
+    let known = start(&s, "ada@example.com").await;
+    sink.wait_for(1).await;
+    let unknown = start(&s, "nobody@example.com").await;
+    answered_alike(&known, &unknown);
+    let mailed = sink.settled_count().await;
     assert_eq!(mailed, 1, "mail went to an address without an account");
     // Guessing codes for it gets the same refusal as for a real attempt.
     let r = finish(&s, &unknown.response["attempt_id"], "000000").await;
-    assert_eq!(r.failure_reason.as_deref(), Some(WRONG));
+    assert_eq!(r.refusal(), Some(Refusal::WrongCode));
 }
 
 #[tokio::test]
@@ -190,15 +191,19 @@ async fn five_wrong_codes_end_the_attempt_and_codes_expire() {
     for i in 1..=5 {
         let r = finish(&s, &attempt, wrong).await;
         assert!(!r.success);
-        let expected = if i < 5 { WRONG } else { TOO_MANY_WRONG };
-        assert_eq!(r.failure_reason.as_deref(), Some(expected), "try {i}");
+        let expected = if i < 5 {
+            Refusal::WrongCode
+        } else {
+            Refusal::TooManyWrongCodes
+        };
+        assert_eq!(r.refusal(), Some(expected), "try {i}");
     }
     let r = finish(&s, &attempt, &code).await;
     assert!(!r.success, "the right code worked after five wrong ones");
 
     // Expiry (15 minutes by default) on the server's clock.
     let attempt = started(&s, "ada@example.com").await;
-    let (code, token) = code_and_link(&sink.wait_for(2));
+    let (code, token) = code_and_link(&sink.wait_for(2).await);
     s.clock
         .advance(Duration::minutes(15) + Duration::seconds(1));
     let r = finish(&s, &attempt, &code).await;
@@ -216,7 +221,7 @@ async fn send_windows_hold_across_a_restart() {
         assert!(r.success, "send {i}: {r:?}");
     }
     let fourth = start(&s, "ada@example.com").await;
-    assert_eq!(fourth.failure_reason.as_deref(), Some(SENT_TOO_OFTEN));
+    assert_eq!(fourth.refusal(), Some(Refusal::TooManyCodesForAddress));
     s.restart().await;
     let r = start(&s, "ada@example.com").await;
     assert!(!r.success, "the window was forgotten by a restart");
@@ -228,19 +233,26 @@ async fn send_windows_hold_across_a_restart() {
     s.clock.advance(Duration::hours(12) + Duration::seconds(1));
     let r = start(&s, "ada@example.com").await;
     assert!(r.success, "{r:?}");
-    assert_eq!(sink.messages().len(), 4);
+    sink.wait_for(4).await;
+    assert_eq!(sink.settled_count().await, 4);
 }
 
 #[tokio::test]
 async fn create_user_makes_a_verified_account_on_first_success() {
-    let (s, sink) = server_with_mail().await;
+    let (s, sink) = TestServer::with_mail_and(|c| {
+        c.gateway.redirect_domains = "app.example.com".into();
+    })
+    .await;
     let body = json!({"channel": "email", "address": "new@example.com", "create_user": true,
-                      "redirect_url": "/welcome"});
+                      "redirect_url": "https://app.example.com/welcome"});
     let attempt = s.ok("passwordless-start", body).await["attempt_id"].clone();
-    let (code, _) = code_and_link(&sink.wait_for(1));
+    let (code, _) = code_and_link(&sink.wait_for(1).await);
     let done = finish(&s, &attempt, &code).await;
     assert!(done.success, "{done:?}");
-    assert_eq!(done.response["redirect_url"], "/welcome");
+    assert_eq!(
+        done.response["redirect_url"],
+        "https://app.example.com/welcome"
+    );
     let found = s
         .call("user-lookup-email", json!({"email": "new@example.com"}))
         .await;
@@ -255,17 +267,81 @@ async fn create_user_makes_a_verified_account_on_first_success() {
 }
 
 #[tokio::test]
-async fn smtp_down_is_a_clear_failure_and_the_server_keeps_serving() {
+async fn redirect_urls_pass_the_same_allow_list_as_the_gateway() {
+    let (s, sink) = TestServer::with_mail_and(|c| {
+        c.gateway.forward_auth_domains = "app.example.com".into();
+        c.gateway.redirect_domains = "example.org".into();
+    })
+    .await;
+    s.verified_user("ada@example.com", PW).await;
+    let with = |target: &str| json!({"channel": "email", "address": "ada@example.com", "redirect_url": target});
+    for bad in [
+        "https://evil.example/",
+        "https://app.example.com.evil.example/",
+        "https://evilexample.org/",
+        "http://app.example.com/",
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)//https://app.example.com/",
+        "data:text/html,<script>alert(1)</script>",
+        "//evil.example/",
+        "/welcome",
+        "https:evil.example",
+        "https://app.example.com@evil.example/",
+        "https://user:pw@app.example.com/",
+        "https://evil.example\\@app.example.com/",
+        "https://evil.example\\.app.example.com/",
+        "https://app.example.com/\nSet-Cookie: x=1",
+        " https://app.example.com/",
+        "https://127.0.0.1/",
+    ] {
+        let r = s.call("passwordless-start", with(bad)).await;
+        assert!(!r.success, "{bad:?} accepted");
+        assert_eq!(r.refusal(), Some(Refusal::RedirectUrlInvalid), "{bad:?}");
+        assert!(r.response.get("attempt_id").is_none(), "{r:?}");
+    }
+    // Nothing was sent or stored for them: no mail, and the address's
+    // window (3 per 12 h) still has room for the three below.
+    assert_eq!(sink.settled_count().await, 0);
+    for (n, good) in [
+        "https://app.example.com/after?x=1#top",
+        "https://example.org/",
+        "https://www.EXAMPLE.org:8443/in",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let attempt = s.ok("passwordless-start", with(good)).await["attempt_id"].clone();
+        let (code, token) = code_and_link(&sink.wait_for(n + 1).await);
+        let done = if n == 1 {
+            follow(&s, &token).await
+        } else {
+            finish(&s, &attempt, &code).await
+        };
+        assert!(done.success, "{good}: {done:?}");
+        assert_eq!(done.response["redirect_url"], good);
+    }
+    // Without any configured domain no redirect_url passes at all.
+    let (bare, _sink) = server_with_mail().await;
+    bare.verified_user("ada@example.com", PW).await;
+    let r = bare
+        .call("passwordless-start", with("https://app.example.com/"))
+        .await;
+    assert_eq!(r.refusal(), Some(Refusal::RedirectUrlInvalid));
+}
+
+#[tokio::test]
+async fn smtp_down_does_not_change_the_answer_and_is_counted() {
     let s = TestServer::with_smtp(free_port(), |_| {}).await;
     let uid = s.verified_user("ada@example.com", PW).await;
-    let reason = s
-        .refused("passwordless-start", by_email("ada@example.com"))
-        .await;
-    assert_eq!(reason, NOT_SENT);
-    let anon = s.anon_session().await;
-    let r = s.session_exists(&anon).await;
-    assert!(r.success, "the server stopped serving: {r:?}");
+    let known = start(&s, "ada@example.com").await;
+    let unknown = start(&s, "nobody@example.com").await;
+    // Delivery is not the answer's business: an account whose code could
+    // not go out answers as an address without one.
+    assert!(known.success, "{known:?}");
+    answered_alike(&known, &unknown);
+    s.assert_serving().await;
     // The failure is counted where operators look.
+    delivery_failures_reach(&s, "mail", 1).await;
     let (_, health) = s.health().await;
     assert_eq!(health["delivery"]["mail"], json!({"sent": 0, "failed": 1}));
     let events = s.audit_events().await;
@@ -275,6 +351,26 @@ async fn smtp_down_is_a_clear_failure_and_the_server_keeps_serving() {
             .any(|(e, u, _)| e == "passwordless-send-failed" && *u == Some(uid)),
         "{events:?}"
     );
+    // The attempt whose code never went out is ended.
+    let r = finish(&s, &known.response["attempt_id"], "000000").await;
+    assert_eq!(r.refusal(), Some(Refusal::CodeOrLinkInvalid));
+}
+
+/// Waits until /health counts `n` failed sends on `channel` (sends happen
+/// after the answer); 15 s at most.
+async fn delivery_failures_reach(s: &TestServer, channel: &str, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (_, health) = s.health().await;
+        if health["delivery"][channel]["failed"] == json!(n) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{channel} failures: {health}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test]
@@ -291,13 +387,16 @@ async fn sms_codes_go_through_twilios_api_and_sign_in() {
         .try_edit_user(bob, json!({"phone": "+1 201 555 0123"}))
         .await;
     assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("phone number already in use")
+        r.refusal(),
+        Some(Refusal::Other("phone number already in use".into()))
     );
 
     let body = json!({"channel": "sms", "address": "+1 201 555 0123"});
     let attempt = s.ok("passwordless-start", body).await["attempt_id"].clone();
-    let sent = twilio.messages();
+    let sent = eventually("an SMS", || {
+        Some(twilio.messages()).filter(|m| !m.is_empty())
+    })
+    .await;
     assert_eq!(sent.len(), 1);
     let m = &sent[0];
     assert_eq!(
@@ -327,7 +426,7 @@ async fn sms_codes_go_through_twilios_api_and_sign_in() {
     // A bad number is a clear error; create_user needs email.
     let body = json!({"channel": "sms", "address": "call me"});
     let reason = s.refused("passwordless-start", body).await;
-    assert_eq!(reason, "invalid request: address");
+    assert_eq!(reason, Refusal::invalid("address"));
     let body = json!({"channel": "sms", "address": "+12015550199", "create_user": true});
     s.refused("passwordless-start", body).await;
 }
@@ -353,7 +452,10 @@ async fn the_file_transport_and_the_typed_client() {
         })
         .await
         .unwrap();
-    let files = emls(mail_dir.path());
+    let files = eventually("an .eml", || {
+        Some(emls(mail_dir.path())).filter(|f| !f.is_empty())
+    })
+    .await;
     assert_eq!(files.len(), 1, "one .eml written");
     let (code, _) = code_and_link(&std::fs::read(&files[0]).unwrap());
     let signed_in = s
@@ -385,7 +487,7 @@ async fn the_sms_webhook_gets_json() {
     s.edit_user(uid, json!({"phone": "+442079460958"})).await;
     let body = json!({"channel": "sms", "address": "+44 20 7946 0958"});
     let attempt = s.ok("passwordless-start", body).await["attempt_id"].clone();
-    let sent = hook.messages();
+    let sent = eventually("an SMS", || Some(hook.messages()).filter(|m| !m.is_empty())).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].path, "/sms-hook");
     assert!(
@@ -417,7 +519,7 @@ async fn mail_goes_over_starttls_and_implicit_tls() {
         s.verified_user("ada@example.com", PW).await;
         let first = start(&s, "ada@example.com").await;
         assert!(first.success, "{mode:?}: {first:?}");
-        let (code, _) = code_and_link(&sink.wait_for(1));
+        let (code, _) = code_and_link(&sink.wait_for(1).await);
         let done = finish(&s, &first.response["attempt_id"], &code).await;
         assert!(done.success, "{mode:?}: {done:?}");
         s.stop().await;
@@ -426,7 +528,8 @@ async fn mail_goes_over_starttls_and_implicit_tls() {
         let s = TestServer::with_smtp(port, |c| c.mail.smtp_tls = tls).await;
         s.verified_user("ada@example.com", PW).await;
         let r = start(&s, "ada@example.com").await;
-        assert_eq!(r.failure_reason.as_deref(), Some(NOT_SENT), "{mode:?}");
+        assert!(r.success, "{mode:?}: {r:?}");
+        delivery_failures_reach(&s, "mail", 1).await;
         assert_eq!(sink.messages().len(), 1);
         s.stop().await;
     }
@@ -446,17 +549,101 @@ async fn the_per_client_window_counts_every_address() {
         assert!(r.success, "{r:?}");
     }
     let r = call(&one, "passwordless-start", by_email("a9@example.com")).await;
-    assert_eq!(
-        r.failure_reason.as_deref(),
-        Some("too many codes requested from this client; try again later")
-    );
+    assert_eq!(r.refusal(), Some(Refusal::TooManyCodesFromClient));
     let another = s.client_from("198.51.100.2");
     let r = call(&another, "passwordless-start", by_email("a9@example.com")).await;
     assert!(r.success, "another client was refused: {r:?}");
 }
 
 #[tokio::test]
-async fn a_silent_smtp_server_costs_at_most_the_mail_timeout() {
+async fn an_ipv6_client_counts_by_its_64() {
+    // The default window: 10 per client per 24 h.
+    let s = TestServer::start().await;
+    let mut answers = Vec::new();
+    for n in 1..=12 {
+        // A new address of the same /64 each time, written in varied forms.
+        let ip = format!("2001:db8:1:2:{n:x}:{:x}::{n}", (n * 7919) % 0xffff);
+        let from = s.client_from(&ip);
+        let address = format!("v6-{n}@example.com");
+        answers.push(call(&from, "passwordless-start", by_email(&address)).await);
+    }
+    let sent = answers.iter().filter(|r| r.success).count();
+    assert_eq!(sent, 10, "{answers:?}");
+    for r in &answers[10..] {
+        assert_eq!(r.refusal(), Some(Refusal::TooManyCodesFromClient));
+    }
+    // The next /64 over is another client; IPv4 keeps its own address.
+    let next = s.client_from("2001:db8:1:3::1");
+    let r = call(&next, "passwordless-start", by_email("v6-next@example.com")).await;
+    assert!(r.success, "{r:?}");
+    let v4 = s.client_from("::ffff:198.51.100.20");
+    for n in 0..10 {
+        let address = format!("v4-{n}@example.com");
+        assert!(
+            call(&v4, "passwordless-start", by_email(&address))
+                .await
+                .success
+        );
+    }
+    let plain_v4 = s.client_from("198.51.100.20");
+    let r = call(
+        &plain_v4,
+        "passwordless-start",
+        by_email("v4-x@example.com"),
+    )
+    .await;
+    assert_eq!(
+        r.refusal(),
+        Some(Refusal::TooManyCodesFromClient),
+        "a v4-mapped address is the IPv4 address"
+    );
+}
+
+#[tokio::test]
+async fn codes_and_links_sent_before_a_key_is_added_still_sign_in() {
+    let (mut s, sink) = TestServer::with_mail_and(|c| {
+        c.passwordless.passwordless_per_ip = 3;
+        c.passwordless.passwordless_per_address = 10;
+    })
+    .await;
+    s.verified_user("ada@example.com", PW).await;
+    let from = s.client_from("198.51.100.30");
+    let start = |client: &authnzd_client::Client| {
+        let client = client.clone();
+        async move { call(&client, "passwordless-start", by_email("ada@example.com")).await }
+    };
+    let first = start(&from).await.response["attempt_id"].clone();
+    let (code, _) = code_and_link(&sink.wait_for(1).await);
+    assert!(start(&from).await.success);
+    let (_, token) = code_and_link(&sink.wait_for(2).await);
+    // `authnzd key add`, then the restart that reads the new ring.
+    let newer = authnzd::envelope::KeyRing::generate_key();
+    s.config.keys.secret = Some(format!("{newer},{}", s.key).into());
+    s.restart().await;
+    let from = s.client_from("198.51.100.30");
+    let r = finish(&s, &first, other_than(&code)).await;
+    assert_eq!(r.refusal(), Some(Refusal::WrongCode));
+    let r = finish(&s, &first, &code).await;
+    assert!(r.success, "a code sent before the key was added: {r:?}");
+    let r = follow(&s, &token).await;
+    assert!(r.success, "a link sent before the key was added: {r:?}");
+    // The client's window (3) still counts the two sent before.
+    let third = start(&from).await;
+    assert!(third.success, "{third:?}");
+    let (code, _) = code_and_link(&sink.wait_for(3).await);
+    assert!(
+        finish(&s, &third.response["attempt_id"], &code)
+            .await
+            .success
+    );
+    assert_eq!(
+        start(&from).await.refusal(),
+        Some(Refusal::TooManyCodesFromClient)
+    );
+}
+
+#[tokio::test]
+async fn a_silent_smtp_server_does_not_hold_the_answer() {
     // Accepts connections and never says a word.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = silent.local_addr().unwrap().port();
@@ -466,14 +653,16 @@ async fn a_silent_smtp_server_costs_at_most_the_mail_timeout() {
             open.push(stream);
         }
     });
-    let s = TestServer::with_smtp(port, |c| c.mail.mail_timeout = 1).await;
+    let s = TestServer::with_smtp(port, |c| c.mail.mail_timeout = 5).await;
     s.verified_user("ada@example.com", PW).await;
-    let began = std::time::Instant::now();
     let r = start(&s, "ada@example.com").await;
-    let took = began.elapsed();
-    assert_eq!(r.failure_reason.as_deref(), Some(NOT_SENT));
-    // The bound is what matters; generous slack for a loaded machine.
-    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert!(r.success, "{r:?}");
+    // Answered while the send still waits on the silent server: neither
+    // sent nor failed yet.
+    let (_, health) = s.health().await;
+    assert_eq!(health["delivery"]["mail"], json!({"sent": 0, "failed": 0}));
+    // The send gives up at the mail timeout, and that is counted.
+    delivery_failures_reach(&s, "mail", 1).await;
     s.stop().await;
     held.abort();
 }
@@ -490,7 +679,7 @@ async fn a_user_who_cannot_sign_in_gets_no_session() {
         ..
     } = ada_signing_in().await;
     assert!(start(&s, "ada@example.com").await.success);
-    let (_, token) = code_and_link(&sink.wait_for(2));
+    let (_, token) = code_and_link(&sink.wait_for(2).await);
     s.lock_user(uid, "lock").await;
     let by_code = finish(&s, &first, &code).await;
     assert!(!by_code.success, "a locked user signed in by code");
@@ -501,45 +690,46 @@ async fn a_user_who_cannot_sign_in_gets_no_session() {
     // A new start answers as for anyone, and sends nothing.
     let again = start(&s, "ada@example.com").await;
     assert!(again.success, "{again:?}");
-    let mailed = sink.settled_count();
+    let mailed = sink.settled_count().await;
     assert_eq!(mailed, 2, "a code went to a locked account");
 
-    // Deactivated (not locked) users are refused the same way, and so are
-    // those whose address is no longer verified (user-login refuses them
-    // too).
-    for (n, (email, update)) in [
-        ("bob@example.com", json!({"is_active": false})),
-        ("carol@example.com", json!({"email_verified": false})),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let user = s.verified_user(email, PW).await;
-        let attempt = started(&s, email).await;
-        let (code, _) = code_and_link(&sink.wait_for(3 + n));
-        s.edit_user(user, update).await;
-        if n == 1 {
-            assert!(s.login(email, PW).await.is_err());
-        }
-        let r = finish(&s, &attempt, &code).await;
-        assert_eq!(r.failure_reason.as_deref(), Some(INACTIVE), "{email}");
-    }
+    // Deactivated (not locked) users are refused the same way.
+    let bob = s.verified_user("bob@example.com", PW).await;
+    let attempt = started(&s, "bob@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(3).await);
+    s.edit_user(bob, json!({"is_active": false})).await;
+    let r = finish(&s, &attempt, &code).await;
+    assert_eq!(r.refusal(), Some(Refusal::AccountCannotSignIn));
+
+    // An address no longer verified (changed since) still signs in, as
+    // user-login does; a code that arrived there verifies it again.
+    let carol = s.verified_user("carol@example.com", PW).await;
+    s.edit_user(carol, json!({"email_verified": false})).await;
+    assert!(s.login("carol@example.com", PW).await.is_ok());
+    let attempt = started(&s, "carol@example.com").await;
+    let (code, _) = code_and_link(&sink.wait_for(4).await);
+    let r = finish(&s, &attempt, &code).await;
+    assert!(r.success, "{r:?}");
+    let info = s
+        .ok("user-lookup-email", json!({"email": "carol@example.com"}))
+        .await;
+    assert_eq!(info["user_info"]["email_verified"], true, "{info}");
 }
 
 #[tokio::test]
-async fn known_and_unknown_addresses_take_about_as_long() {
-    // A mail server that takes 400 ms per message makes sends slow enough
-    // to compare with the scheduler's noise.
-    let delay = std::time::Duration::from_millis(400);
+async fn known_and_unknown_addresses_answer_after_the_same_minimum() {
+    // A mail server that takes 1 s per message: an answer that waited for
+    // the send would show it.
+    let delay = std::time::Duration::from_secs(1);
+    let minimum = std::time::Duration::from_millis(300);
     let sink = MailSink::start_slow(delay);
     let s = TestServer::with_smtp(sink.port, |c| {
         c.passwordless.passwordless_per_address = 20;
         c.passwordless.passwordless_per_ip = 100;
+        c.passwordless.passwordless_min_answer_ms = 300;
     })
     .await;
     s.verified_user("ada@example.com", PW).await;
-    // The first send teaches the server how long a send takes.
-    assert!(start(&s, "ada@example.com").await.success);
     let timed = |address: &'static str| {
         let s = &s;
         async move {
@@ -549,27 +739,23 @@ async fn known_and_unknown_addresses_take_about_as_long() {
             began.elapsed()
         }
     };
+    // The very first start after start-up waits too (there is no average
+    // to learn first).
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        known.push(timed("ada@example.com").await);
         unknown.push(timed("nobody@example.com").await);
+        known.push(timed("ada@example.com").await);
     }
-    known.sort();
-    unknown.sort();
     eprintln!("known {known:?}, unknown {unknown:?}");
-    assert!(known[0] >= delay, "sends were not slow: {known:?}");
-    for t in &unknown {
-        assert!(
-            *t >= delay.mul_f64(0.7),
-            "an unknown address answered in {t:?}, sends take {known:?}"
-        );
+    for t in known.iter().chain(&unknown) {
+        assert!(*t >= minimum, "answered in {t:?}: {known:?} {unknown:?}");
     }
-    // Loose upper bound: the pause must not be much longer than a send.
-    assert!(
-        unknown[1] < known[1] + std::time::Duration::from_millis(500),
-        "known {known:?}, unknown {unknown:?}"
+    sink.wait_for(3).await;
+    assert_eq!(
+        sink.settled_count().await,
+        3,
+        "mail went to an unknown address"
     );
-    assert_eq!(sink.messages().len(), 4, "mail went to an unknown address");
 }
 
 #[tokio::test]
@@ -605,7 +791,7 @@ async fn operator_templates_and_the_sms_file_sender() {
     .await;
     let uid = s.verified_user("ada@example.com", PW).await;
     assert!(start(&s, "ada@example.com").await.success);
-    let eml = emls(&mail_dir).into_iter().next().expect("an .eml");
+    let eml = eventually("an .eml", || emls(&mail_dir).into_iter().next()).await;
     let raw = std::fs::read(eml).unwrap();
     let (code, _) = code_and_link(&raw);
     assert_eq!(
@@ -616,7 +802,12 @@ async fn operator_templates_and_the_sms_file_sender() {
     s.edit_user(uid, json!({"phone": "+12015550123"})).await;
     let body = json!({"channel": "sms", "address": "201-555-0123"});
     let attempt = s.ok("passwordless-start", body).await["attempt_id"].clone();
-    let lines = std::fs::read_to_string(sms_dir.join("sms.jsonl")).unwrap();
+    let lines = eventually("an SMS line", || {
+        std::fs::read_to_string(sms_dir.join("sms.jsonl"))
+            .ok()
+            .filter(|l| l.ends_with('\n'))
+    })
+    .await;
     let sent: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     assert_eq!(sent["to"], "+12015550123");
     let body = sent["body"].as_str().unwrap();
@@ -639,13 +830,13 @@ async fn concurrent_guesses_get_five_tries_in_all() {
         .map(|i| format!("{:06}", (code.parse::<u32>().unwrap() + 1 + i) % 1_000_000))
         .map(|guess| json!({"attempt_id": attempt, "code": guess}));
     let answers = tally(&s.at_once("passwordless-finish", guesses).await);
-    let compared: usize = [WRONG, TOO_MANY_WRONG]
+    let compared: usize = [Refusal::WrongCode, Refusal::TooManyWrongCodes]
         .iter()
-        .filter_map(|r| answers.get(*r))
+        .map(|r| answers.of(r.clone()))
         .sum();
     assert_eq!(compared, 5, "codes compared: {answers:?}");
-    let expired = answers.get("invalid or expired code or link");
-    assert_eq!(expired, Some(&25), "unexpected answers: {answers:?}");
+    let expired = answers.of(Refusal::CodeOrLinkInvalid);
+    assert_eq!(expired, 25, "unexpected answers: {answers:?}");
     let r = finish(&s, &attempt, &code).await;
     assert!(!r.success, "the right code worked after five wrong ones");
 }
@@ -658,7 +849,7 @@ async fn concurrent_starts_keep_to_the_send_window() {
         .repeated("passwordless-start", by_email("ada@example.com"), 12)
         .await;
     // The window allows three, not one more, not one less.
-    let mut sent = tally(&starts).get("success").copied().unwrap_or(0);
+    let mut sent = tally(&starts).successes();
     assert_eq!(sent, 3, "starts accepted at once");
     // Refused starts leave no trace in the window: it fills to exactly 3.
     while start(&s, "ada@example.com").await.success {
@@ -666,8 +857,8 @@ async fn concurrent_starts_keep_to_the_send_window() {
         assert!(sent <= 3, "more than 3 sends in the window");
     }
     assert_eq!(sent, 3);
-    sink.wait_for(3);
-    assert_eq!(sink.settled_count(), 3);
+    sink.wait_for(3).await;
+    assert_eq!(sink.settled_count().await, 3);
     s.clock.advance(Duration::hours(12) + Duration::seconds(1));
     assert!(start(&s, "ada@example.com").await.success);
 }
@@ -683,10 +874,13 @@ async fn refusals_are_audited() {
         ..
     } = ada_signing_in().await;
     let r = finish(&s, &attempt, other_than(&code)).await;
-    assert_eq!(r.failure_reason.as_deref(), Some(WRONG));
+    assert_eq!(r.refusal(), Some(Refusal::WrongCode));
     assert!(start(&s, "ada@example.com").await.success);
+    // Codes go out after the answers: wait for this one, so the next
+    // message is the third's.
+    sink.wait_for(2).await;
     let third = started(&s, "ada@example.com").await;
-    let (code, _) = code_and_link(&sink.wait_for(3));
+    let (code, _) = code_and_link(&sink.wait_for(3).await);
     assert!(!start(&s, "ada@example.com").await.success);
     s.lock_user(uid, "lock").await;
     assert!(!finish(&s, &third, &code).await.success);

@@ -2,13 +2,12 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use common::{TestServer, call, post_raw, session_new_body};
 use fernet::Fernet;
 use serde_json::{Value, json};
-
-const UNKNOWN_REQUEST: &str = "unknown request type";
 
 fn envelope(request: &str, body: Value) -> Value {
     json!({"request": request, "body": body, "reqid": 1, "client_ipaddr": "198.51.100.1"})
@@ -111,7 +110,7 @@ async fn unknown_request_type_is_a_handled_failure() {
     let reply = s.call("no-such-request", json!({})).await;
     assert_eq!(reply.status, 200);
     assert!(!reply.success);
-    assert_eq!(reply.failure_reason.as_deref(), Some(UNKNOWN_REQUEST));
+    assert_eq!(reply.refusal(), Some(Refusal::UnknownRequest));
 }
 
 #[tokio::test]
@@ -122,10 +121,7 @@ async fn bad_parameters_are_all_reported() {
     let reply = s.call("session-new", mistyped).await;
     assert_eq!(reply.status, 200);
     assert!(!reply.success);
-    assert_eq!(
-        reply.failure_reason.as_deref(),
-        Some("invalid request parameters")
-    );
+    assert_eq!(reply.refusal(), Some(Refusal::InvalidParameters));
     let problems = reply.response["problems"]
         .as_array()
         .expect("problems list");
@@ -278,11 +274,7 @@ async fn key_rotation_answers_with_the_key_that_opened_the_request() {
 
 #[tokio::test]
 async fn over_the_limit_is_429_with_retry_after_until_the_window_passes() {
-    let s = TestServer::start_with(|c| {
-        c.limits.rate_limits =
-            "ipaddr:720; user:480; session:600; apikey:720; burst:150; session-new:3".into()
-    })
-    .await;
+    let s = TestServer::with_session_new_limit(3).await;
     let new_session = |client| call(client, "session-new", session_new_body(None, 1));
     for _ in 0..3 {
         assert_eq!(new_session(&s.client).await.status, 200);

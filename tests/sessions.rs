@@ -3,6 +3,7 @@
 mod common;
 
 use authnzd::security::tokens;
+use authnzd_proto::Refusal;
 use chrono::Duration;
 use common::{PW, TestServer, all_at_once, session_new_body, token_of};
 use entity::sessions;
@@ -58,10 +59,7 @@ async fn session_lifecycle() {
     s.ok("session-delete", delete.clone()).await;
     let gone = s.session_exists(&token).await;
     assert!(!gone.success);
-    assert_eq!(
-        gone.failure_reason.as_deref(),
-        Some("session does not exist or expired")
-    );
+    assert_eq!(gone.refusal(), Some(Refusal::SessionExpired));
     let again = s.call("session-delete", delete).await;
     assert!(
         !again.success,
@@ -78,7 +76,7 @@ async fn sessions_for_a_real_user_and_for_missing_users() {
     assert_eq!(info["session_info"]["email"], "admin@localhost");
 
     let nobody = session_new_body(Some(999_999), 1);
-    assert_eq!(s.refused("session-new", nobody).await, "no such user");
+    s.refuses("session-new", nobody, Refusal::NoSuchUser).await;
 }
 
 #[tokio::test]
@@ -131,11 +129,11 @@ async fn expires_accepts_every_iso_shape() {
     let reason = s
         .refused("session-new", with("expires", "next tuesday"))
         .await;
-    assert_eq!(reason, "invalid expires datetime");
+    assert_eq!(reason, Refusal::InvalidExpires);
     let reason = s
         .refused("session-new", with("ip_address", "999.1.1.1"))
         .await;
-    assert_eq!(reason, "invalid ip_address");
+    assert_eq!(reason, Refusal::InvalidIpAddress);
 }
 
 #[tokio::test]
@@ -218,7 +216,7 @@ async fn session_list_shows_live_sessions_without_tokens_and_delete_others_keeps
     // The typed client reads it too.
     let typed = s
         .client
-        .send(&authnzd_client::params::SessionList {
+        .session_list(&authnzd_client::params::SessionList {
             user_id,
             session_token: None,
         })
@@ -232,14 +230,12 @@ async fn session_list_shows_live_sessions_without_tokens_and_delete_others_keeps
     );
 
     // Someone else's session cannot log this user out elsewhere.
-    assert_eq!(
-        s.refused(
-            "session-delete-others",
-            json!({"session_token": theirs, "user_id": user_id})
-        )
-        .await,
-        "session does not belong to user_id"
-    );
+    s.refuses(
+        "session-delete-others",
+        json!({"session_token": theirs, "user_id": user_id}),
+        Refusal::SessionNotOwned,
+    )
+    .await;
     // Five at once from the laptop: the others are gone, the laptop stays.
     let body = json!({"session_token": laptop, "user_id": user_id});
     let replies = s.repeated("session-delete-others", body, 5).await;

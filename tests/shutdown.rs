@@ -4,13 +4,14 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authnzd_client::Client;
 use base64::Engine;
-use common::process::{Guard, authnzd, wait_healthy};
+use common::process::{self, Guard};
 use common::{Scratch, call, content_length, free_port, random_suffix, session_new_body, token_of};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,22 +39,11 @@ async fn database(dir: &Path) -> (Option<Scratch>, String) {
 }
 
 async fn serve(dir: &Path, port: u16, url: &str) -> Guard {
-    let mut child = Guard(
-        authnzd(dir)
-            .args(["serve", "--port", &port.to_string()])
-            .env("AUTHNZD_DATABASE_URL", url)
-            .env("AUTHNZD_RATE_LIMITS", "none")
-            .env("AUTHNZD_LOG_LEVEL", "warn")
-            .env("AUTHNZD_DRAIN_TIMEOUT", DRAIN_SECONDS.to_string())
-            .env("AUTHNZD_FAILED_LOGIN_DELAY_MS", LOGIN_DELAY_MS.to_string())
-            .env("AUTHNZD_ARGON2_MEMORY_KIB", "1024")
-            .env("AUTHNZD_ARGON2_ITERATIONS", "1")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("authnzd starts"),
-    );
-    wait_healthy(port, &mut child.0).await;
-    child
+    let env = [
+        ("AUTHNZD_DRAIN_TIMEOUT", DRAIN_SECONDS.to_string()),
+        ("AUTHNZD_FAILED_LOGIN_DELAY_MS", LOGIN_DELAY_MS.to_string()),
+    ];
+    process::serve(dir, port, url, &env).await
 }
 
 /// A sealed `user-login` with a wrong password, as the wire carries it.
@@ -188,10 +178,7 @@ async fn sigterm_drains_in_flight_requests_and_stops_within_the_deadline() {
         let reply = opened(&key, &body);
         assert_eq!(reply["reqid"], reqid.as_str());
         assert_eq!(reply["success"], false);
-        assert_eq!(
-            reply["failure_reason"],
-            "user does not exist or password doesn't match"
-        );
+        assert_eq!(reply["failure_reason"], Refusal::WrongPassword.as_str());
     }
     // The process ends by the drain deadline though stalled clients remain.
     let status = loop {

@@ -5,6 +5,7 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{PW, TestServer, counts, pyjwt_verify, tally};
@@ -23,6 +24,17 @@ fn refresh_token(pair: &Value) -> String {
         .as_str()
         .expect("refresh_token")
         .to_owned()
+}
+
+/// `token-refresh` of `token`: the new pair.
+async fn refresh(s: &TestServer, token: &str) -> Value {
+    s.ok("token-refresh", json!({"refresh_token": token})).await
+}
+
+/// `token-refresh` of `token`, refused for `reason`.
+async fn refresh_refused(s: &TestServer, token: &str, reason: Refusal) {
+    s.refuses("token-refresh", json!({"refresh_token": token}), reason)
+        .await;
 }
 
 fn claims_of(jwt: &str) -> Value {
@@ -124,24 +136,16 @@ async fn refresh_rotates_and_presenting_a_spent_token_revokes_family_and_session
     let s = TestServer::start_with(|c| c.tokens.refresh_reuse_grace = 0).await;
     let (id, session, pair) = signed_in(&s, "rotate@example.com").await;
     let r1 = refresh_token(&pair);
-    let p2 = s.ok("token-refresh", json!({"refresh_token": r1})).await;
+    let p2 = refresh(&s, &r1).await;
     let r2 = refresh_token(&p2);
     assert_ne!(r1, r2);
     assert_ne!(p2["access_token"], pair["access_token"]);
-    let r3 = refresh_token(&s.ok("token-refresh", json!({"refresh_token": r2})).await);
+    let r3 = refresh_token(&refresh(&s, &r2).await);
 
-    assert_eq!(
-        s.refused("token-refresh", json!({"refresh_token": r1}))
-            .await,
-        "refresh token reused; session revoked"
-    );
+    refresh_refused(&s, &r1, Refusal::RefreshTokenReused).await;
     // The thief's token and the victim's newest are both dead, and so is
     // the session they hung from.
-    assert_eq!(
-        s.refused("token-refresh", json!({"refresh_token": r3}))
-            .await,
-        "unknown refresh token"
-    );
+    refresh_refused(&s, &r3, Refusal::RefreshTokenUnknown).await;
     assert!(!s.session_alive(&session).await);
     let events: Vec<_> = s
         .audit_events()
@@ -165,26 +169,18 @@ async fn ten_concurrent_refreshes_of_one_token_yield_one_successor_and_later_reu
     let replies = s
         .repeated("token-refresh", json!({"refresh_token": r1}), 10)
         .await;
-    assert_eq!(tally(&replies), counts([("success", 10)]));
+    assert_eq!(tally(&replies), counts(10, []));
     let successors: std::collections::BTreeSet<_> =
         replies.iter().map(|r| refresh_token(&r.response)).collect();
     assert_eq!(successors.len(), 1, "the family forked: {successors:?}");
     let r2 = successors.into_iter().next().unwrap();
 
     // The successor works, once; its own successor is the family's head.
-    let r3 = refresh_token(&s.ok("token-refresh", json!({"refresh_token": r2})).await);
+    let r3 = refresh_token(&refresh(&s, &r2).await);
     // r1 is no longer the immediately previous token: no grace for it.
-    assert_eq!(
-        s.refused("token-refresh", json!({"refresh_token": r1}))
-            .await,
-        "refresh token reused; session revoked"
-    );
+    refresh_refused(&s, &r1, Refusal::RefreshTokenReused).await;
     assert!(!s.session_alive(&session).await);
-    assert_eq!(
-        s.refused("token-refresh", json!({"refresh_token": r3}))
-            .await,
-        "unknown refresh token"
-    );
+    refresh_refused(&s, &r3, Refusal::RefreshTokenUnknown).await;
 }
 
 #[tokio::test]
@@ -192,16 +188,36 @@ async fn the_previous_token_gets_the_same_successor_only_within_the_grace_period
     let s = TestServer::start().await;
     let (_, session, pair) = signed_in(&s, "grace@example.com").await;
     let r1 = refresh_token(&pair);
-    let r2 = refresh_token(&s.ok("token-refresh", json!({"refresh_token": r1})).await);
+    let r2 = refresh_token(&refresh(&s, &r1).await);
     s.clock.advance(chrono::Duration::seconds(15));
-    let again = s.ok("token-refresh", json!({"refresh_token": r1})).await;
+    let again = refresh(&s, &r1).await;
     assert_eq!(refresh_token(&again), r2);
     s.clock.advance(chrono::Duration::seconds(16));
-    assert_eq!(
-        s.refused("token-refresh", json!({"refresh_token": r1}))
-            .await,
-        "refresh token reused; session revoked"
-    );
+    refresh_refused(&s, &r1, Refusal::RefreshTokenReused).await;
+    assert!(!s.session_alive(&session).await);
+}
+
+#[tokio::test]
+async fn a_key_added_to_the_ring_keeps_the_grace_period_whole() {
+    let mut s = TestServer::start().await;
+    let (_, session, pair) = signed_in(&s, "rotate@example.com").await;
+    let r1 = refresh_token(&pair);
+    let r2 = refresh_token(&refresh(&s, &r1).await);
+    // `authnzd key add`, then the restart that reads the new ring.
+    let newer = authnzd::envelope::KeyRing::generate_key();
+    s.config.keys.secret = Some(format!("{newer},{}", s.key).into());
+    s.restart().await;
+    // The other tab, a moment later: the same successor, no theft.
+    s.clock.advance(chrono::Duration::seconds(5));
+    let again = refresh(&s, &r1).await;
+    assert_eq!(refresh_token(&again), r2);
+    assert!(s.session_alive(&session).await);
+    // The family goes on under the new key, and reuse past the grace is
+    // still theft.
+    let r3 = refresh_token(&refresh(&s, &r2).await);
+    assert_ne!(r3, r2);
+    s.clock.advance(chrono::Duration::seconds(31));
+    refresh_refused(&s, &r1, Refusal::RefreshTokenReused).await;
     assert!(!s.session_alive(&session).await);
 }
 
@@ -214,33 +230,27 @@ async fn with_no_grace_concurrent_refreshes_spend_the_token_once_and_revoke_the_
         .repeated("token-refresh", json!({"refresh_token": r1}), 10)
         .await;
     let t = tally(&replies);
-    assert_eq!(t.get("success"), Some(&1), "{t:?}");
+    assert_eq!(t.successes(), 1, "{t:?}");
     // The losers are refused as a reuse, or, once the first reuse has
     // revoked the session (and with it the family), as an unknown token or
     // an ended session: which, depends on when each read the row.
-    let others: usize = t
-        .iter()
-        .filter(|(k, _)| {
-            *k == "refresh token reused; session revoked"
-                || *k == "unknown refresh token"
-                || *k == "session for this refresh token has ended"
-        })
-        .map(|(_, n)| n)
-        .sum();
+    let others: usize = [
+        Refusal::RefreshTokenReused,
+        Refusal::RefreshTokenUnknown,
+        Refusal::RefreshSessionEnded,
+    ]
+    .into_iter()
+    .map(|r| t.of(r))
+    .sum();
     assert_eq!(others, 9, "{t:?}");
-    assert!(
-        t.contains_key("refresh token reused; session revoked"),
-        "{t:?}"
-    );
+    assert!(t.of(Refusal::RefreshTokenReused) > 0, "{t:?}");
     let winner = replies.iter().find(|r| r.success).unwrap();
-    assert_eq!(
-        s.refused(
-            "token-refresh",
-            json!({"refresh_token": refresh_token(&winner.response)})
-        )
-        .await,
-        "unknown refresh token"
-    );
+    refresh_refused(
+        &s,
+        &refresh_token(&winner.response),
+        Refusal::RefreshTokenUnknown,
+    )
+    .await;
     assert!(!s.session_alive(&session).await);
 }
 
@@ -251,14 +261,7 @@ async fn refresh_is_refused_once_the_session_ends_the_role_changes_or_the_token_
     let (_, session, pair) = signed_in(&s, "gone@example.com").await;
     s.ok("session-delete", json!({"session_token": session}))
         .await;
-    assert_eq!(
-        s.refused(
-            "token-refresh",
-            json!({"refresh_token": refresh_token(&pair)})
-        )
-        .await,
-        "unknown refresh token"
-    );
+    refresh_refused(&s, &refresh_token(&pair), Refusal::RefreshTokenUnknown).await;
     // Locked.
     let (id, _, pair) = signed_in(&s, "locked@example.com").await;
     s.lock_user(id, "lock").await;
@@ -273,14 +276,7 @@ async fn refresh_is_refused_once_the_session_ends_the_role_changes_or_the_token_
     // Role changed.
     let (id, session, pair) = signed_in(&s, "promoted@example.com").await;
     s.edit_user(id, json!({"user_role": "staff"})).await;
-    assert_eq!(
-        s.refused(
-            "token-refresh",
-            json!({"refresh_token": refresh_token(&pair)})
-        )
-        .await,
-        "user role changed; sign in again"
-    );
+    refresh_refused(&s, &refresh_token(&pair), Refusal::RefreshRoleChanged).await;
     // A new pair for the new role works.
     let fresh = s.ok("token-issue", json!({"session_token": session})).await;
     assert_eq!(
@@ -289,14 +285,7 @@ async fn refresh_is_refused_once_the_session_ends_the_role_changes_or_the_token_
     );
     // Expired (the session lasts 48 h, the refresh token 1 day).
     s.clock.advance(chrono::Duration::hours(25));
-    assert_eq!(
-        s.refused(
-            "token-refresh",
-            json!({"refresh_token": refresh_token(&fresh)})
-        )
-        .await,
-        "refresh token expired"
-    );
+    refresh_refused(&s, &refresh_token(&fresh), Refusal::RefreshTokenExpired).await;
 }
 
 #[tokio::test]
@@ -305,11 +294,7 @@ async fn revoke_ends_the_family_and_bad_tokens_are_clear_refusals() {
     let (id, session, pair) = signed_in(&s, "revoke@example.com").await;
     let r1 = refresh_token(&pair);
     s.ok("token-revoke", json!({"refresh_token": r1})).await;
-    assert_eq!(
-        s.refused("token-refresh", json!({"refresh_token": r1}))
-            .await,
-        "unknown refresh token"
-    );
+    refresh_refused(&s, &r1, Refusal::RefreshTokenUnknown).await;
     // The session itself stays: revoking is the token client's logout.
     assert!(s.session_alive(&session).await);
     assert!(
@@ -320,10 +305,12 @@ async fn revoke_ends_the_family_and_bad_tokens_are_clear_refusals() {
     );
     for bad in [String::new(), "x".into(), "é".repeat(5000), "a.b.c".into()] {
         for request in ["token-refresh", "token-revoke"] {
-            assert_eq!(
-                s.refused(request, json!({"refresh_token": bad})).await,
-                "unknown refresh token"
-            );
+            s.refuses(
+                request,
+                json!({"refresh_token": bad}),
+                Refusal::RefreshTokenUnknown,
+            )
+            .await;
         }
     }
     for bad in [json!(null), json!(12), json!({"a": 1})] {
@@ -332,14 +319,11 @@ async fn revoke_ends_the_family_and_bad_tokens_are_clear_refusals() {
     }
     // Anonymous and unknown sessions get no tokens.
     let anon = s.anon_session().await;
-    assert_eq!(
-        s.refused("token-issue", json!({"session_token": anon}))
-            .await,
-        "user exists but is inactive or locked"
-    );
-    assert_eq!(
-        s.refused("token-issue", json!({"session_token": "nope"}))
-            .await,
-        "session does not exist or expired"
-    );
+    for (session, reason) in [
+        (anon.as_str(), Refusal::AccountCannotSignIn),
+        ("nope", Refusal::SessionExpired),
+    ] {
+        let body = json!({"session_token": session});
+        s.refuses("token-issue", body, reason).await;
+    }
 }

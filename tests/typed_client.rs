@@ -5,6 +5,7 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -80,6 +81,7 @@ async fn a_user_from_sign_up_to_delete() {
             session_token: anon.session_token.clone().into(),
             email: ADA.into(),
             password: PW.into(),
+            code: None,
         })
         .await
         .unwrap();
@@ -104,6 +106,7 @@ async fn a_user_from_sign_up_to_delete() {
         .user_passcheck(&params::UserPasscheck {
             session_token: mine.session_token.clone().into(),
             password: PW.into(),
+            code: None,
         })
         .await
         .unwrap();
@@ -121,6 +124,7 @@ async fn a_user_from_sign_up_to_delete() {
         email: ADA.into(),
         current_password: PW.into(),
         new_password: NEW_PW.into(),
+        code: None,
     })
     .await
     .unwrap();
@@ -131,6 +135,7 @@ async fn a_user_from_sign_up_to_delete() {
         .user_passcheck_nosession(&params::UserPasscheckNosession {
             email: ADA.into(),
             password: PW.into(),
+            code: None,
         })
         .await;
     assert!(old.as_ref().is_err_and(Error::is_refused), "{old:?}");
@@ -193,7 +198,7 @@ async fn a_user_from_sign_up_to_delete() {
         })
         .await
         .unwrap_err();
-    assert_eq!(again.failure_reason(), Some("session does not exist"));
+    assert_eq!(again.refusal(), Some(Refusal::SessionNotFound));
     c.user_logout(&params::UserLogout {
         session_token: mine.session_token.clone().into(),
         user_id: me.user_id,
@@ -208,6 +213,7 @@ async fn a_user_from_sign_up_to_delete() {
         email: ADA.into(),
         user_id: me.user_id,
         password: NEW_PW.into(),
+        code: None,
     })
     .await
     .unwrap();
@@ -239,10 +245,7 @@ async fn access_checks_and_api_keys() {
     // A question that cannot be answered is an error.
     access.user_role = "superuser".into();
     let err = c.user_check_access(&access).await.unwrap_err();
-    assert_eq!(
-        err.failure_reason(),
-        Some("user initiating request is not valid")
-    );
+    assert_eq!(err.refusal(), Some(Refusal::InvalidCaller));
     let limit = params::UserCheckLimit {
         user_id: uid,
         user_role: "authenticated".into(),
@@ -273,9 +276,8 @@ async fn access_checks_and_api_keys() {
         user_id: uid,
         user_role: "authenticated".into(),
     };
-    c.apikey_verify_nosession(&presented(key.dict().unwrap()))
-        .await
-        .unwrap();
+    let verify = async |dict| c.apikey_verify_nosession(&presented(dict)).await;
+    verify(key.dict().unwrap()).await.unwrap();
     let fresh = c
         .apikey_refresh_nosession(&params::ApikeyRefreshNosession {
             apikey_dict: key.dict().unwrap(),
@@ -287,13 +289,12 @@ async fn access_checks_and_api_keys() {
             not_valid_before: 0.0,
             refresh_expires: 3600,
             refresh_nbf: 0.0,
+            ..Default::default()
         })
         .await
         .unwrap();
     assert_ne!(fresh.apikey, key.apikey);
-    c.apikey_verify_nosession(&presented(fresh.dict().unwrap()))
-        .await
-        .unwrap();
+    verify(fresh.dict().unwrap()).await.unwrap();
     let revoked = c
         .apikey_revokeall_nosession(&params::ApikeyRevokeallNosession {
             apikey_dict: fresh.dict().unwrap(),
@@ -303,9 +304,7 @@ async fn access_checks_and_api_keys() {
         .await
         .unwrap();
     assert!(revoked >= 1);
-    let dead = c
-        .apikey_verify_nosession(&presented(fresh.dict().unwrap()))
-        .await;
+    let dead = verify(fresh.dict().unwrap()).await;
     assert!(matches!(dead, Err(Error::Refused { .. })), "{dead:?}");
 }
 
@@ -322,6 +321,7 @@ async fn errors_say_which_layer_failed() {
             session_token: anon.into(),
             email: ADA.into(),
             password: format!("x{PW}").into(),
+            code: None,
         })
         .await
         .unwrap_err();
@@ -332,10 +332,7 @@ async fn errors_say_which_layer_failed() {
             messages,
             response,
         } => {
-            assert_eq!(
-                failure_reason,
-                "user does not exist or password doesn't match"
-            );
+            assert_eq!(Refusal::parse(failure_reason), Refusal::WrongPassword);
             assert!(!messages.is_empty());
             assert!(response.get("user_id").is_some(), "{response}");
         }
@@ -354,7 +351,7 @@ async fn errors_say_which_layer_failed() {
             response,
             ..
         }) => {
-            assert_eq!(failure_reason, "invalid request parameters");
+            assert_eq!(Refusal::parse(&failure_reason), Refusal::InvalidParameters);
             assert_eq!(response["problems"][0]["param"], "user_id");
         }
         other => panic!("expected a refusal, got {other:?}"),

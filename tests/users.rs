@@ -2,6 +2,7 @@
 
 mod common;
 
+use authnzd_proto::Refusal;
 use chrono::Duration;
 use common::{PW, PW2, TestServer, login_body};
 use serde_json::json;
@@ -225,21 +226,21 @@ async fn signup_refusals() {
     let s = TestServer::start().await;
     let signup = |name: &str, email: &str, password: &str| json!({"full_name": name, "email": email, "password": password});
     let reason = s.refused("user-new", signup("X", "not-an-email", PW)).await;
-    assert_eq!(reason, "invalid email");
+    assert_eq!(reason, Refusal::InvalidEmail);
     let r = s
         .call("user-new", signup("X", "x@example.org", "short"))
         .await;
-    assert_eq!(r.failure_reason.as_deref(), Some("invalid password"));
+    assert_eq!(r.refusal(), Some(Refusal::InvalidPassword));
     assert!(r.messages.iter().any(|m| m.contains("too short")), "{r:?}");
     let spam = signup("Visit http://spam.example", "y@example.org", PW);
-    assert_eq!(s.refused("user-new", spam).await, "invalid full name");
+    s.refuses("user-new", spam, Refusal::InvalidFullName).await;
 
     // A second sign-up for a taken address says so and sends nothing...
     s.verified_user("zed@example.org", PW).await;
     let again = s
         .call("user-new", signup("Z", "ZED@example.org", PW2))
         .await;
-    assert_eq!(again.failure_reason.as_deref(), Some("user exists"));
+    assert_eq!(again.refusal(), Some(Refusal::UserExists));
     assert_eq!(again.response["send_verification"], false);
     // ...but a stale unverified one is replaced after verify_retry_wait.
     let stale = |password: &str| {

@@ -11,7 +11,7 @@ venv="${TMPDIR:-/tmp}/authnzd-python-client-$(printf %s "$here" | sha256sum | cu
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check -e "$here[test]"
 cd "$here"
-"$venv/bin/ruff" check src tests
-"$venv/bin/ruff" format --check src tests
-"$venv/bin/mypy" src tests
+"$venv/bin/ruff" check src tests generate.py
+"$venv/bin/ruff" format --check src tests generate.py
+"$venv/bin/mypy" src tests generate.py
 "$venv/bin/python" -m pytest -q "$@"

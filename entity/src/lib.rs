@@ -3,10 +3,14 @@
 //! Column names follow authnzerver's schema so operators moving over recognise
 //! them. Every secret token column holds a SHA-256 hex digest, never the token.
 
+pub mod address_failures;
 pub mod apikeys;
 pub mod apikeys_nosession;
 pub mod audit_events;
+pub mod login_grants;
 pub mod mfa_tokens;
+pub mod passkey_ceremonies;
+pub mod passkeys;
 pub mod passwordless_attempts;
 pub mod pubkey_challenges;
 pub mod pubkey_keys;

@@ -12,6 +12,8 @@ pub struct Model {
     pub created: DateTime,
     pub expires: DateTime,
     pub used: Option<DateTime>,
+    /// The method of the first step (`pwd`, `email`, `sms`, `device_key`).
+    pub first_factor: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

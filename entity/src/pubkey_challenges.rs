@@ -20,6 +20,18 @@ pub struct Model {
     /// Whose key completed it (set with `used`).
     pub completed_user_id: Option<i64>,
     pub key_id: Option<String>,
+    /// SHA-256 of the secret only the caller of `pubkey-challenge-new`
+    /// holds: the wait, an approved login's session and the confirmation of
+    /// a new key go to it alone.
+    pub wait_hash: Option<String>,
+    /// The signed-in session a registration was asked from (its digest).
+    pub session_hash: Option<String>,
+    /// The browser that asked, as the approving app is shown it.
+    pub requester_ip: Option<String>,
+    pub requester_ua: Option<String>,
+    /// When the waiting side took the login's session, or confirmed the
+    /// key (once).
+    pub delivered: Option<DateTime>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,10 @@ pub struct Model {
     pub label: Option<String>,
     pub created: DateTime,
     pub last_used: Option<DateTime>,
+    /// Confirmed by the browser that asked for it; a pending key never logs
+    /// in, and goes after `pending_until`.
+    pub confirmed: bool,
+    pub pending_until: Option<DateTime>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,10 @@ pub struct Model {
     pub created: DateTime,
     pub expires: DateTime,
     pub extra_info_json: Option<Json>,
+    /// How the session was signed in: methods, space-separated (`pwd otp`);
+    /// empty when the frontend made it without a sign-in authnzd saw.
+    pub amr: String,
+    pub auth_time: Option<DateTime>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

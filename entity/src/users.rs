@@ -31,6 +31,9 @@ pub struct Model {
     pub user_role: String,
     /// E.164 phone number, for sign-in by SMS.
     pub phone: Option<String>,
+    /// The WebAuthn user handle (a random UUID), set at the first passkey.
+    #[sea_orm(unique)]
+    pub webauthn_user_handle: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,9 @@ mod m20261201_000005_imported_refresh;
 mod m20261201_000006_refresh_tokens;
 mod m20261201_000007_audit_indexes;
 mod m20261201_000008_varchar_digests;
+mod m20261202_000009_authentication_methods;
+mod m20261202_000010_device_key_binding;
+mod m20261203_000011_passkeys;
 
 pub struct Migrator;
 
@@ -27,6 +30,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_refresh_tokens::Migration),
             Box::new(m20261201_000007_audit_indexes::Migration),
             Box::new(m20261201_000008_varchar_digests::Migration),
+            Box::new(m20261202_000009_authentication_methods::Migration),
+            Box::new(m20261202_000010_device_key_binding::Migration),
+            Box::new(m20261203_000011_passkeys::Migration),
         ]
     }
 }

@@ -2,21 +2,13 @@
 //! decisions, given only for users that exist, are active and hold the role
 //! the caller names (as authnzerver does).
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, answers};
 use std::sync::Arc;
 
-use serde_json::json;
-
 use super::session::cached_user;
-use super::{ActionResult, Ctx, Outcome, Refusal};
+use super::{Ctx, Done, Refusal, Said, no};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
 use crate::policy::AccessQuery;
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![typed(check_access), typed(check_limit)]
-}
 
 /// Most user IDs a `target_sharedwith` list may name.
 const SHAREDWITH_MAX: usize = 1000;
@@ -92,15 +84,18 @@ fn granted_message(granted: bool) -> String {
     )
 }
 
-pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckAccess) -> ActionResult {
+pub async fn check_access(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserCheckAccess,
+) -> Done<answers::Done> {
     let shared = match parse_sharedwith(&p.target_sharedwith) {
         Ok(ids) => ids,
         Err(problem) => {
-            return Ok(Outcome::fail(
+            return no(
                 Refusal::Invalid(format!("invalid request: target_sharedwith: {problem}")),
                 "Invalid access grant request.",
-                json!({}),
-            ));
+            );
         }
     };
     let q = AccessQuery {
@@ -113,15 +108,19 @@ pub async fn check_access(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckAccess) -
         target_sharedwith: &shared,
     };
     let reason = match decide(&app, &q).await? {
-        Verdict::Granted => return Ok(Outcome::ok(json!({}), granted_message(true))),
+        Verdict::Granted => return Ok(Said::new(answers::Done {}, granted_message(true))),
         Verdict::NotPermitted => Refusal::ActionNotPermitted,
         Verdict::InvalidCaller => Refusal::InvalidCaller,
         Verdict::UnknownUsers => Refusal::UnknownOwnerOrShare,
     };
-    Ok(Outcome::fail(reason, granted_message(false), json!({})))
+    no(reason, granted_message(false))
 }
 
-pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckLimit) -> ActionResult {
+pub async fn check_limit(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserCheckLimit,
+) -> Done<answers::Done> {
     let passed = app
         .policy
         .check_limit(&p.user_role, &p.limit_name, &p.value_to_check);
@@ -130,15 +129,13 @@ pub async fn check_limit(app: Arc<App>, _ctx: Ctx, p: proto::UserCheckLimit) -> 
         if passed { "True" } else { "False" }
     );
     if !caller_is_valid(&app, p.user_id, &p.user_role).await? {
-        return Ok(Outcome::fail(
+        return no(
             Refusal::AccessUserNotFound,
             "Limit check successful. Limit check passed: False.",
-            json!({}),
-        ));
+        );
     }
-    if passed {
-        Ok(Outcome::ok(json!({}), message))
-    } else {
-        Ok(Outcome::fail(Refusal::OverLimit, message, json!({})))
+    if !passed {
+        return no(Refusal::OverLimit, message);
     }
+    Ok(Said::new(answers::Done {}, message))
 }

@@ -7,29 +7,24 @@
 //! SHA-256 of `tkn` and a SHA-256 of the other claims are stored, so a key
 //! whose JSON was edited in any field is refused.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, answers};
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use entity::apikeys;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::access::{Verdict, decide};
 use super::session::{cached_user, live_session, live_session_by_digest};
-use super::{ActionResult, Ctx, Outcome, Refusal, audit};
+use super::{Ctx, Done, No, Refusal, Refused, Said, audit};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
+use crate::event::{Event, Family};
 use crate::policy::AccessQuery;
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store;
 use crate::timefmt;
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![typed(new), typed(verify), typed(revoke)]
-}
 
 /// The claims of a session-bound key, in digest order.
 const SESSION_CLAIMS: &[&str] = &[
@@ -58,8 +53,9 @@ pub(super) fn claims_digest(dict: &Map<String, Value>, names: &[&str]) -> String
 /// from authnzerver has none (authnzerver recorded only the token, owner,
 /// role and times) and is checked on those alone, as authnzerver did.
 pub(super) fn claims_match(stored: &str, presented: &str) -> bool {
-    // CHAR(64) comes back blank-padded from PostgreSQL.
-    stored.trim() == crate::import::UNRECORDED_CLAIMS
+    // Trimmed: the column was a blank-padded CHAR(64) before it became a
+    // VARCHAR.
+    stored.trim() == store::apikeys::UNRECORDED_CLAIMS
         || bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))
 }
 
@@ -135,15 +131,12 @@ pub(super) fn lifetime(
     seconds: f64,
     min: f64,
     max: f64,
-) -> Result<chrono::Duration, Outcome> {
+) -> Result<chrono::Duration, Refused> {
     if !seconds.is_finite() || seconds < min || seconds > max {
-        return Err(Outcome::fail(
-            Refusal::Invalid(format!(
-                "invalid request: {name} must be between {min} and {max} seconds"
-            )),
-            "Invalid API key request.",
-            json!({"apikey": null, "expires": null}),
-        ));
+        let why = format!("{name} must be between {min} and {max} seconds");
+        return Err(No::new(Refusal::invalid(why), "Invalid API key request.")
+            .nulls(&["apikey", "expires"])
+            .into());
     }
     Ok(chrono::Duration::microseconds((seconds * 1e6) as i64))
 }
@@ -156,7 +149,7 @@ pub(super) struct Window {
 }
 
 impl Window {
-    pub fn new(app: &App, nbf_seconds: f64, expires: chrono::Duration) -> Result<Window, Outcome> {
+    pub fn new(app: &App, nbf_seconds: f64, expires: chrono::Duration) -> Result<Window, Refused> {
         let nbf = lifetime("not_valid_before", nbf_seconds, 0.0, YEAR_SECONDS)?;
         let issued = app.now();
         Ok(Window {
@@ -192,13 +185,14 @@ pub(super) fn mint(
     })
 }
 
-pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> ActionResult {
+pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> Done<answers::ApiKey> {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             Refusal::ApikeyNotAllowed,
             "API key issuance failed. You are not allowed to issue an API key.",
-            json!({"apikey": null, "expires": null}),
-        ));
+        )
+        .nulls(&["apikey", "expires"])
+        .into());
     }
     // The key is bound to the caller's own live session, as it stands.
     let session_ok = live_session(&app, p.session_token.expose_secret())
@@ -210,25 +204,20 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> ActionResult {
                 && s.session.user_agent == p.user_agent
         });
     if !session_ok {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             Refusal::ApikeyInvalidSession,
             "Invalid session token for API key issuance request.",
-            json!({"apikey": null, "expires": null}),
-        ));
+        )
+        .nulls(&["apikey", "expires"])
+        .into());
     }
-    let expires = match lifetime(
+    let expires = lifetime(
         "expires_days",
         p.expires_days as f64 * 86_400.0,
         86_400.0,
         10.0 * YEAR_SECONDS,
-    ) {
-        Ok(d) => d,
-        Err(outcome) => return Ok(outcome),
-    };
-    let w = match Window::new(&app, p.not_valid_before, expires) {
-        Ok(w) => w,
-        Err(outcome) => return Ok(outcome),
-    };
+    )?;
+    let w = Window::new(&app, p.not_valid_before, expires)?;
     let claims = Map::from_iter([
         ("iss".to_owned(), p.issuer.into()),
         ("ver".to_owned(), p.apiversion),
@@ -255,42 +244,34 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> ActionResult {
         },
     )
     .await?;
-    audit(
-        &app,
-        &ctx,
-        "apikey-issue",
-        Some(owner),
-        json!({"family": "session"}),
-    )
-    .await?;
+    let event = Event::ApikeyIssue {
+        family: Family::Session,
+    };
+    audit(&app, &ctx, event, Some(owner)).await?;
     let expires = timefmt::format(w.expires);
-    Ok(Outcome::ok(
-        json!({"apikey": minted.json, "expires": expires}),
-        format!("API key generated successfully, expires: {expires}."),
+    let message = format!("API key generated successfully, expires: {expires}.");
+    Ok(Said::new(
+        answers::ApiKey {
+            apikey: minted.json,
+            expires,
+        },
+        message,
     ))
 }
 
-pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerify) -> ActionResult {
+pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerify) -> Done<answers::Done> {
     let Some(key) = presented(&p.apikey_dict, SESSION_CLAIMS) else {
-        return Ok(Outcome::fail(
-            NOT_VERIFIED,
-            "API key could not be verified.",
-            json!({}),
-        ));
+        return Err(No::new(NOT_VERIFIED, "API key could not be verified.").into());
     };
     if !allowed(&app, p.user_id, &p.user_role, "view", key.uid).await? {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             NOT_ALLOWED,
             "API key verification failed. You are not allowed to operate on this API key.",
-            json!({}),
-        ));
+        )
+        .into());
     }
     let Some(row) = store::apikeys::session_key(&app.db, &key.token_hash).await? else {
-        return Ok(Outcome::fail(
-            NOT_VERIFIED,
-            "API key could not be verified.",
-            json!({}),
-        ));
+        return Err(No::new(NOT_VERIFIED, "API key could not be verified.").into());
     };
     let stored = Stored {
         user_id: row.user_id,
@@ -306,14 +287,10 @@ pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerify) -> ActionR
             .await?
             .is_some();
     if !ok {
-        return Ok(Outcome::fail(
-            NOT_VERIFIED,
-            "API key could not be verified.",
-            json!({}),
-        ));
+        return Err(No::new(NOT_VERIFIED, "API key could not be verified.").into());
     }
-    Ok(Outcome::ok(
-        json!({}),
+    Ok(Said::new(
+        answers::Done {},
         format!(
             "API key verified successfully. Expires: {}.",
             timefmt::format(row.expires)
@@ -321,23 +298,19 @@ pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerify) -> ActionR
     ))
 }
 
-pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevoke) -> ActionResult {
+pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevoke) -> Done<answers::Done> {
     let Some(key) = presented(&p.apikey_dict, SESSION_CLAIMS) else {
-        return Ok(Outcome::fail(
-            Refusal::ApikeyNotFound,
-            "API key revocation processed.",
-            json!({}),
-        ));
+        return Err(No::new(Refusal::ApikeyNotFound, "API key revocation processed.").into());
     };
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             NOT_ALLOWED,
             "API key revocation failed. You are not allowed to operate on this API key.",
-            json!({}),
-        ));
+        )
+        .into());
     }
     let deleted = store::apikeys::delete_session_key(&app.db, &key.token_hash, key.uid).await?;
-    revoke_answer(&app, &ctx, "session", key.uid, p.user_id, deleted).await
+    revoke_answer(&app, &ctx, Family::Session, key.uid, p.user_id, deleted).await
 }
 
 /// The answer to a revoke of one key of either family, audited when a key
@@ -345,19 +318,14 @@ pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevoke) -> ActionRe
 pub(super) async fn revoke_answer(
     app: &App,
     ctx: &Ctx,
-    family: &str,
+    family: Family,
     owner: i64,
     by: i64,
     deleted: bool,
-) -> ActionResult {
+) -> Done<answers::Done> {
     if !deleted {
-        return Ok(Outcome::fail(
-            Refusal::ApikeyNotFound,
-            "API key revocation processed.",
-            json!({}),
-        ));
+        return Err(No::new(Refusal::ApikeyNotFound, "API key revocation processed.").into());
     }
-    let detail = json!({"family": family, "by": by});
-    audit(app, ctx, "apikey-revoke", Some(owner), detail).await?;
-    Ok(Outcome::ok(json!({}), "API key revocation processed."))
+    audit(app, ctx, Event::ApikeyRevoke { family, by }, Some(owner)).await?;
+    Ok(Said::new(answers::Done {}, "API key revocation processed."))
 }

@@ -4,35 +4,24 @@
 //! (authnzerver: argon2, which cost a hash per refresh for a 256-bit secret)
 //! and is spent by the refresh that uses it.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, answers};
 use std::sync::Arc;
 
 use entity::apikeys_nosession;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::apikey::{
     FREE_CLAIMS, NOT_ALLOWED, NOT_VERIFIED, Presented, Stored, Window, allowed, lifetime, mint,
     presented, revoke_answer, verifies,
 };
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal, audit};
+use super::{Ctx, Done, Fault, No, Refusal, Said, audit};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
+use crate::event::{Event, Family};
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store;
 use crate::timefmt;
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        typed(new),
-        typed(verify),
-        typed(revoke),
-        typed(revoke_all),
-        typed(refresh),
-    ]
-}
 
 const TEN_YEARS: f64 = 10.0 * 366.0 * 86_400.0;
 
@@ -52,33 +41,21 @@ async fn issue(
     owner: (i64, String),
     life: Lifetimes,
     replacing: Option<(&str, &str)>,
-) -> ActionResult {
-    let expires = match lifetime(
+) -> Done<answers::ApiKeyWithRefresh> {
+    let expires = lifetime(
         "expires_seconds",
         life.expires_seconds as f64,
         1.0,
         TEN_YEARS,
-    ) {
-        Ok(d) => d,
-        Err(outcome) => return Ok(outcome),
-    };
-    let refresh_life = match lifetime(
+    )?;
+    let refresh_life = lifetime(
         "refresh_expires",
         life.refresh_expires as f64,
         1.0,
         TEN_YEARS,
-    ) {
-        Ok(d) => d,
-        Err(outcome) => return Ok(outcome),
-    };
-    let refresh_nbf = match lifetime("refresh_nbf", life.refresh_nbf, 0.0, TEN_YEARS) {
-        Ok(d) => d,
-        Err(outcome) => return Ok(outcome),
-    };
-    let w = match Window::new(app, life.not_valid_before, expires) {
-        Ok(w) => w,
-        Err(outcome) => return Ok(outcome),
-    };
+    )?;
+    let refresh_nbf = lifetime("refresh_nbf", life.refresh_nbf, 0.0, TEN_YEARS)?;
+    let w = Window::new(app, life.not_valid_before, expires)?;
     let minted = mint(claims, &w, FREE_CLAIMS)?;
     let refresh_token = tokens::new_token()?;
     let refresh_expires = w.issued + refresh_life;
@@ -100,42 +77,42 @@ async fn issue(
         None => store::apikeys::insert_free_key(&app.db, row).await?,
         Some((old_hash, refresh_hash)) => {
             if !store::apikeys::rotate_free_key(&app.db, old_hash, refresh_hash, row).await? {
-                return Ok(refresh_refused(Refusal::ApikeyNoRefreshToken));
+                return Err(refresh_refused(Refusal::ApikeyNoRefreshToken).into());
             }
         }
     }
+    let family = Family::Nosession;
     let event = if replacing.is_some() {
-        "apikey-refresh"
+        Event::ApikeyRefresh { family }
     } else {
-        "apikey-issue"
+        Event::ApikeyIssue { family }
     };
-    audit(
-        app,
-        ctx,
-        event,
-        Some(owner_id),
-        json!({"family": "nosession"}),
-    )
-    .await?;
+    audit(app, ctx, event, Some(owner_id)).await?;
     let expires = timefmt::format(w.expires);
-    Ok(Outcome::ok(
-        json!({
-            "apikey": minted.json,
-            "expires": expires,
-            "refresh_token": refresh_token,
-            "refresh_token_expires": timefmt::format(refresh_expires),
-        }),
-        format!("API key generated successfully, expires: {expires}."),
+    let message = format!("API key generated successfully, expires: {expires}.");
+    Ok(Said::new(
+        answers::ApiKeyWithRefresh {
+            apikey: minted.json,
+            expires,
+            refresh_token,
+            refresh_token_expires: timefmt::format(refresh_expires),
+        },
+        message,
     ))
 }
 
-pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNewNosession) -> ActionResult {
+pub async fn new(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::ApikeyNewNosession,
+) -> Done<answers::ApiKeyWithRefresh> {
     if !allowed(&app, p.user_id, &p.user_role, "create", p.user_id).await? {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             Refusal::ApikeyIssueNotAllowed,
             "API key issuance failed. You are not allowed to issue an API key.",
-            json!({"apikey": null, "expires": null}),
-        ));
+        )
+        .nulls(&["apikey", "expires"])
+        .into());
     }
     let claims = Map::from_iter([
         ("iss".to_owned(), p.issuer.into()),
@@ -171,54 +148,57 @@ async fn check(app: &App, key: &Presented) -> Result<Option<apikeys_nosession::M
     Ok(verifies(app, key, &stored).await?.then_some(row))
 }
 
-fn not_verified() -> Outcome {
-    Outcome::fail(NOT_VERIFIED, "API key could not be verified.", json!({}))
+fn not_verified() -> No {
+    No::new(NOT_VERIFIED, "API key could not be verified.")
 }
 
-pub async fn verify(app: Arc<App>, _ctx: Ctx, p: proto::ApikeyVerifyNosession) -> ActionResult {
+pub async fn verify(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::ApikeyVerifyNosession,
+) -> Done<answers::Done> {
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
-        return Ok(not_verified());
+        return Err(not_verified().into());
     };
     if !allowed(&app, p.user_id, &p.user_role, "view", key.uid).await? {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             NOT_ALLOWED,
             "API key verification failed. You are not allowed to operate on this API key.",
-            json!({}),
-        ));
+        )
+        .into());
     }
     match check(&app, &key).await? {
-        Some(row) => Ok(Outcome::ok(
-            json!({}),
+        Some(row) => Ok(Said::new(
+            answers::Done {},
             format!(
                 "No-session API key verified successfully. Expires: {}.",
                 timefmt::format(row.expires)
             ),
         )),
-        None => Ok(not_verified()),
+        None => Err(not_verified().into()),
     }
 }
 
-fn revoke_refused() -> Outcome {
-    Outcome::fail(
+fn revoke_refused() -> No {
+    No::new(
         NOT_ALLOWED,
         "API key revocation failed. You are not allowed to operate on this API key.",
-        json!({}),
     )
 }
 
-pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRevokeNosession) -> ActionResult {
+pub async fn revoke(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::ApikeyRevokeNosession,
+) -> Done<answers::Done> {
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
-        return Ok(Outcome::fail(
-            Refusal::ApikeyNotFound,
-            "API key revocation processed.",
-            json!({}),
-        ));
+        return Err(No::new(Refusal::ApikeyNotFound, "API key revocation processed.").into());
     };
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
-        return Ok(revoke_refused());
+        return Err(revoke_refused().into());
     }
     let deleted = store::apikeys::delete_free_key(&app.db, &key.token_hash, key.uid).await?;
-    revoke_answer(&app, &ctx, "nosession", key.uid, p.user_id, deleted).await
+    revoke_answer(&app, &ctx, Family::Nosession, key.uid, p.user_id, deleted).await
 }
 
 /// Revokes every session-less key of the presented key's owner; needs a
@@ -227,48 +207,45 @@ pub async fn revoke_all(
     app: Arc<App>,
     ctx: Ctx,
     p: proto::ApikeyRevokeallNosession,
-) -> ActionResult {
+) -> Done<answers::Revoked> {
     let invalid = || {
-        Outcome::fail(
+        No::new(
             Refusal::ApikeyRevokeAllNeedsValidKey,
             "All API keys revocation failed. The API key presented is invalid.",
-            json!({}),
         )
     };
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
-        return Ok(invalid());
+        return Err(invalid().into());
     };
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
-        return Ok(Outcome::fail(
+        return Err(No::new(
             Refusal::ApikeyDeleteNotAllowed,
             "All API keys revocation failed. You are not allowed to delete API keys.",
-            json!({}),
-        ));
+        )
+        .into());
     }
     if check(&app, &key).await?.is_none() {
-        return Ok(invalid());
+        return Err(invalid().into());
     }
     let revoked = store::apikeys::delete_free_keys_of(&app.db, key.uid).await?;
-    audit(
-        &app,
-        &ctx,
-        "apikey-revoke-all",
-        Some(key.uid),
-        json!({"revoked": revoked, "by": p.user_id}),
-    )
-    .await?;
-    Ok(Outcome::ok(
-        json!({"revoked_keys": revoked}),
+    let event = Event::ApikeyRevokeAll {
+        revoked,
+        by: p.user_id,
+    };
+    audit(&app, &ctx, event, Some(key.uid)).await?;
+    Ok(Said::new(
+        answers::Revoked {
+            revoked_keys: revoked,
+        },
         "All API keys revocation processed.",
     ))
 }
 
-fn refresh_refused(reason: Refusal) -> Outcome {
-    Outcome::fail(
+fn refresh_refused(reason: Refusal) -> No {
+    No::new(
         reason,
         "API key refresh failed. The API key presented does not have a valid refresh token. \
          You may need to login again to generate a new API key.",
-        json!({}),
     )
 }
 
@@ -281,6 +258,7 @@ async fn refresh_token_matches(
 ) -> Result<bool, crate::security::password::HashError> {
     if stored.starts_with("$argon2") {
         return app
+            .credentials
             .hasher
             .verify(offered.to_owned(), stored.to_owned())
             .await;
@@ -292,16 +270,20 @@ async fn refresh_token_matches(
 /// Swaps a key and its refresh token for new ones. The old key may have
 /// expired; its refresh token must be within its own window, and is spent.
 /// The new key keeps the old key's owner and claims, with the caller's IP.
-pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) -> ActionResult {
+pub async fn refresh(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::ApikeyRefreshNosession,
+) -> Done<answers::ApiKeyWithRefresh> {
     let no_token = || Refusal::ApikeyNoRefreshToken;
     let Some(key) = presented(&p.apikey_dict, FREE_CLAIMS) else {
-        return Ok(refresh_refused(no_token()));
+        return Err(refresh_refused(no_token()).into());
     };
     if !allowed(&app, p.user_id, &p.user_role, "delete", key.uid).await? {
-        return Ok(refresh_refused(Refusal::ApikeyRevokeOldNotAllowed));
+        return Err(refresh_refused(Refusal::ApikeyRevokeOldNotAllowed).into());
     }
     let Some(row) = store::apikeys::free_key(&app.db, &key.token_hash).await? else {
-        return Ok(refresh_refused(no_token()));
+        return Err(refresh_refused(no_token()).into());
     };
     let now = app.now();
     let same_key = row.user_id == key.uid
@@ -310,7 +292,7 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) 
     let in_window =
         row.refresh_issued <= now && row.refresh_nbf <= now && now < row.refresh_expires;
     if !same_key || !in_window {
-        return Ok(refresh_refused(no_token()));
+        return Err(refresh_refused(no_token()).into());
     }
     if !refresh_token_matches(
         &app,
@@ -319,17 +301,37 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::ApikeyRefreshNosession) 
     )
     .await?
     {
-        return Ok(refresh_refused(Refusal::RefreshTokenMismatch));
+        return Err(refresh_refused(Refusal::RefreshTokenMismatch).into());
     }
     if !allowed(&app, row.user_id, &row.user_role, "create", row.user_id).await? {
-        return Ok(refresh_refused(Refusal::ApikeyReissueNotAllowed));
+        return Err(refresh_refused(Refusal::ApikeyReissueNotAllowed).into());
     }
     let mut claims = Map::new();
-    for name in ["iss", "ver", "uid", "rol", "aud", "sub"] {
-        claims.insert(
-            name.to_owned(),
-            p.apikey_dict.get(name).cloned().unwrap_or(Value::Null),
-        );
+    if row.claims_sha256.trim() == store::apikeys::UNRECORDED_CLAIMS {
+        // Imported: the presented claims were never checked, so none is
+        // carried over; the owner comes from the row, the rest from here.
+        let (Some(iss), Some(aud), Some(sub), Some(ver)) =
+            (p.issuer, p.audience, p.subject, p.apiversion)
+        else {
+            return Err(refresh_refused(Refusal::invalid(
+                "an imported key's first refresh needs issuer, audience, subject and apiversion",
+            ))
+            .into());
+        };
+        claims.insert("iss".to_owned(), iss.into());
+        claims.insert("ver".to_owned(), ver);
+        claims.insert("uid".to_owned(), row.user_id.into());
+        claims.insert("rol".to_owned(), row.user_role.clone().into());
+        claims.insert("aud".to_owned(), aud.into());
+        claims.insert("sub".to_owned(), sub.into());
+    } else {
+        // The digest matched: these are the key's own claims.
+        for name in ["iss", "ver", "uid", "rol", "aud", "sub"] {
+            claims.insert(
+                name.to_owned(),
+                p.apikey_dict.get(name).cloned().unwrap_or(Value::Null),
+            );
+        }
     }
     claims.insert("ipa".to_owned(), p.ip_address.into());
     let life = Lifetimes {

@@ -4,25 +4,19 @@
 //! compatibility and ignored: the operator's configuration decides where
 //! mail goes.
 
-use authnzd_proto::{self as proto, Role};
+use authnzd_proto::{self as proto, Role, answers};
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::session::live_session;
-use super::{ActionResult, Ctx, Outcome, Refusal};
+use super::{Ctx, Done, No, Refusal, Refused, Said, no};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
 use crate::notify::templates::Kind;
 use crate::secret::ExposeSecret;
 use crate::security::email::normalise;
 use crate::store::{self, users::UserChanges};
 use crate::timefmt;
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![typed(signup), typed(forgotpass)]
-}
 
 /// The verification token goes into the mail wrapped at this width, as
 /// authnzerver does, so long tokens survive mail clients.
@@ -38,15 +32,15 @@ fn wrap(token: &str) -> String {
         .join("\n")
 }
 
-fn expiry(app: &App, seconds: i64) -> Result<String, Outcome> {
+/// When a token valid for `seconds` expires, as the mail says it.
+fn expiry(app: &App, seconds: i64) -> Result<String, Refused> {
     if !(1..=30 * 86_400).contains(&seconds) {
-        return Err(Outcome::fail(
+        return no(
             Refusal::Invalid(
                 "invalid request: verification_expiry must be between 1 s and 30 days".into(),
             ),
             "Invalid email request.",
-            json!({}),
-        ));
+        );
     }
     Ok(format!(
         "{} (UTC time)",
@@ -54,49 +48,55 @@ fn expiry(app: &App, seconds: i64) -> Result<String, Outcome> {
     ))
 }
 
-pub async fn signup(app: Arc<App>, _ctx: Ctx, p: proto::UserSendemailSignup) -> ActionResult {
-    let none = json!({"user_id": null, "email_address": null, "emailverify_sent_datetime": null});
-    let fail = |reason: Refusal, message: &str| Outcome::fail(reason, message, none.clone());
+pub async fn signup(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserSendemailSignup,
+) -> Done<answers::SignupMailSent> {
+    // authnzerver's refusals carry the answer's fields as nulls.
+    let fail = |reason: Refusal, message: &str| -> Done<answers::SignupMailSent> {
+        Err(No::new(reason, message)
+            .nulls(&["user_id", "email_address", "emailverify_sent_datetime"])
+            .into())
+    };
     let Some(verify_url) = p.account_verify_url.or(p.server_verify_url) else {
-        return Ok(fail(
+        return fail(
             Refusal::Invalid(
                 "invalid request: missing 'account_verify_url' or 'server_verify_url' in request"
                     .into(),
             ),
             "Invalid verify email request.",
-        ));
+        );
     };
     if p.created_info.get("send_verification") == Some(&Value::Bool(false)) {
-        return Ok(fail(
+        return fail(
             Refusal::VerificationNotAllowed,
             "Not allowed to send an email verification request.",
-        ));
+        );
     }
-    let expires = match expiry(&app, p.verification_expiry) {
-        Ok(e) => e,
-        Err(outcome) => return Ok(outcome),
-    };
+    let expires = expiry(&app, p.verification_expiry)?;
     let address = normalise(&p.email_address);
     let target = store::users::by_email(&app.db, &address)
         .await?
         .filter(|u| p.created_info.get("user_id").and_then(Value::as_i64) == Some(u.user_id));
     let Some(user) = target else {
-        return Ok(fail(
+        return fail(
             Refusal::VerificationUserMissing,
             "Invalid verify email request.",
-        ));
+        );
     };
-    if user.is_active || user.user_role != Role::Locked {
-        return Ok(fail(
+    // A pending sign-up, or an address changed since it was verified.
+    if user.email_verified {
+        return fail(
             Refusal::AlreadyVerified,
             "Not sending an verify email request to an existing user.",
-        ));
+        );
     }
     let Some(session) = live_session(&app, p.session_token.expose_secret()).await? else {
-        return Ok(fail(
+        return fail(
             Refusal::VerificationInvalidSession,
             "Invalid verify email request.",
-        ));
+        );
     };
     let token = wrap(p.verification_token.expose_secret());
     let vars = [
@@ -110,26 +110,29 @@ pub async fn signup(app: Arc<App>, _ctx: Ctx, p: proto::UserSendemailSignup) -> 
         ("user_email", user.email.as_str()),
     ];
     if app
+        .notify
         .mailer
         .send(&user.email, Kind::Signup, &vars)
         .await
         .is_err()
     {
-        return Ok(fail(
+        return fail(
             Refusal::VerificationMailFailed,
             "Could not send email for the verify email request.",
-        ));
+        );
     }
     let now = app.now();
     let changes = UserChanges {
         emailverify_sent_datetime: Some(now),
         ..Default::default()
     };
-    store::users::update(&app.db, user.user_id, changes, now).await?;
-    app.sessions.invalidate_user(user.user_id).await;
-    Ok(Outcome::ok(
-        json!({"user_id": user.user_id, "email_address": user.email,
-               "emailverify_sent_datetime": timefmt::format(now)}),
+    store::users::update(app.writes(), user.user_id, changes, now).await?;
+    Ok(Said::new(
+        answers::SignupMailSent {
+            user_id: user.user_id,
+            email_address: user.email,
+            emailverify_sent_datetime: timefmt::format(now),
+        },
         "Verify email sent successfully.",
     ))
 }
@@ -138,23 +141,22 @@ pub async fn forgotpass(
     app: Arc<App>,
     _ctx: Ctx,
     p: proto::UserSendemailForgotpass,
-) -> ActionResult {
-    let none =
-        json!({"user_id": null, "email_address": null, "emailforgotpass_sent_datetime": null});
-    let fail = |reason: Refusal, message: &str| Outcome::fail(reason, message, none.clone());
-    let expires = match expiry(&app, p.verification_expiry) {
-        Ok(e) => e,
-        Err(outcome) => return Ok(outcome),
+) -> Done<answers::ForgotMailSent> {
+    let fail = |reason: Refusal, message: &str| -> Done<answers::ForgotMailSent> {
+        Err(No::new(reason, message)
+            .nulls(&["user_id", "email_address", "emailforgotpass_sent_datetime"])
+            .into())
     };
+    let expires = expiry(&app, p.verification_expiry)?;
     let address = normalise(&p.email_address);
     let target = store::users::by_email(&app.db, &address)
         .await?
         .filter(|u| u.is_active && u.user_role != Role::Locked && u.user_role != Role::Anonymous);
     let Some(user) = target else {
-        return Ok(fail(
+        return fail(
             Refusal::ForgotpassInvalidUser,
             "Invalid password reset email request.",
-        ));
+        );
     };
     let now = app.now();
     // At most one reset mail per account per day.
@@ -162,27 +164,26 @@ pub async fn forgotpass(
         .emailforgotpass_sent_datetime
         .is_some_and(|sent| now - sent <= chrono::Duration::hours(24))
     {
-        return Ok(fail(
+        return fail(
             Refusal::ForgotpassTooSoon,
             "Invalid password reset email request.",
-        ));
+        );
     }
     let Some(session) = live_session(&app, p.session_token.expose_secret()).await? else {
-        return Ok(fail(
+        return fail(
             Refusal::ForgotpassInvalidSession,
             "Invalid verification email request.",
-        ));
+        );
     };
     // The check above answers most repeats cheaply; this conditional
     // update decides between concurrent requests: one mail between them.
     let day_ago = now - chrono::Duration::hours(24);
-    if !store::users::claim_forgotpass_mail(&app.db, user.user_id, now, day_ago).await? {
-        return Ok(fail(
+    if !store::users::claim_forgotpass_mail(app.writes(), user.user_id, now, day_ago).await? {
+        return fail(
             Refusal::ForgotpassTooSoon,
             "Invalid password reset email request.",
-        ));
+        );
     }
-    app.sessions.invalidate_user(user.user_id).await;
     let token = wrap(p.verification_token.expose_secret());
     let vars = [
         ("server_name", p.server_name.as_str()),
@@ -195,6 +196,7 @@ pub async fn forgotpass(
         ("user_email", user.email.as_str()),
     ];
     if app
+        .notify
         .mailer
         .send(&user.email, Kind::ForgotPass, &vars)
         .await
@@ -202,20 +204,22 @@ pub async fn forgotpass(
     {
         // Not sent: the day is not used up.
         store::users::release_forgotpass_mail(
-            &app.db,
+            app.writes(),
             user.user_id,
             user.emailforgotpass_sent_datetime,
         )
         .await?;
-        app.sessions.invalidate_user(user.user_id).await;
-        return Ok(fail(
+        return fail(
             Refusal::ForgotpassMailFailed,
             "Could not send the password reset email.",
-        ));
+        );
     }
-    Ok(Outcome::ok(
-        json!({"user_id": user.user_id, "email_address": user.email,
-               "emailforgotpass_sent_datetime": timefmt::format(now)}),
+    Ok(Said::new(
+        answers::ForgotMailSent {
+            user_id: user.user_id,
+            email_address: user.email,
+            emailforgotpass_sent_datetime: timefmt::format(now),
+        },
         "Password reset request sent successfully.",
     ))
 }

@@ -37,8 +37,14 @@ impl std::fmt::Debug for Credential {
 pub struct Identity {
     pub user_id: i64,
     pub email: String,
+    /// Whether `email` was verified: only then is it asserted to others.
+    pub email_verified: bool,
     pub role: String,
     pub full_name: Option<String>,
+    /// How the session was signed in (`pwd otp`; empty when unknown), and
+    /// when.
+    pub amr: String,
+    pub auth_time: Option<chrono::NaiveDateTime>,
 }
 
 fn identity(found: &CachedSession, now: chrono::NaiveDateTime) -> Option<Identity> {
@@ -46,8 +52,11 @@ fn identity(found: &CachedSession, now: chrono::NaiveDateTime) -> Option<Identit
     (u.user_id != ANONYMOUS_ID && can_sign_in(u, now)).then(|| Identity {
         user_id: u.user_id,
         email: u.email.clone(),
+        email_verified: u.email_verified,
         role: u.user_role.clone(),
         full_name: u.full_name.clone(),
+        amr: found.session.amr.clone(),
+        auth_time: found.session.auth_time,
     })
 }
 
@@ -75,7 +84,7 @@ async fn by_access_token(app: &App, jwt: &str) -> Result<Option<Identity>, Fault
     let unix = app.clock.now().timestamp();
     let mut verified = app.access_keys().verify(jwt, iss, aud, unix);
     if verified == Err(JwtRefused::UnknownKey) {
-        let stale = app.access_keys_loaded.lock().elapsed() >= RELOAD_AT_MOST_EVERY;
+        let stale = app.keys.access_loaded.lock().elapsed() >= RELOAD_AT_MOST_EVERY;
         if stale {
             token::reload_keys(app).await?;
             verified = app.access_keys().verify(jwt, iss, aud, unix);

@@ -1,40 +1,36 @@
 //! Requests for the trusted frontend only: `internal-user-lock`,
 //! `internal-user-delete`, `internal-user-edit`, `internal-session-edit`.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, answers};
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use entity::sessions;
+use serde_json::{Map, Value};
 
-use super::user::{self, toggle_lock, user_info};
-use super::{ActionResult, Ctx, Outcome, Refusal, session::live_session};
+use super::user::{self, toggle_user_lock, user_info};
+use super::{Ctx, Done, No, Refusal, Refused, Said, session::live_session};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
+use crate::event::By;
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store;
 use crate::store::seed::{ANONYMOUS_ID, DUMMY_ID, SUPERUSER_ID};
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        typed(user_lock),
-        typed(user_delete),
-        typed(user_edit),
-        typed(session_edit),
-    ]
-}
+use crate::timefmt;
 
 /// The value that removes a key from an `extra_info` dict.
 const DELETE: &str = "__delete__";
 
-/// authnzerver's merge: keys are set, `"__delete__"` removes.
+/// authnzerver's merge: keys are set, `"__delete__"` removes. Keys the
+/// server keeps for itself (`RESERVED_EXTRA_KEYS`) are left as they are.
 fn merge_extra(current: Option<&Value>, update: &Map<String, Value>) -> Value {
     let mut merged = current
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
     for (k, v) in update {
+        if user::RESERVED_EXTRA_KEYS.contains(&k.as_str()) {
+            continue;
+        }
         if v.as_str() == Some(DELETE) {
             merged.remove(k);
         } else {
@@ -44,30 +40,37 @@ fn merge_extra(current: Option<&Value>, update: &Map<String, Value>) -> Value {
     Value::Object(merged)
 }
 
-pub async fn user_lock(app: Arc<App>, ctx: Ctx, p: proto::InternalUserLock) -> ActionResult {
-    let by = serde_json::json!({"by": "internal"});
-    toggle_lock(&app, &ctx, p.target_userid, &p.action, by).await
+pub async fn user_lock(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::InternalUserLock,
+) -> Done<answers::UserInfoField> {
+    let restore = p.restore_role.as_deref();
+    let by = By::Named("internal");
+    toggle_user_lock(&app, &ctx, p.target_userid, &p.action, restore, by).await
 }
 
-pub async fn user_delete(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserDelete) -> ActionResult {
+pub async fn user_delete(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::InternalUserDelete,
+) -> Done<answers::DeletedUser> {
+    let refused = |reason| -> Refused {
+        No::new(reason, "Could not delete user from DB.")
+            .with("user_id", p.target_userid)
+            .into()
+    };
     if [SUPERUSER_ID, ANONYMOUS_ID, DUMMY_ID].contains(&p.target_userid) {
-        return Ok(Outcome::fail(
-            Refusal::CannotDeleteReserved,
-            "Could not delete user from DB.",
-            json!({"user_id": p.target_userid}),
-        ));
+        return Err(refused(Refusal::CannotDeleteReserved));
     }
-    let deleted = store::users::delete(&app.db, p.target_userid).await?;
-    app.sessions.revoke_user_sessions(p.target_userid).await;
+    let deleted = store::users::delete(app.writes(), p.target_userid).await?;
     if !deleted {
-        return Ok(Outcome::fail(
-            Refusal::NoSuchUser,
-            "Could not delete user from DB.",
-            json!({"user_id": p.target_userid}),
-        ));
+        return Err(refused(Refusal::NoSuchUser));
     }
-    Ok(Outcome::ok(
-        json!({"user_id": p.target_userid}),
+    Ok(Said::new(
+        answers::DeletedUser {
+            user_id: p.target_userid,
+        },
         "User successfully deleted from DB.",
     ))
 }
@@ -88,16 +91,24 @@ const NOT_EDITABLE: &[&str] = &[
     "lock_expires",
 ];
 
-pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> ActionResult {
-    let invalid = |reason: String| {
-        Outcome::fail(
-            Refusal::Invalid(reason),
-            "Invalid edit-user request: invalid update parameters.",
-            json!({"user_info": null}),
-        )
+pub async fn user_edit(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::InternalUserEdit,
+) -> Done<answers::UserInfoEdited> {
+    let invalid = |reason: String| -> Refused {
+        let message = "Invalid edit-user request: invalid update parameters.";
+        No::new(Refusal::Invalid(reason), message)
+            .nulls(&["user_info"])
+            .into()
+    };
+    let no_user = || -> Refused {
+        No::new(Refusal::NoSuchUser, "User info update failed.")
+            .nulls(&["user_info"])
+            .into()
     };
     if p.update_dict.is_empty() {
-        return Ok(invalid(
+        return Err(invalid(
             "invalid request: missing 'update_dict' in request".into(),
         ));
     }
@@ -108,16 +119,12 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> 
         .filter(|k| NOT_EDITABLE.contains(k))
         .collect();
     if !refused.is_empty() {
-        return Ok(invalid(format!(
+        return Err(invalid(format!(
             "invalid request: disallowed keys in update_dict: {refused:?}"
         )));
     }
     let Some(current) = store::users::by_id(&app.db, p.target_userid).await? else {
-        return Ok(Outcome::fail(
-            Refusal::NoSuchUser,
-            "User info update failed.",
-            json!({"user_info": null}),
-        ));
+        return Err(no_user());
     };
     let mut plain = p.update_dict.clone();
     let extra = plain.remove("extra_info");
@@ -125,99 +132,101 @@ pub async fn user_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalUserEdit) -> 
     let phone = match plain.remove("phone") {
         None => None,
         Some(Value::Null) => Some(None),
-        Some(Value::String(n)) => match app.sms.normalise(&n) {
+        Some(Value::String(n)) => match app.notify.sms.normalise(&n) {
             Ok(e164) => Some(Some(e164)),
-            Err(why) => return Ok(invalid(format!("'phone': {why}"))),
+            Err(why) => return Err(invalid(format!("'phone': {why}"))),
         },
-        Some(_) => return Ok(invalid("'phone' must be a string or null".into())),
+        Some(_) => return Err(invalid("'phone' must be a string or null".into())),
     };
-    let mut changes = match user::edit_changes(
-        &plain,
-        &[
-            "full_name",
-            "email",
-            "is_active",
-            "email_verified",
-            "user_role",
-        ],
-    ) {
-        Ok(c) => c,
-        Err(why) => return Ok(invalid(why)),
-    };
+    let editable = [
+        "full_name",
+        "email",
+        "is_active",
+        "email_verified",
+        "user_role",
+    ];
+    let mut changes = user::edit_changes(&plain, &editable).map_err(invalid)?;
     let taken = match (matches!(phone, Some(Some(_))), plain.contains_key("email")) {
         (true, true) => "email or phone number already in use",
         (true, false) => "phone number already in use",
         (false, _) => "email already in use",
     };
     changes.phone = phone;
+    let unverified = user::unverify_new_email(&current, &mut changes);
     match extra {
         None | Some(Value::Null) => {}
         Some(Value::Object(update)) => {
             changes.extra_info = Some(Some(merge_extra(current.extra_info.as_ref(), &update)));
         }
-        Some(_) => return Ok(invalid("'extra_info' must be an object".into())),
+        Some(_) => return Err(invalid("'extra_info' must be an object".into())),
     }
-    match store::users::update(&app.db, p.target_userid, changes, app.now()).await {
-        Ok(Some(u)) => {
-            app.sessions.invalidate_user(u.user_id).await;
-            Ok(Outcome::ok(
-                json!({"user_info": user_info(&u)}),
-                "User-info update successful.",
-            ))
-        }
-        Ok(None) => Ok(Outcome::fail(
-            Refusal::NoSuchUser,
-            "User info update failed.",
-            json!({"user_info": null}),
+    match store::users::update(app.writes(), p.target_userid, changes, app.now()).await {
+        Ok(Some(u)) => Ok(Said::new(
+            answers::UserInfoEdited {
+                user_info: user_info(&u),
+                send_verification: unverified,
+            },
+            "User-info update successful.",
         )),
-        Err(e) if store::users::is_taken(&e) => Ok(invalid(taken.into())),
+        Ok(None) => Err(no_user()),
+        Err(e) if store::users::is_taken(&e) => Err(invalid(taken.into())),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn session_edit(app: Arc<App>, _ctx: Ctx, p: proto::InternalSessionEdit) -> ActionResult {
-    let failed = |reason: Refusal| {
-        Outcome::fail(
-            reason,
-            "Session extra_info update failed.",
-            json!({"session_info": null}),
-        )
+pub async fn session_edit(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::InternalSessionEdit,
+) -> Done<answers::SessionRecordField> {
+    let failed = |reason: Refusal| -> Refused {
+        No::new(reason, "Session extra_info update failed.")
+            .nulls(&["session_info"])
+            .into()
     };
     if p.update_dict.is_empty() {
-        return Ok(failed(Refusal::Invalid(
+        return Err(failed(Refusal::Invalid(
             "invalid request: missing 'update_dict' in request".into(),
         )));
     }
-    let Some(found) = live_session(&app, p.target_session_token.expose_secret()).await? else {
-        return Ok(failed(Refusal::NoSuchSession));
+    let token = p.target_session_token.expose_secret();
+    let Some(found) = live_session(&app, token).await? else {
+        return Err(failed(Refusal::NoSuchSession));
     };
     let merged = merge_extra(found.session.extra_info_json.as_ref(), &p.update_dict);
-    let hash = tokens::digest(p.target_session_token.expose_secret());
-    if !store::sessions::set_extra_info(&app.db, &hash, Some(merged), app.now()).await? {
-        return Ok(failed(Refusal::NoSuchSession));
+    let hash = tokens::digest(token);
+    if !store::sessions::set_extra_info(app.writes(), &hash, Some(merged), app.now()).await? {
+        return Err(failed(Refusal::NoSuchSession));
     }
-    app.sessions.invalidate_session(&hash).await;
-    let Some(found) = live_session(&app, p.target_session_token.expose_secret()).await? else {
-        return Ok(failed(Refusal::NoSuchSession));
+    let Some(found) = live_session(&app, token).await? else {
+        return Err(failed(Refusal::NoSuchSession));
     };
-    let s = &found.session;
-    Ok(Outcome::ok(
-        json!({"session_info": {
-            "user_id": s.user_id,
-            "session_token": p.target_session_token.expose_secret(),
-            "ip_address": s.ip_address,
-            "user_agent": s.user_agent,
-            "created": crate::timefmt::format(s.created),
-            "expires": crate::timefmt::format(s.expires),
-            "extra_info_json": s.extra_info_json,
-        }}),
+    Ok(Said::new(
+        answers::SessionRecordField {
+            session_info: record(&found.session, token),
+        },
         "Session extra_info update successful.",
     ))
+}
+
+/// The session as `internal-session-edit` answers it (`token` is the one
+/// asked about: only its digest is stored).
+fn record(s: &sessions::Model, token: &str) -> answers::SessionRecord {
+    answers::SessionRecord {
+        user_id: s.user_id,
+        session_token: token.to_owned(),
+        ip_address: s.ip_address.clone(),
+        user_agent: s.user_agent.clone(),
+        created: timefmt::format(s.created),
+        expires: timefmt::format(s.expires),
+        extra_info_json: s.extra_info_json.clone(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn merge_sets_and_deletes_keys() {
@@ -230,5 +239,23 @@ mod tests {
             json!({"a": 1, "c": 3})
         );
         assert_eq!(merge_extra(None, &update), json!({"c": 3}));
+    }
+
+    #[test]
+    fn answers_write_what_the_maps_did() {
+        for filled in [true, false] {
+            let found = crate::actions::session::tests::found(filled);
+            let s = &found.session;
+            let map = json!({
+                "user_id": s.user_id,
+                "session_token": "tok",
+                "ip_address": s.ip_address,
+                "user_agent": s.user_agent,
+                "created": crate::timefmt::format(s.created),
+                "expires": crate::timefmt::format(s.expires),
+                "extra_info_json": s.extra_info_json,
+            });
+            assert_eq!(serde_json::to_value(record(s, "tok")).unwrap(), map);
+        }
     }
 }

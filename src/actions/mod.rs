@@ -1,10 +1,13 @@
-//! Actions: plain async functions over `App` that return an `Outcome`. They
-//! know nothing of HTTP or Fernet.
+//! The domain: one function per request, taking its proto parameter type
+//! and answering `Done<its answer type>` (the answer and the end-user
+//! messages, or a refusal, or a fault). They know nothing of HTTP, Fernet or
+//! the wire envelope (`rpc` adapts them), so the RPC, the command line and
+//! next the portal call the same functions.
 
 pub use authnzd_proto::Refusal;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+pub use crate::event::Event;
 use crate::security::password::HashError;
 use crate::security::tokens::RandomError;
 
@@ -12,12 +15,16 @@ pub mod access;
 pub mod apikey;
 pub mod apikey_nosession;
 pub mod audit;
+pub mod chores;
 pub mod email;
 pub mod gateway;
 pub mod internal;
+pub mod links;
 pub mod login;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
+pub mod password_check;
 pub mod passwordless;
 pub mod pubkey;
 pub mod session;
@@ -30,79 +37,6 @@ pub mod user;
 pub struct Ctx {
     pub reqid: Value,
     pub client_ipaddr: Option<String>,
-}
-
-/// A handled request: `success` with the request's own response fields,
-/// end-user `messages`, and a machine `failure_reason` when it failed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub success: bool,
-    pub fields: Map<String, Value>,
-    /// Fields serialised from typed values by the action, written after
-    /// `fields`: hot answers skip building a `Value` tree.
-    pub written: Written,
-    pub messages: Vec<String>,
-    pub failure_reason: Option<Refusal>,
-}
-
-/// Response fields as JSON text, in order.
-#[derive(Debug, Clone, Default)]
-pub struct Written(pub Vec<(&'static str, Box<RawValue>)>);
-
-impl PartialEq for Written {
-    fn eq(&self, other: &Written) -> bool {
-        self.0.len() == other.0.len()
-            && self
-                .0
-                .iter()
-                .zip(&other.0)
-                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
-    }
-}
-
-impl Outcome {
-    pub fn ok(fields: Value, message: impl Into<String>) -> Outcome {
-        Outcome {
-            success: true,
-            fields: into_map(fields),
-            written: Written::default(),
-            messages: vec![message.into()],
-            failure_reason: None,
-        }
-    }
-
-    /// A success whose one field `name` is `value` serialised as it stands.
-    pub fn ok_written(
-        name: &'static str,
-        value: &impl serde::Serialize,
-        message: impl Into<String>,
-    ) -> Result<Outcome, Fault> {
-        // `to_raw_value` trusts its own output; `RawValue::from_string` would
-        // parse the text again to check it.
-        let raw = serde_json::value::to_raw_value(value)
-            .map_err(|e| Fault::Internal(format!("answer not serialisable: {e}")))?;
-        Ok(Outcome {
-            written: Written(vec![(name, raw)]),
-            ..Outcome::ok(Value::Null, message)
-        })
-    }
-
-    pub fn fail(reason: Refusal, message: impl Into<String>, fields: Value) -> Outcome {
-        Outcome {
-            success: false,
-            fields: into_map(fields),
-            written: Written::default(),
-            messages: vec![message.into()],
-            failure_reason: Some(reason),
-        }
-    }
-}
-
-fn into_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
 }
 
 /// Faults are not answers: the request could not be handled at all, and the
@@ -119,13 +53,104 @@ pub enum Fault {
     Internal(String),
 }
 
-pub type ActionResult = Result<Outcome, Fault>;
+/// A request's typed answer and the end-user messages that go with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said<A> {
+    pub answer: A,
+    pub messages: Vec<String>,
+}
+
+impl<A> Said<A> {
+    pub fn new(answer: A, message: impl Into<String>) -> Said<A> {
+        Said {
+            answer,
+            messages: vec![message.into()],
+        }
+    }
+}
+
+/// A refusal: why (`failure_reason`), what to tell the end user, and the
+/// fields the wire answer carries with it (authnzerver's answers keep their
+/// fields, mostly as nulls, when they fail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct No {
+    pub reason: Refusal,
+    pub messages: Vec<String>,
+    pub fields: Map<String, Value>,
+}
+
+impl No {
+    pub fn new(reason: Refusal, message: impl Into<String>) -> No {
+        No {
+            reason,
+            messages: vec![message.into()],
+            fields: Map::new(),
+        }
+    }
+
+    /// With the field `name` set to `value`.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> No {
+        self.fields.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// With each of `names` set to null.
+    pub fn nulls(mut self, names: &[&str]) -> No {
+        for n in names {
+            self.fields.insert((*n).to_owned(), Value::Null);
+        }
+        self
+    }
+}
+
+/// Why a request was not done: a refusal the client gets as `success:
+/// false`, or a fault (503). `?` carries either.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("refused: {}", .0.reason)]
+    No(Box<No>),
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+impl From<No> for Refused {
+    fn from(no: No) -> Refused {
+        Refused::No(Box::new(no))
+    }
+}
+
+impl From<sea_orm::DbErr> for Refused {
+    fn from(e: sea_orm::DbErr) -> Refused {
+        Refused::Fault(e.into())
+    }
+}
+
+impl From<HashError> for Refused {
+    fn from(e: HashError) -> Refused {
+        Refused::Fault(e.into())
+    }
+}
+
+impl From<RandomError> for Refused {
+    fn from(e: RandomError) -> Refused {
+        Refused::Fault(e.into())
+    }
+}
+
+/// What a typed action gives: its answer, or why not.
+pub type Done<A> = Result<Said<A>, Refused>;
+
+/// A refusal as an `Err`, for `return no(…)` / `Err(no(…))?`.
+pub fn no<T>(reason: Refusal, message: impl Into<String>) -> Result<T, Refused> {
+    Err(No::new(reason, message).into())
+}
 
 /// Whether the account may sign in now, as `user-login` decides: active,
-/// verified, not locked (by role or lockout).
+/// not locked (by role or lockout). A sign-up waiting for its verification
+/// is inactive; an address changed since is unverified but signs in (it is
+/// only not asserted to others: see `gateway`).
 pub(crate) fn can_sign_in(u: &entity::users::Model, now: chrono::NaiveDateTime) -> bool {
     u.is_active
-        && u.email_verified
         && u.user_role != authnzd_proto::Role::Locked
         && u.lock_expires.is_none_or(|t| t <= now)
 }
@@ -135,17 +160,15 @@ pub(crate) fn can_sign_in(u: &entity::users::Model, now: chrono::NaiveDateTime) 
 pub async fn audit(
     app: &crate::app::App,
     ctx: &Ctx,
-    event: &str,
+    event: Event,
     user_id: Option<i64>,
-    detail: Value,
 ) -> Result<(), sea_orm::DbErr> {
     crate::store::audit::record(
         &app.db,
         app.now(),
-        event,
+        &event,
         user_id,
         app.ip_digest(ctx.client_ipaddr.as_deref()),
-        Some(detail),
     )
     .await
 }

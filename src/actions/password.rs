@@ -2,32 +2,20 @@
 //! `user-resetpass-nosession`, `user-validatepass`, and the policy check
 //! they share with `user-new`.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, Method, answers};
 use std::sync::Arc;
 
 use entity::users;
-use serde_json::json;
 
-use super::login::{self, Checked};
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal, session::live_session};
+use super::mfa::{self, Second};
+use super::password_check::{self, Checked};
+use super::{Ctx, Done, Event, Fault, No, Refusal, Said, no, session::live_session};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
 use crate::security::email;
 use crate::security::password_policy::PasswordPolicy;
 use crate::security::tokens;
-use crate::store::{self, users::UserChanges};
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        typed(changepass),
-        typed(changepass_nosession),
-        typed(resetpass),
-        typed(resetpass_nosession),
-        typed(validatepass),
-    ]
-}
+use crate::store;
 
 /// End-user messages for every policy rule `password` breaks (empty: fine),
 /// including the breached-password lookup when it is configured.
@@ -37,32 +25,56 @@ pub async fn policy_problems(
     address: &str,
     full_name: &str,
 ) -> Vec<String> {
-    app.passwords.problems(password, address, full_name).await
+    app.credentials
+        .rules
+        .problems(password, address, full_name)
+        .await
 }
 
 const CHANGED: &str = "Password changed successfully.";
 const MISMATCH: &str = "Your current password did not match the stored password.";
 
+/// A refusal naming the account as the success would (`user_id`, `email`;
+/// null when there is none).
+fn refused_for(reason: Refusal, message: &str, user_id: Option<i64>, email: Option<&str>) -> No {
+    No::new(reason, message)
+        .with("user_id", user_id)
+        .with("email", email)
+}
+
 /// Checks the current password and the new one, then stores the new hash.
 /// `keep` is the session (digest) that survives; every other session of the
 /// user is logged out.
+/// For an account with a second factor, a current code must come too.
 async fn change(
     app: &App,
+    ctx: &Ctx,
     user: Option<users::Model>,
-    current: &proto::Secret,
+    proof: (&proto::Secret, Option<&proto::Secret>),
     new: &proto::Secret,
     keep: Option<String>,
-) -> ActionResult {
-    let (current, new) = (current.expose_secret(), new.expose_secret());
-    let fields = |u: &Option<users::Model>| json!({"user_id": u.as_ref().map(|u| u.user_id), "email": u.as_ref().map(|u| u.email.clone())});
-    let f = fields(&user);
-    let checked = login::check_password(app, user, None, current).await?;
-    let user = match checked {
-        Checked::Ok(u) => u,
-        Checked::Locked { .. } => return Ok(checked.failure()),
-        _ => return Ok(Outcome::fail(Refusal::PasswordMismatch, MISMATCH, f)),
+) -> Done<answers::AccountRef> {
+    let (current, code) = (proof.0.expose_secret(), proof.1.map(|c| c.expose_secret()));
+    let new = new.expose_secret();
+    let mismatch = refused_for(
+        Refusal::PasswordMismatch,
+        MISMATCH,
+        user.as_ref().map(|u| u.user_id),
+        user.as_ref().map(|u| u.email.as_str()),
+    );
+    let (checked, due) = password_check::check_password(app, user, None, current).await?;
+    let answer = match checked {
+        Checked::Ok(passed) => match mfa::second_factor(app, ctx, &passed, Method::Pwd, code).await
+        {
+            Ok(Second::Done(_)) => finish_new_password(app, passed.user, new, keep).await,
+            Ok(Second::Needed) => Err(mfa::code_needed().into()),
+            Err(refused) => Err(refused),
+        },
+        Checked::Locked { .. } => Err(checked.refusal().into()),
+        _ => Err(mismatch.into()),
     };
-    finish_new_password(app, user, new, keep).await
+    due.wait().await;
+    answer
 }
 
 /// Refuses an unchanged or insecure password, else stores it and logs out
@@ -72,19 +84,22 @@ async fn finish_new_password(
     user: users::Model,
     new: &str,
     keep: Option<String>,
-) -> ActionResult {
-    let f = json!({"user_id": user.user_id, "email": user.email});
-    let new = login::truncate_password(new);
+) -> Done<answers::AccountRef> {
+    let refused = |reason: Refusal, message: &str| {
+        refused_for(reason, message, Some(user.user_id), Some(&user.email))
+    };
+    let new = password_check::truncate_password(new);
     if app
+        .credentials
         .hasher
         .verify(new.clone(), user.password.clone())
         .await?
     {
-        return Ok(Outcome::fail(
+        return Err(refused(
             Refusal::PasswordUnchanged,
             "Your new password cannot be the same as your old password.",
-            f,
-        ));
+        )
+        .into());
     }
     let problems = policy_problems(
         app,
@@ -94,44 +109,62 @@ async fn finish_new_password(
     )
     .await;
     if !problems.is_empty() {
-        let mut out = Outcome::fail(Refusal::PasswordInsecure, "", f);
-        out.messages = problems;
-        return Ok(out);
+        return Err(No {
+            messages: problems,
+            ..refused(Refusal::PasswordInsecure, "")
+        }
+        .into());
     }
-    let hash = app.hasher.hash(new).await?;
-    let changes = UserChanges {
-        password_hash: Some(hash),
-        ..Default::default()
-    };
-    store::users::update_ending_sessions(
-        &app.db,
+    let hash = app.credentials.hasher.hash(new).await?;
+    // Over the hash checked above only: of concurrent changes (a reset link
+    // used twice at once), one lands.
+    let set = store::users::set_password_revoking(
+        app.writes(),
         user.user_id,
-        changes,
+        (&user.password, hash),
         app.now(),
         keep.as_deref(),
+        app.config.password.revoke_all_on_password_reset,
     )
     .await?;
-    app.sessions.revoke_user_sessions(user.user_id).await;
-    let mut out = Outcome::ok(f, CHANGED);
-    out.messages
+    if set.is_none() {
+        return Err(refused(
+            Refusal::PasswordChangedMeanwhile,
+            "The password was changed by another request meanwhile. Please try again.",
+        )
+        .into());
+    }
+    let mut said = Said::new(
+        answers::AccountRef {
+            user_id: user.user_id,
+            email: user.email,
+        },
+        CHANGED,
+    );
+    said.messages
         .push("For security purposes, you have been logged out of all other sessions.".into());
-    Ok(out)
+    Ok(said)
 }
 
 /// Audits a finished password change or reset under `event` (the failed
 /// ones are in the lockout counts, and `login-failed` where they apply).
-async fn audited(app: &App, ctx: &Ctx, out: Outcome, event: &str) -> ActionResult {
-    if out.success {
-        let user_id = out
-            .fields
-            .get("user_id")
-            .and_then(serde_json::Value::as_i64);
-        super::audit(app, ctx, event, user_id, json!({})).await?;
+async fn audited(
+    app: &App,
+    ctx: &Ctx,
+    answer: Done<answers::AccountRef>,
+    event: Event,
+) -> Done<answers::AccountRef> {
+    if let Ok(said) = &answer {
+        super::audit(app, ctx, event, Some(said.answer.user_id)).await?;
     }
-    Ok(out)
+    answer
 }
 
-pub async fn changepass(app: Arc<App>, ctx: Ctx, p: proto::UserChangepass) -> ActionResult {
+pub async fn changepass(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::UserChangepass,
+) -> Done<answers::AccountRef> {
     // Fixed: the session must belong to user_id.
     let session = live_session(&app, p.session_token.expose_secret()).await?;
     let owned = session
@@ -141,31 +174,36 @@ pub async fn changepass(app: Arc<App>, ctx: Ctx, p: proto::UserChangepass) -> Ac
     if !owned {
         // Same work as a real check, then the refusal.
         let _ = app
+            .credentials
             .hasher
             .verify(
                 p.current_password.expose_secret().to_owned(),
-                app.dummy_hash.clone(),
+                app.credentials.dummy_hash.clone(),
             )
             .await?;
-        return Ok(Outcome::fail(
+        return Err(refused_for(
             Refusal::SessionNotOwned,
             MISMATCH,
-            json!({"user_id": p.user_id, "email": p.email}),
-        ));
+            Some(p.user_id),
+            Some(&p.email),
+        )
+        .into());
     }
     let keep = Some(tokens::digest(p.session_token.expose_secret()));
-    let out = change(&app, user, &p.current_password, &p.new_password, keep).await?;
-    audited(&app, &ctx, out, "password-changed").await
+    let proof = (&p.current_password, p.code.as_ref());
+    let answer = change(&app, &ctx, user, proof, &p.new_password, keep).await;
+    audited(&app, &ctx, answer, Event::PasswordChanged).await
 }
 
 pub async fn changepass_nosession(
     app: Arc<App>,
     ctx: Ctx,
     p: proto::UserChangepassNosession,
-) -> ActionResult {
+) -> Done<answers::AccountRef> {
     let user = target_user(&app, p.user_id, &p.email, true).await?;
-    let out = change(&app, user, &p.current_password, &p.new_password, None).await?;
-    audited(&app, &ctx, out, "password-changed").await
+    let proof = (&p.current_password, p.code.as_ref());
+    let answer = change(&app, &ctx, user, proof, &p.new_password, None).await;
+    audited(&app, &ctx, answer, Event::PasswordChanged).await
 }
 
 /// The active user with this id and address, if `allowed`.
@@ -184,55 +222,87 @@ async fn target_user(
         .filter(|u| u.email == address && u.is_active))
 }
 
-pub async fn resetpass(app: Arc<App>, ctx: Ctx, p: proto::UserResetpass) -> ActionResult {
+pub async fn resetpass(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::UserResetpass,
+) -> Done<answers::AccountRef> {
     if live_session(&app, p.session_token.expose_secret())
         .await?
         .is_none()
     {
-        return Ok(Outcome::fail(
+        return no(
             Refusal::SessionNotFound,
             "Invalid session token for password reset request.",
-            json!({}),
-        ));
+        );
     }
-    let out = reset(&app, &p.email_address, p.new_password.expose_secret(), true).await?;
-    audited(&app, &ctx, out, "password-reset").await
+    let answer = reset(&app, &p.email_address, p.new_password.expose_secret(), true).await;
+    audited(&app, &ctx, answer, Event::PasswordReset).await
 }
 
 pub async fn resetpass_nosession(
     app: Arc<App>,
     ctx: Ctx,
     p: proto::UserResetpassNosession,
-) -> ActionResult {
-    let out = reset(
+) -> Done<answers::AccountRef> {
+    let answer = reset(
         &app,
         &p.email_address,
         p.new_password.expose_secret(),
         p.required_active,
     )
-    .await?;
-    audited(&app, &ctx, out, "password-reset").await
+    .await;
+    audited(&app, &ctx, answer, Event::PasswordReset).await
+}
+
+/// A new password through a mailed reset link (`links`): set as
+/// `user-resetpass` sets it (every session ends; with
+/// `revoke_all_on_password_reset` every other credential) and audited as
+/// it, but only over the password the link was made for, so a link used
+/// twice — even at once — sets one.
+pub async fn reset_by_link(
+    app: Arc<App>,
+    ctx: Ctx,
+    token: &str,
+    new: &str,
+) -> Done<answers::AccountRef> {
+    let Some(user) = super::links::reset_account(&app, token).await? else {
+        return no(
+            Refusal::ResetTargetInvalid,
+            "This password reset link does not work any more.",
+        );
+    };
+    let answer = finish_new_password(&app, user, new, None).await;
+    audited(&app, &ctx, answer, Event::PasswordReset).await
 }
 
 /// A reset (the frontend has verified the user by email): no current
 /// password; every session of the user is logged out.
-async fn reset(app: &App, address: &str, new: &str, required_active: bool) -> ActionResult {
+async fn reset(
+    app: &App,
+    address: &str,
+    new: &str,
+    required_active: bool,
+) -> Done<answers::AccountRef> {
     let user = store::users::by_email(&app.db, &email::normalise(address))
         .await?
         .filter(|u| u.is_active == required_active);
     let Some(user) = user else {
-        return Ok(Outcome::fail(
+        return no(
             Refusal::ResetTargetInvalid,
             "Invalid user for password reset request.",
-            json!({}),
-        ));
+        );
     };
     finish_new_password(app, user, new, None).await
 }
 
-pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) -> ActionResult {
-    let password = login::truncate_password(p.password.expose_secret());
-    let base = &app.passwords.policy;
+pub async fn validatepass(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserValidatepass,
+) -> Done<answers::Done> {
+    let password = password_check::truncate_password(p.password.expose_secret());
+    let base = &app.credentials.rules.policy;
     // The request may tighten or relax the configured policy, as authnzerver;
     // counts must be whole numbers that fit.
     let count = |v: Option<i64>, default: u32| v.map_or(Some(default), |v| u32::try_from(v).ok());
@@ -244,11 +314,10 @@ pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) 
         count(p.max_unsafe_similarity, base.max_unsafe_similarity),
         count(p.min_pwned_matches, base.min_pwned_matches),
     ) else {
-        return Ok(Outcome::fail(
+        return no(
             Refusal::InvalidParameters,
             "password policy counts must be between 0 and 4294967295",
-            json!({}),
-        ));
+        );
     };
     let policy = PasswordPolicy {
         min_length: min_length as usize,
@@ -257,7 +326,8 @@ pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) 
         min_pwned_matches,
     };
     let problems = app
-        .passwords
+        .credentials
+        .rules
         .problems_with(
             &policy,
             &password,
@@ -266,9 +336,11 @@ pub async fn validatepass(app: Arc<App>, _ctx: Ctx, p: proto::UserValidatepass) 
         )
         .await;
     if problems.is_empty() {
-        return Ok(Outcome::ok(json!({}), "The password is OK to use."));
+        return Ok(Said::new(answers::Done {}, "The password is OK to use."));
     }
-    let mut out = Outcome::fail(Refusal::InvalidPassword, "", json!({}));
-    out.messages = problems;
-    Ok(out)
+    Err(No {
+        messages: problems,
+        ..No::new(Refusal::InvalidPassword, "")
+    }
+    .into())
 }

@@ -1,61 +1,51 @@
-//! `session-new`, `session-exists`, `session-delete`.
+//! `session-new`, `session-exists`, `session-delete`,
+//! `session-delete-userid`, `session-list`, `session-delete-others`.
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, Amr, answers};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal};
+use super::{Ctx, Done, Event, Fault, No, Refusal, Refused, Said, no};
 use crate::app::App;
 use crate::cache::CachedSession;
-use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
-use crate::timefmt::{self, Stamp, stamp};
+use crate::timefmt;
 use entity::users;
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        typed(new),
-        typed(exists),
-        typed(delete),
-        typed(delete_userid),
-        typed(list),
-        typed(delete_others),
-    ]
-}
 
 /// authnzerver's column width for user agents.
 const USER_AGENT_MAX: usize = 280;
 
-pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> ActionResult {
-    let fields = json!({"session_token": null, "expires": null});
+pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> Done<answers::NewSession> {
+    let refused = |reason| -> Refused {
+        No::new(reason, "Could not create a new session.")
+            .nulls(&["session_token", "expires"])
+            .into()
+    };
     let Ok(ip) = p.ip_address.trim().parse::<IpAddr>() else {
-        return Ok(Outcome::fail(
-            Refusal::InvalidIpAddress,
-            "Could not create a new session.",
-            fields,
-        ));
+        return Err(refused(Refusal::InvalidIpAddress));
     };
     let Some(expires) = timefmt::parse(&p.expires) else {
-        return Ok(Outcome::fail(
-            Refusal::InvalidExpires,
-            "Could not create a new session.",
-            fields,
-        ));
+        return Err(refused(Refusal::InvalidExpires));
     };
     // authnzerver: a missing or zero user id means the anonymous user.
     let user_id = p.user_id.filter(|id| *id != 0).unwrap_or(ANONYMOUS_ID);
     if !store::users::exists(&app.db, user_id).await? {
-        return Ok(Outcome::fail(
-            Refusal::NoSuchUser,
-            "Could not create a new session.",
-            fields,
-        ));
+        return Err(refused(Refusal::NoSuchUser));
     }
+    // authnzerver frontends make the user's session after a login: it
+    // takes over how that login went, if it was just now.
+    let (amr, auth_time) = if user_id == ANONYMOUS_ID {
+        (String::new(), None)
+    } else {
+        match store::grants::take(&app.db, user_id, app.now()).await? {
+            Some((amr, at)) => (amr, Some(at)),
+            None => (String::new(), None),
+        }
+    };
     let token = tokens::new_token()?;
     store::sessions::insert(
         &app.db,
@@ -67,47 +57,63 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> ActionResult 
             created: app.now(),
             expires,
             extra_info_json: p.extra_info_json.map(Value::Object),
+            amr,
+            auth_time,
         },
     )
     .await?;
     tracing::debug!(reqid = %ctx.reqid, user = %app.pii.hash(&user_id.to_string()), "session created");
-    Ok(Outcome::ok(
-        json!({"session_token": token, "expires": timefmt::format(expires)}),
+    Ok(Said::new(
+        answers::NewSession {
+            session_token: token,
+            expires: timefmt::format(expires),
+        },
         "Generated session_token successfully. Session initiated.",
     ))
 }
 
-pub async fn exists(app: Arc<App>, _ctx: Ctx, p: proto::SessionExists) -> ActionResult {
+/// `session-exists`'s answer: the cached rows and the token asked about.
+/// On the wire it is `answers::SessionInfoField`, written straight from
+/// these (`SessionInfo` below) rather than built as one.
+pub struct SessionFound {
+    pub found: CachedSession,
+    pub session_token: proto::Secret,
+}
+
+pub async fn exists(app: Arc<App>, _ctx: Ctx, p: proto::SessionExists) -> Done<SessionFound> {
     match live_session(&app, p.session_token.expose_secret()).await? {
-        Some(found) => Outcome::ok_written(
-            "session_info",
-            &SessionInfo::new(&found, p.session_token.expose_secret()),
+        Some(found) => Ok(Said::new(
+            SessionFound {
+                found,
+                session_token: p.session_token,
+            },
             "Session look up successful.",
-        ),
-        None => Ok(Outcome::fail(
-            Refusal::SessionExpired,
-            "Session look up failed.",
-            json!({"session_info": null}),
         )),
+        None => Err(No::new(Refusal::SessionExpired, "Session look up failed.")
+            .nulls(&["session_info"])
+            .into()),
     }
 }
 
-pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::SessionDelete) -> ActionResult {
+pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::SessionDelete) -> Done<answers::Done> {
     let hash = tokens::digest(p.session_token.expose_secret());
-    let deleted = store::sessions::delete(&app.db, &hash).await?;
-    app.sessions.invalidate_session(&hash).await;
-    if deleted {
-        Ok(Outcome::ok(
-            json!({}),
-            "Session delete processed, success: True.",
-        ))
-    } else {
-        Ok(Outcome::fail(
+    let deleted = store::sessions::delete(app.writes(), &hash).await?;
+    if !deleted {
+        return no(
             Refusal::SessionNotFound,
             "Session delete processed, success: False.",
-            json!({}),
-        ))
+        );
     }
+    Ok(Said::new(
+        answers::Done {},
+        "Session delete processed, success: True.",
+    ))
+}
+
+/// Whether a session is a visitor's before signing in (authnzerver's
+/// anonymous user).
+pub fn is_anonymous(found: &CachedSession) -> bool {
+    found.user.user_id == ANONYMOUS_ID
 }
 
 /// The unexpired session for `token` with its user, from the caches or the
@@ -160,58 +166,6 @@ pub async fn cached_user(
     Ok(Some(u))
 }
 
-/// authnzerver's `session_info` fields, serialised straight from the cached
-/// rows (the hottest answer: no `Value` tree, no datetime strings). The
-/// token is echoed from the request: only its digest is stored. Fields in
-/// alphabetical order, as a `serde_json` map wrote them.
-#[derive(serde::Serialize)]
-struct SessionInfo<'a> {
-    created: Stamp,
-    created_on: Stamp,
-    email: &'a str,
-    email_verified: bool,
-    emailverify_sent_datetime: Option<Stamp>,
-    expires: Stamp,
-    extra_info: &'a Option<Value>,
-    extra_info_json: &'a Option<Value>,
-    full_name: &'a Option<String>,
-    ip_address: &'a str,
-    is_active: bool,
-    last_login_success: Option<Stamp>,
-    last_login_try: Option<Stamp>,
-    session_token: &'a str,
-    system_id: &'a str,
-    user_agent: &'a str,
-    user_id: i64,
-    user_role: &'a str,
-}
-
-impl<'a> SessionInfo<'a> {
-    fn new(found: &'a CachedSession, token: &'a str) -> SessionInfo<'a> {
-        let (s, u) = (&*found.session, &*found.user);
-        SessionInfo {
-            created: stamp(s.created),
-            created_on: stamp(u.created_on),
-            email: &u.email,
-            email_verified: u.email_verified,
-            emailverify_sent_datetime: u.emailverify_sent_datetime.map(stamp),
-            expires: stamp(s.expires),
-            extra_info: &u.extra_info,
-            extra_info_json: &s.extra_info_json,
-            full_name: &u.full_name,
-            ip_address: &s.ip_address,
-            is_active: u.is_active,
-            last_login_success: u.last_login_success.map(stamp),
-            last_login_try: u.last_login_try.map(stamp),
-            session_token: token,
-            system_id: &u.system_id,
-            user_agent: &s.user_agent,
-            user_id: u.user_id,
-            user_role: &u.user_role,
-        }
-    }
-}
-
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
@@ -222,32 +176,28 @@ pub async fn delete_userid(
     app: Arc<App>,
     _ctx: Ctx,
     p: proto::SessionDeleteUserid,
-) -> ActionResult {
+) -> Done<answers::Deleted> {
     let keep = p
         .keep_current_session
         .then(|| tokens::digest(p.session_token.expose_secret()));
-    let deleted = store::sessions::delete_for_user(&app.db, p.user_id, keep.as_deref()).await?;
-    app.sessions.revoke_user_sessions(p.user_id).await;
-    let ok = deleted > 0;
-    let message = format!(
-        "Sessions delete processed. Success: {}.",
-        if ok { "True" } else { "False" }
-    );
-    Ok(if ok {
-        Outcome::ok(json!({"deleted": deleted}), message)
-    } else {
-        Outcome::fail(Refusal::NoSessionsToDelete, message, json!({"deleted": 0}))
-    })
+    let deleted =
+        store::sessions::delete_for_user(app.writes(), p.user_id, keep.as_deref()).await?;
+    if deleted == 0 {
+        let message = "Sessions delete processed. Success: False.";
+        let refused = No::new(Refusal::NoSessionsToDelete, message).with("deleted", 0);
+        return Err(refused.into());
+    }
+    Ok(Said::new(
+        answers::Deleted { deleted },
+        "Sessions delete processed. Success: True.",
+    ))
 }
 
 /// `session-list`: what a "your devices" page shows; tokens never leave.
-pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::SessionList) -> ActionResult {
+pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::SessionList) -> Done<answers::LiveSessions> {
     if !store::users::exists(&app.db, p.user_id).await? {
-        return Ok(Outcome::fail(
-            Refusal::NoSuchUser,
-            "No such user.",
-            json!({"sessions": []}),
-        ));
+        let refused = No::new(Refusal::NoSuchUser, "No such user.");
+        return Err(refused.with("sessions", Value::Array(vec![])).into());
     }
     let current = p
         .session_token
@@ -255,50 +205,52 @@ pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::SessionList) -> ActionResu
         .map(|t| tokens::digest(t.expose_secret()));
     let live = store::sessions::live_for_user(&app.db, p.user_id, app.now()).await?;
     let sessions: Vec<_> = live
-        .iter()
-        .map(|s| {
-            json!({
-                "created": timefmt::format(s.created),
-                "expires": timefmt::format(s.expires),
-                "ip_address": s.ip_address,
-                "user_agent": s.user_agent,
-                "current": current.as_deref() == Some(s.token_hash.as_str()),
-            })
-        })
+        .into_iter()
+        .map(|s| summary(s, current.as_deref()))
         .collect();
     let message = format!("{} live sessions.", sessions.len());
-    Ok(Outcome::ok(json!({"sessions": sessions}), message))
+    Ok(Said::new(answers::LiveSessions { sessions }, message))
+}
+
+/// A session as `session-list` shows it; `current` is the digest of the
+/// caller's token.
+fn summary(s: entity::sessions::Model, current: Option<&str>) -> answers::SessionSummary {
+    answers::SessionSummary {
+        created: timefmt::format(s.created),
+        expires: timefmt::format(s.expires),
+        current: current == Some(s.token_hash.as_str()),
+        ip_address: s.ip_address,
+        user_agent: s.user_agent,
+        // Stored by `Amr::stored`, so nothing is dropped.
+        amr: Amr::parse(&s.amr),
+        auth_time: s.auth_time.map(timefmt::format),
+    }
 }
 
 /// `session-delete-others`: "log out everywhere else", for the owner of a
 /// live session only.
-pub async fn delete_others(app: Arc<App>, ctx: Ctx, p: proto::SessionDeleteOthers) -> ActionResult {
-    let refused = |reason| {
-        Outcome::fail(
-            reason,
-            "Could not log out the other sessions.",
-            json!({"deleted": 0}),
-        )
+pub async fn delete_others(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::SessionDeleteOthers,
+) -> Done<answers::Deleted> {
+    let refused = |reason| -> Refused {
+        No::new(reason, "Could not log out the other sessions.")
+            .with("deleted", 0)
+            .into()
     };
     let Some(found) = live_session(&app, p.session_token.expose_secret()).await? else {
-        return Ok(refused(Refusal::SessionNotFound));
+        return Err(refused(Refusal::SessionNotFound));
     };
     if found.user.user_id != p.user_id {
-        return Ok(refused(Refusal::SessionNotOwned));
+        return Err(refused(Refusal::SessionNotOwned));
     }
     let keep = tokens::digest(p.session_token.expose_secret());
-    let deleted = store::sessions::delete_for_user(&app.db, p.user_id, Some(&keep)).await?;
-    app.sessions.revoke_user_sessions(p.user_id).await;
-    super::audit(
-        &app,
-        &ctx,
-        "session-delete-others",
-        Some(p.user_id),
-        json!({"deleted": deleted}),
-    )
-    .await?;
-    Ok(Outcome::ok(
-        json!({"deleted": deleted}),
+    let deleted = store::sessions::delete_for_user(app.writes(), p.user_id, Some(&keep)).await?;
+    let event = Event::SessionDeleteOthers { deleted };
+    super::audit(&app, &ctx, event, Some(p.user_id)).await?;
+    Ok(Said::new(
+        answers::Deleted { deleted },
         format!("Logged out of {deleted} other sessions."),
     ))
 }
@@ -319,37 +271,14 @@ pub async fn prune_expired(app: &App) -> Result<u64, Fault> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::timefmt::DatetimeFormat;
     use entity::sessions;
+    use serde_json::json;
 
-    /// `session_info` as it was built before it was typed: a `Value` map.
-    fn as_map(found: &CachedSession, token: &str) -> Value {
-        let (s, u) = (&found.session, &found.user);
-        json!({
-            "user_id": u.user_id,
-            "system_id": u.system_id,
-            "full_name": u.full_name,
-            "email": u.email,
-            "extra_info": u.extra_info,
-            "email_verified": u.email_verified,
-            "emailverify_sent_datetime": timefmt::format_opt(u.emailverify_sent_datetime),
-            "is_active": u.is_active,
-            "last_login_try": timefmt::format_opt(u.last_login_try),
-            "last_login_success": timefmt::format_opt(u.last_login_success),
-            "created_on": timefmt::format(u.created_on),
-            "user_role": u.user_role,
-            "session_token": token,
-            "ip_address": s.ip_address,
-            "user_agent": s.user_agent,
-            "created": timefmt::format(s.created),
-            "expires": timefmt::format(s.expires),
-            "extra_info_json": s.extra_info_json,
-        })
-    }
-
-    fn found(filled: bool) -> CachedSession {
+    /// A session and its user, with every optional field set or none.
+    pub(crate) fn found(filled: bool) -> CachedSession {
         let t = |secs: i64, micros: u32| {
             chrono::DateTime::from_timestamp(secs, micros * 1000)
                 .unwrap()
@@ -364,6 +293,12 @@ mod tests {
                 created: t(1_800_000_000, 0),
                 expires: t(1_800_086_400, 123_456),
                 extra_info_json: filled.then_some(json!({"device": "phone", "n": [1, 2]})),
+                amr: if filled {
+                    "pwd otp".into()
+                } else {
+                    String::new()
+                },
+                auth_time: filled.then_some(t(1_799_999_000, 42)),
             }),
             user: Arc::new(users::Model {
                 user_id: 4,
@@ -385,24 +320,39 @@ mod tests {
                 last_updated: t(1_700_000_000, 0),
                 user_role: "authenticated".into(),
                 phone: None,
+                webauthn_user_handle: None,
             }),
         }
     }
 
     #[tokio::test]
-    async fn typed_session_info_writes_what_the_map_did() {
+    async fn a_session_summary_writes_what_the_map_did() {
         for format in [DatetimeFormat::Naive, DatetimeFormat::Rfc3339] {
             for filled in [true, false] {
-                let f = found(filled);
+                let s = (*found(filled).session).clone();
+                let current = filled.then_some(s.token_hash.as_str());
                 let (typed, map) = timefmt::scope(format, async {
-                    let typed = serde_json::to_string(&SessionInfo::new(&f, "tok")).unwrap();
-                    (typed, serde_json::to_string(&as_map(&f, "tok")).unwrap())
+                    let map = json!({
+                        "created": timefmt::format(s.created),
+                        "expires": timefmt::format(s.expires),
+                        "ip_address": s.ip_address,
+                        "user_agent": s.user_agent,
+                        "amr": s.amr.split_whitespace().collect::<Vec<_>>(),
+                        "auth_time": timefmt::format_opt(s.auth_time),
+                        "current": filled,
+                    });
+                    let typed = serde_json::to_value(summary(s.clone(), current)).unwrap();
+                    (typed, map)
                 })
                 .await;
-                // The same text, key order included, and no password hash.
                 assert_eq!(typed, map, "{format:?} filled={filled}");
-                assert!(!typed.contains("argon2"));
             }
         }
+    }
+
+    #[test]
+    fn refusals_keep_their_fields() {
+        let refused = No::new(Refusal::NoSessionsToDelete, "m").with("deleted", 0);
+        assert_eq!(refused.fields, *json!({"deleted": 0}).as_object().unwrap());
     }
 }

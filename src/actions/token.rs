@@ -2,25 +2,23 @@
 //! stateless checks and rotating refresh tokens bound to a session.
 //!
 //! A refresh token's successor is derived from it (a keyed hash under the
-//! code key), never stored: only digests are kept, yet the token rotated a
-//! moment ago, presented again within the grace period, gets the very same
-//! successor. Any other second presentation is theft: the family and its
+//! code key; recognised under every ring key), never stored: only digests
+//! are kept, yet the token rotated a moment ago, presented again within the
+//! grace period, gets the very same successor. Any other second presentation is theft: the family and its
 //! session are revoked.
 
 use std::sync::Arc;
 
-use authnzd_proto as proto;
+use authnzd_proto::{self as proto, Secret, answers};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use entity::refresh_tokens;
-use serde_json::json;
 
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal, audit, can_sign_in};
+use super::{Ctx, Done, Event, Fault, No, Refusal, Refused, Said, audit, can_sign_in, no};
 use crate::actions::session::{live_session, live_session_by_digest};
 use crate::app::App;
 use crate::cache::CachedSession;
-use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
 use crate::security::jwt::AccessClaims;
 use crate::security::tokens;
@@ -28,19 +26,15 @@ use crate::store;
 use crate::store::seed::ANONYMOUS_ID;
 use crate::timefmt;
 
-pub(crate) fn routes() -> Vec<Route> {
-    vec![typed(issue), typed(refresh), typed(revoke)]
-}
-
-fn empty_pair() -> serde_json::Value {
-    json!({
-        "access_token": null, "access_expires": null,
-        "refresh_token": null, "refresh_expires": null,
-    })
-}
-
-fn refused(reason: Refusal, message: &str) -> Outcome {
-    Outcome::fail(reason, message, empty_pair())
+/// A refusal of `token-issue` / `token-refresh`: the pair's fields, null.
+fn no_pair<T>(reason: Refusal, message: &str) -> Result<T, Refused> {
+    let fields = [
+        "access_token",
+        "access_expires",
+        "refresh_token",
+        "refresh_expires",
+    ];
+    Err(No::new(reason, message).nulls(&fields).into())
 }
 
 fn seconds(n: u64) -> chrono::Duration {
@@ -56,19 +50,25 @@ fn refresh_expiry(app: &App, now: NaiveDateTime) -> NaiveDateTime {
     now.checked_add_signed(days).unwrap_or(NaiveDateTime::MAX)
 }
 
-/// The token that follows `presented` in its family.
-fn successor_of(app: &App, presented: &str) -> Option<String> {
-    let mac = hex::decode(app.keyed(&format!("refresh-successor\0{presented}"))).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(mac))
+/// The token that follows `presented` in its family, as each ring key
+/// derives it, newest first: a rotation made under an older key (before
+/// `authnzd key add`, or on an instance not restarted yet) is still
+/// recognised within the grace period.
+fn successors_of(app: &App, presented: &str) -> Vec<String> {
+    app.keyed_each(&format!("refresh-successor\0{presented}"))
+        .iter()
+        .filter_map(|mac| hex::decode(mac).ok())
+        .map(|mac| URL_SAFE_NO_PAD.encode(mac))
+        .collect()
 }
 
-/// A new access token for the session's user and the answer's fields.
+/// A new access token for the session's user, paired with `refresh_token`.
 fn answer(
     app: &App,
     found: &CachedSession,
     refresh_token: &str,
     refresh_expires: NaiveDateTime,
-) -> Result<serde_json::Value, Fault> {
+) -> Result<answers::TokenPair, Fault> {
     let now = app.clock.now();
     let ttl = seconds(app.config.tokens.access_token_ttl);
     let expires = now.checked_add_signed(ttl).unwrap_or(now);
@@ -81,32 +81,36 @@ fn answer(
         iat: now.timestamp(),
         exp: expires.timestamp(),
         jti: uuid::Uuid::new_v4().simple().to_string(),
+        amr: found
+            .session
+            .amr
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        auth_time: found.session.auth_time.map(|t| t.and_utc().timestamp()),
     };
     let access = app
         .access_keys()
         .sign(&claims)
         .map_err(|e| Fault::Internal(e.to_string()))?;
-    Ok(json!({
-        "access_token": access,
-        "access_expires": timefmt::format(expires.naive_utc()),
-        "refresh_token": refresh_token,
-        "refresh_expires": timefmt::format(refresh_expires),
-    }))
+    Ok(answers::TokenPair {
+        access_token: Secret::new(access),
+        access_expires: timefmt::format(expires.naive_utc()),
+        refresh_token: Secret::new(refresh_token),
+        refresh_expires: timefmt::format(refresh_expires),
+    })
 }
 
-pub async fn issue(app: Arc<App>, ctx: Ctx, p: proto::TokenIssue) -> ActionResult {
+pub async fn issue(app: Arc<App>, ctx: Ctx, p: proto::TokenIssue) -> Done<answers::TokenPair> {
     let now = app.now();
     let Some(found) = live_session(&app, p.session_token.expose_secret()).await? else {
-        return Ok(refused(
-            Refusal::SessionExpired,
-            "No live session for this token.",
-        ));
+        return no_pair(Refusal::SessionExpired, "No live session for this token.");
     };
     if found.user.user_id == ANONYMOUS_ID || !can_sign_in(&found.user, now) {
-        return Ok(refused(
+        return no_pair(
             Refusal::AccountCannotSignIn,
             "Tokens are only issued to signed-in users.",
-        ));
+        );
     }
     let token = tokens::new_token()?;
     let expires = refresh_expiry(&app, now);
@@ -126,55 +130,49 @@ pub async fn issue(app: Arc<App>, ctx: Ctx, p: proto::TokenIssue) -> ActionResul
         },
     )
     .await?;
-    let fields = answer(&app, &found, &token, expires)?;
-    audit(
-        &app,
-        &ctx,
-        "token-issue",
-        Some(found.user.user_id),
-        json!({"family": family}),
-    )
-    .await?;
-    Ok(Outcome::ok(fields, "Tokens issued."))
+    let pair = answer(&app, &found, &token, expires)?;
+    let event = Event::TokenIssue {
+        family: family.clone(),
+    };
+    audit(&app, &ctx, event, Some(found.user.user_id)).await?;
+    Ok(Said::new(pair, "Tokens issued."))
 }
 
-pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> ActionResult {
+pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> Done<answers::TokenPair> {
     let presented = p.refresh_token.expose_secret();
     let hash = tokens::digest(presented);
     let now = app.now();
     let Some(row) = store::refresh::find(&app.db, &hash).await? else {
-        return Ok(refused(
-            Refusal::RefreshTokenUnknown,
-            "Unknown refresh token.",
-        ));
+        return no_pair(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
     };
     // The session and its user decide first: a family outlives neither.
     let found = live_session_by_digest(&app, row.session_hash.clone()).await?;
     let Some(found) = found.filter(|f| can_sign_in(&f.user, now)) else {
         store::refresh::delete_family(&app.db, &row.family).await?;
-        return Ok(refused(
+        return no_pair(
             Refusal::RefreshSessionEnded,
             "The session has ended: sign in again.",
-        ));
+        );
     };
     if found.user.user_role != row.user_role {
         store::refresh::delete_family(&app.db, &row.family).await?;
-        return Ok(refused(
+        return no_pair(
             Refusal::RefreshRoleChanged,
             "Your role changed: sign in again.",
-        ));
+        );
     }
-    let Some(successor) = successor_of(&app, presented) else {
-        return Err(Fault::Internal("successor token".into()));
+    let successors = successors_of(&app, presented);
+    let Some(successor) = successors.first() else {
+        return Err(Fault::Internal("successor token".into()).into());
     };
-    let successor_hash = tokens::digest(&successor);
+    let successor_hash = tokens::digest(successor);
     let expires = refresh_expiry(&app, now);
     if row.spent.is_none() {
         if row.expires <= now {
-            return Ok(refused(
+            return no_pair(
                 Refusal::RefreshTokenExpired,
                 "The refresh token has expired: sign in again.",
-            ));
+            );
         }
         let next = refresh_tokens::Model {
             token_hash: successor_hash.clone(),
@@ -185,79 +183,64 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> ActionR
             ..row.clone()
         };
         if store::refresh::rotate(&app.db, &hash, next, now).await? {
-            let fields = answer(&app, &found, &successor, expires)?;
-            audit(
-                &app,
-                &ctx,
-                "token-refresh",
-                Some(row.user_id),
-                json!({"family": row.family}),
-            )
-            .await?;
-            return Ok(Outcome::ok(fields, "Tokens refreshed."));
+            let pair = answer(&app, &found, successor, expires)?;
+            let event = Event::TokenRefresh {
+                family: row.family.clone(),
+            };
+            audit(&app, &ctx, event, Some(row.user_id)).await?;
+            return Ok(Said::new(pair, "Tokens refreshed."));
         }
     }
     // Spent (perhaps a moment ago by a concurrent refresh): read it again.
     let Some(row) = store::refresh::find(&app.db, &hash).await? else {
-        return Ok(refused(
-            Refusal::RefreshTokenUnknown,
-            "Unknown refresh token.",
-        ));
+        return no_pair(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
     };
     let Some(spent) = row.spent else {
-        return Ok(refused(
+        return no_pair(
             Refusal::RefreshTokenExpired,
             "The refresh token has expired: sign in again.",
-        ));
+        );
     };
     let grace = seconds(app.config.tokens.refresh_reuse_grace);
     let in_grace = spent
         .checked_add_signed(grace)
         .is_some_and(|end| now <= end)
         && !grace.is_zero();
-    if in_grace && row.successor_hash.as_deref() == Some(successor_hash.as_str()) {
+    let rotated_to = successors
+        .iter()
+        .map(|s| (s, tokens::digest(s)))
+        .find(|(_, hash)| row.successor_hash.as_deref() == Some(hash.as_str()));
+    if in_grace && let Some((successor, successor_hash)) = rotated_to {
         let next = store::refresh::find(&app.db, &successor_hash).await?;
         if let Some(next) = next.filter(|n| n.spent.is_none()) {
-            let fields = answer(&app, &found, &successor, next.expires)?;
-            return Ok(Outcome::ok(fields, "Tokens refreshed."));
+            let pair = answer(&app, &found, successor, next.expires)?;
+            return Ok(Said::new(pair, "Tokens refreshed."));
         }
     }
-    store::refresh::revoke_family_and_session(&app.db, &row.family, &row.session_hash).await?;
-    app.sessions.invalidate_session(&row.session_hash).await;
+    store::refresh::revoke_family_and_session(app.writes(), &row.family, &row.session_hash).await?;
     tracing::warn!(reqid = %ctx.reqid, "spent refresh token presented again; family and session revoked");
-    audit(
-        &app,
-        &ctx,
-        "token-reuse-detected",
-        Some(row.user_id),
-        json!({"family": row.family}),
-    )
-    .await?;
-    Ok(refused(
+    let event = Event::TokenReuseDetected {
+        family: row.family.clone(),
+    };
+    audit(&app, &ctx, event, Some(row.user_id)).await?;
+    no_pair(
         Refusal::RefreshTokenReused,
         "This refresh token was already used: the session is signed out.",
-    ))
+    )
 }
 
-pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::TokenRevoke) -> ActionResult {
+pub async fn revoke(app: Arc<App>, ctx: Ctx, p: proto::TokenRevoke) -> Done<answers::Done> {
     let hash = tokens::digest(p.refresh_token.expose_secret());
     let Some(row) = store::refresh::find(&app.db, &hash).await? else {
-        return Ok(Outcome::fail(
-            Refusal::RefreshTokenUnknown,
-            "Unknown refresh token.",
-            json!({}),
-        ));
+        return no(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
     };
     let revoked = store::refresh::delete_family(&app.db, &row.family).await?;
-    audit(
-        &app,
-        &ctx,
-        "token-revoke",
-        Some(row.user_id),
-        json!({"family": row.family, "tokens": revoked}),
-    )
-    .await?;
-    Ok(Outcome::ok(json!({}), "Refresh tokens revoked."))
+    let event = Event::TokenRevoke {
+        family: row.family.clone(),
+        tokens: revoked,
+    };
+    audit(&app, &ctx, event, Some(row.user_id)).await?;
+    Ok(Said::new(answers::Done {}, "Refresh tokens revoked."))
 }
 
 /// Deletes refresh tokens past their expiry and access-token keys no token
@@ -280,14 +263,14 @@ pub async fn housekeeping(app: &App) -> Result<(), Fault> {
 pub async fn reload_keys(app: &App) -> Result<(), Fault> {
     let keys = crate::security::jwt::load(
         &app.db,
-        &app.seals,
+        &app.keys.seals,
         app.now(),
         app.publish_retired_keys_for(),
     )
     .await
     .map_err(|e| Fault::Internal(e.to_string()))?;
-    *app.access_keys.write() = Arc::new(keys);
-    *app.access_keys_loaded.lock() = std::time::Instant::now();
+    *app.keys.access.write() = Arc::new(keys);
+    *app.keys.access_loaded.lock() = std::time::Instant::now();
     Ok(())
 }
 
@@ -305,7 +288,7 @@ pub async fn rotate_keys_when_due(app: &App) -> Result<(), Fault> {
         .filter(|c| days > 0 && created < *c)
     {
         let replace = crate::store::signing_keys::Replace::IfOlder { id, cutoff };
-        if crate::security::jwt::rotate(&app.db, &app.seals, now, replace)
+        if crate::security::jwt::rotate(&app.db, &app.keys.seals, now, replace)
             .await
             .map_err(|e| Fault::Internal(e.to_string()))?
         {
@@ -313,4 +296,26 @@ pub async fn rotate_keys_when_due(app: &App) -> Result<(), Fault> {
         }
     }
     reload_keys(app).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::Outcome;
+    use serde_json::json;
+
+    #[test]
+    fn refusals_keep_the_pair_as_nulls() {
+        let Err(refused) = no_pair::<()>(Refusal::RefreshTokenReused, "m") else {
+            unreachable!()
+        };
+        let pair = json!({
+            "access_token": null, "access_expires": null,
+            "refresh_token": null, "refresh_expires": null,
+        });
+        assert_eq!(
+            Outcome::of::<()>(Err(refused)).unwrap(),
+            Outcome::fail(Refusal::RefreshTokenReused, "m", pair)
+        );
+    }
 }

@@ -5,59 +5,38 @@
 //!
 //! Secrets are stored Fernet-sealed under a key derived from the key ring;
 //! recovery codes as keyed HMACs. A time step and a recovery code are each
-//! accepted once (conditional updates); wrong codes count toward the
-//! account's lockout like wrong passwords.
+//! accepted once (conditional updates); every code takes a try from the
+//! account's lockout count before it is compared, as passwords do.
 
 use std::sync::Arc;
 
-use authnzd_proto::{self as proto, Role};
-use base64::Engine as _;
+use authnzd_proto::{self as proto, Method, Role, answers};
 use entity::{totp_secrets, users};
-use serde_json::json;
 use totp_rs::Totp;
 
-use super::login::{self, Checked};
-use super::{ActionResult, Ctx, Fault, Outcome, Refusal, audit};
+use super::password_check;
+use super::{Ctx, Done, Event, Fault, No, Refusal, Refused, Said, audit, no};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
+use crate::crypto::{KeyRing, Label, Sealer};
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::security::totp::{self, RECOVERY_CODES, matching_step, recovery_form, six_digits};
 use crate::store;
 
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        typed(enroll_start),
-        typed(enroll_finish),
-        typed(verify),
-        typed(disable),
-        typed(recovery_regenerate),
-    ]
-}
-
 /// A pending enrolment's life.
 const ENROL_MINUTES: i64 = 10;
 
-fn cipher(key: &[u8; 32]) -> Option<fernet::Fernet> {
-    fernet::Fernet::new(&base64::engine::general_purpose::URL_SAFE.encode(key))
-}
-
 /// The secret sealed under the newest key.
 fn seal(app: &App, secret: &[u8]) -> Result<String, Fault> {
-    app.totp_keys
-        .first()
-        .and_then(|k| cipher(k.expose_secret()))
-        .map(|f| f.encrypt(secret))
+    app.keys
+        .totp_secrets
+        .seal(secret)
         .ok_or_else(|| Fault::Internal("no key to seal TOTP secrets".into()))
 }
 
 /// The secret, opened with whichever key of the ring sealed it.
 fn open(app: &App, sealed: &str) -> Option<Vec<u8>> {
-    app.totp_keys
-        .iter()
-        .filter_map(|k| cipher(k.expose_secret()))
-        .find_map(|f| f.decrypt(sealed).ok())
+    app.keys.totp_secrets.open(sealed).map(|o| o.plain)
 }
 
 fn generator(secret: Vec<u8>, issuer: &str, account: &str) -> Result<Totp, Fault> {
@@ -120,253 +99,190 @@ async fn check_code(app: &App, row: &totp_secrets::Model, code: &str) -> Result<
     Ok(Proof::Wrong)
 }
 
-pub(super) fn refused(reason: Refusal, message: &str) -> Outcome {
-    Outcome::fail(reason, message, json!({}))
-}
-
-/// The answer to a wrong code, after counting it toward the lockout.
-async fn wrong_code(app: &App, ctx: &Ctx, user: &users::Model) -> ActionResult {
-    audit(app, ctx, "totp-wrong-code", Some(user.user_id), json!({})).await?;
-    Ok(match login::count_failure(app, user).await? {
-        locked @ Checked::Locked { .. } => locked.failure(),
-        _ => refused(
-            Refusal::TotpCodeWrong,
-            "That code is not right. Check the time on your device.",
-        ),
-    })
-}
-
-/// Whether `user` may use the second factor at all (an account that can
-/// log in).
+/// Whether `user` may use the second factor at all: an account that can
+/// sign in (an address changed since its verification included).
 fn can_use(user: &users::Model) -> bool {
-    user.is_active
-        && user.email_verified
-        && user.user_role != Role::Locked
-        && user.user_role != Role::Anonymous
+    user.is_active && user.user_role != Role::Locked && user.user_role != Role::Anonymous
 }
 
-async fn account(app: &App, user_id: i64) -> Result<Option<users::Model>, Fault> {
-    Ok(store::users::by_id(&app.db, user_id).await?.filter(can_use))
+/// The user who may use the second factor, or `no such user`.
+async fn account(app: &App, user_id: i64) -> Result<users::Model, Refused> {
+    match store::users::by_id(&app.db, user_id).await? {
+        Some(u) if can_use(&u) => Ok(u),
+        _ => no(Refusal::NoSuchUser, "No such user."),
+    }
 }
 
-fn no_user() -> Outcome {
-    refused(Refusal::NoSuchUser, "No such user.")
-}
+const NOT_PENDING: &str = "No enrolment is waiting for a code; start again.";
 
-pub async fn enroll_start(app: Arc<App>, ctx: Ctx, p: proto::TotpEnrollStart) -> ActionResult {
-    let Some(user) = account(&app, p.user_id).await? else {
-        return Ok(no_user());
-    };
+pub async fn enroll_start(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::TotpEnrollStart,
+) -> Done<answers::TotpEnrollment> {
+    let user = account(&app, p.user_id).await?;
     let secret = tokens::random_bytes::<20>()?.to_vec();
     let totp = generator(secret.clone(), &app.config.server.server_name, &user.email)?;
     let sealed = seal(&app, &secret)?;
     let now = app.now();
     if !store::totp::start_enrolment(&app.db, user.user_id, sealed, now).await? {
-        return Ok(refused(
+        return no(
             Refusal::TotpAlreadyEnabled,
             "Two-factor sign-in is already on; turn it off first.",
-        ));
+        );
     }
-    let uri = totp
-        .to_url()
-        .map_err(|e| Fault::Internal(format!("otpauth URI: {e}")))?;
-    let png = totp
-        .to_qr_base64()
-        .map_err(|e| Fault::Internal(format!("QR code: {e}")))?;
-    let svg = qrcode::QrCode::new(uri.as_bytes())
-        .map_err(|e| Fault::Internal(format!("QR code: {e}")))?
+    let internal = |what: &str, e: &dyn std::fmt::Display| Fault::Internal(format!("{what}: {e}"));
+    let uri = totp.to_url().map_err(|e| internal("otpauth URI", &e))?;
+    let qr_png_base64 = totp.to_qr_base64().map_err(|e| internal("QR code", &e))?;
+    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| internal("QR code", &e))?
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(256, 256)
         .build();
-    audit(
-        &app,
-        &ctx,
-        "totp-enroll-start",
-        Some(user.user_id),
-        json!({}),
-    )
-    .await?;
-    Ok(Outcome::ok(
-        json!({"secret": totp_rs::Secret::from(secret).to_base32(), "otpauth_uri": uri,
-               "qr_png_base64": png, "qr_svg": svg}),
+    audit(&app, &ctx, Event::TotpEnrollStart, Some(user.user_id)).await?;
+    Ok(Said::new(
+        answers::TotpEnrollment {
+            secret: totp_rs::Secret::from(secret).to_base32(),
+            otpauth_uri: uri,
+            qr_png_base64,
+            qr_svg,
+        },
         "Scan the code with your authenticator app, then enter the code it shows.",
     ))
 }
 
-pub async fn enroll_finish(app: Arc<App>, ctx: Ctx, p: proto::TotpEnrollFinish) -> ActionResult {
-    let Some(user) = account(&app, p.user_id).await? else {
-        return Ok(no_user());
-    };
+pub async fn enroll_finish(
+    app: Arc<App>,
+    ctx: Ctx,
+    p: proto::TotpEnrollFinish,
+) -> Done<answers::RecoveryCodes> {
+    let user = account(&app, p.user_id).await?;
     let now = app.now();
     let not_before = now - chrono::Duration::minutes(ENROL_MINUTES);
     let pending = store::totp::get(&app.db, user.user_id)
         .await?
         .filter(|t| !t.enabled && t.created > not_before);
     let Some(row) = pending else {
-        return Ok(refused(
-            Refusal::TotpNotPending,
-            "No enrolment is waiting for a code; start again.",
-        ));
+        return no(Refusal::TotpNotPending, NOT_PENDING);
     };
+    // Counted before the comparison, as every code is.
+    let tries = password_check::take_code_try(&app, &user).await?;
     let step = six_digits(p.code.expose_secret()).and_then(|code| {
         let secret = open(&app, &row.secret_enc)?;
         let totp = generator(secret, "", "x").ok()?;
         matching_step(&totp, code, unix_seconds(&app))
     });
     let Some(step) = step else {
-        return wrong_code(&app, &ctx, &user).await;
+        return Err(wrong_code(&app, &ctx, &user, tries).await?);
     };
+    store::users::clear_failures(app.writes(), user.user_id).await?;
     let (shown, stored) = new_recovery_codes(&app, user.user_id)?;
     if !store::totp::enable(&app.db, user.user_id, step, now, not_before, stored).await? {
-        return Ok(refused(
-            Refusal::TotpNotPending,
-            "No enrolment is waiting for a code; start again.",
-        ));
+        return no(Refusal::TotpNotPending, NOT_PENDING);
     }
-    audit(&app, &ctx, "totp-enrolled", Some(user.user_id), json!({})).await?;
-    Ok(Outcome::ok(
-        json!({"recovery_codes": shown}),
+    audit(&app, &ctx, Event::TotpEnrolled, Some(user.user_id)).await?;
+    Ok(Said::new(
+        answers::RecoveryCodes {
+            recovery_codes: shown,
+        },
         "Two-factor sign-in is on. Keep the recovery codes somewhere safe: they are shown once.",
     ))
 }
 
-/// The enabled TOTP row of a user who may use it, or the refusal.
-pub(super) async fn enabled(
-    app: &App,
-    user_id: i64,
-) -> Result<Result<(users::Model, totp_secrets::Model), Outcome>, Fault> {
-    let Some(user) = account(app, user_id).await? else {
-        return Ok(Err(no_user()));
-    };
-    if let Some(until) = app.lockout.locked_until(&user, app.now()) {
-        return Ok(Err(login::locked(until, app.now()).failure()));
-    }
-    match store::totp::get(&app.db, user_id).await? {
-        Some(row) if row.enabled => Ok(Ok((user, row))),
-        _ => Ok(Err(refused(
-            Refusal::TotpNotEnabled,
-            "Two-factor sign-in is not on.",
-        ))),
-    }
-}
-
-/// The answer to a code, or `None` when it was accepted.
-pub(super) async fn judge(
+/// The refusal of a wrong code whose try was taken: audited, after the
+/// failure delay.
+async fn wrong_code(
     app: &App,
     ctx: &Ctx,
     user: &users::Model,
-    row: &totp_secrets::Model,
+    tries: i64,
+) -> Result<Refused, Fault> {
+    audit(app, ctx, Event::TotpWrongCode, Some(user.user_id)).await?;
+    password_check::code_delay(app, tries).await;
+    Ok(No::new(
+        Refusal::TotpCodeWrong,
+        "That code is not right. Check the time on your device.",
+    )
+    .into())
+}
+
+/// Proves the second factor of `user` with `code` (a TOTP code, its step
+/// claimed once, or a recovery code, spent): the method it was, or the
+/// refusal. A try is taken before the code is compared, from the same
+/// count as passwords, so a burst of codes gets no more comparisons than
+/// the tries left; a right code clears the failures.
+pub(super) async fn prove(
+    app: &App,
+    ctx: &Ctx,
+    user: &users::Model,
     code: &str,
-) -> Result<Option<Outcome>, Fault> {
-    match check_code(app, row, code).await? {
-        Proof::Step => Ok(None),
+) -> Result<Method, Refused> {
+    if !can_use(user) {
+        return no(Refusal::NoSuchUser, "No such user.");
+    }
+    let row = store::totp::get(&app.db, user.user_id)
+        .await?
+        .filter(|t| t.enabled);
+    let Some(row) = row else {
+        return no(Refusal::TotpNotEnabled, "Two-factor sign-in is not on.");
+    };
+    let tries = password_check::take_code_try(app, user).await?;
+    let method = match check_code(app, &row, code).await? {
+        Proof::Step => Method::Otp,
         Proof::Recovery => {
-            audit(
-                app,
-                ctx,
-                "totp-recovery-code-used",
-                Some(user.user_id),
-                json!({}),
-            )
-            .await?;
-            Ok(None)
+            audit(app, ctx, Event::TotpRecoveryCodeUsed, Some(user.user_id)).await?;
+            Method::Recovery
         }
-        Proof::Reused => Ok(Some(refused(
-            Refusal::TotpCodeReused,
-            "That code was used already; wait for the next one.",
-        ))),
-        Proof::Wrong => wrong_code(app, ctx, user).await.map(Some),
-    }
-}
-
-pub async fn verify(app: Arc<App>, ctx: Ctx, p: proto::TotpVerify) -> ActionResult {
-    let (user, row) = match enabled(&app, p.user_id).await? {
-        Ok(found) => found,
-        Err(no) => return Ok(no),
+        Proof::Reused => {
+            return no(
+                Refusal::TotpCodeReused,
+                "That code was used already; wait for the next one.",
+            );
+        }
+        Proof::Wrong => return Err(wrong_code(app, ctx, user, tries).await?),
     };
-    if let Some(no) = judge(&app, &ctx, &user, &row, p.code.expose_secret()).await? {
-        return Ok(no);
-    }
-    Ok(Outcome::ok(json!({}), "Code accepted."))
+    store::users::record_success(app.writes(), user.user_id, app.now()).await?;
+    Ok(method)
 }
 
-/// A TOTP or recovery code, or else the password; `None` when it holds.
-async fn proven(
-    app: &App,
-    ctx: &Ctx,
-    user: &users::Model,
-    row: &totp_secrets::Model,
-    code: Option<&proto::Secret>,
-    password: Option<&proto::Secret>,
-) -> Result<Option<Outcome>, Fault> {
-    if let Some(code) = code {
-        return judge(app, ctx, user, row, code.expose_secret()).await;
-    }
-    let Some(password) = password else {
-        return Ok(Some(refused(
-            Refusal::ProofRequired,
-            "Enter a code from your app or your password.",
-        )));
-    };
-    let checked =
-        login::check_password(app, Some(user.clone()), None, password.expose_secret()).await?;
-    Ok(match checked {
-        Checked::Ok(_) => None,
-        other => Some(other.failure()),
-    })
-}
-
-/// The user with TOTP on who proved it with a code or the password.
+/// The user, who proved the second factor with a current code.
 async fn proven_user(
     app: &App,
     ctx: &Ctx,
     user_id: i64,
-    code: Option<&proto::Secret>,
-    password: Option<&proto::Secret>,
-) -> Result<Result<users::Model, Outcome>, Fault> {
-    let (user, row) = match enabled(app, user_id).await? {
-        Ok(found) => found,
-        Err(no) => return Ok(Err(no)),
-    };
-    Ok(match proven(app, ctx, &user, &row, code, password).await? {
-        Some(no) => Err(no),
-        None => Ok(user),
-    })
+    code: &proto::Secret,
+) -> Result<users::Model, Refused> {
+    let user = account(app, user_id).await?;
+    prove(app, ctx, &user, code.expose_secret()).await?;
+    Ok(user)
 }
 
-pub async fn disable(app: Arc<App>, ctx: Ctx, p: proto::TotpDisable) -> ActionResult {
-    let proof = proven_user(&app, &ctx, p.user_id, p.code.as_ref(), p.password.as_ref());
-    let user = match proof.await? {
-        Ok(u) => u,
-        Err(no) => return Ok(no),
-    };
+pub async fn verify(app: Arc<App>, ctx: Ctx, p: proto::TotpVerify) -> Done<answers::Done> {
+    proven_user(&app, &ctx, p.user_id, &p.code).await?;
+    Ok(Said::new(answers::Done {}, "Code accepted."))
+}
+
+pub async fn disable(app: Arc<App>, ctx: Ctx, p: proto::TotpDisable) -> Done<answers::Done> {
+    let user = proven_user(&app, &ctx, p.user_id, &p.code).await?;
     store::totp::disable(&app.db, user.user_id).await?;
-    audit(&app, &ctx, "totp-disabled", Some(user.user_id), json!({})).await?;
-    Ok(Outcome::ok(json!({}), "Two-factor sign-in is off."))
+    audit(&app, &ctx, Event::TotpDisabled, Some(user.user_id)).await?;
+    Ok(Said::new(answers::Done {}, "Two-factor sign-in is off."))
 }
 
 pub async fn recovery_regenerate(
     app: Arc<App>,
     ctx: Ctx,
     p: proto::TotpRecoveryRegenerate,
-) -> ActionResult {
-    let proof = proven_user(&app, &ctx, p.user_id, p.code.as_ref(), p.password.as_ref());
-    let user = match proof.await? {
-        Ok(u) => u,
-        Err(no) => return Ok(no),
-    };
+) -> Done<answers::RecoveryCodes> {
+    let user = proven_user(&app, &ctx, p.user_id, &p.code).await?;
     let (shown, stored) = new_recovery_codes(&app, user.user_id)?;
     store::totp::set_recovery_codes(&app.db, user.user_id, stored).await?;
-    audit(
-        &app,
-        &ctx,
-        "totp-recovery-regenerated",
-        Some(user.user_id),
-        json!({}),
-    )
-    .await?;
-    Ok(Outcome::ok(
-        json!({"recovery_codes": shown}),
+    let event = Event::TotpRecoveryRegenerated;
+    audit(&app, &ctx, event, Some(user.user_id)).await?;
+    Ok(Said::new(
+        answers::RecoveryCodes {
+            recovery_codes: shown,
+        },
         "New recovery codes; the old ones no longer work.",
     ))
 }
@@ -386,27 +302,22 @@ pub struct Resealed {
 /// loses the second factor with the retired key.
 pub async fn reseal_for(
     db: &sea_orm::DatabaseConnection,
-    before: &crate::envelope::KeyRing,
-    after: &crate::envelope::KeyRing,
+    before: &KeyRing,
+    after: &KeyRing,
 ) -> Result<Resealed, Fault> {
-    let ciphers = |ring: &crate::envelope::KeyRing| -> Vec<fernet::Fernet> {
-        ring.derive_each("totp secrets")
-            .iter()
-            .filter_map(cipher)
-            .collect()
-    };
-    let (old, new) = (ciphers(before), ciphers(after));
-    let newest = new
-        .first()
-        .ok_or_else(|| Fault::Internal("no key to seal TOTP secrets".into()))?;
+    let old = Sealer::of(before, Label::TotpSecrets);
+    let new = Sealer::of(after, Label::TotpSecrets);
     let mut done = Resealed::default();
     for (user_id, sealed) in store::totp::all_secrets(db).await? {
-        if new.iter().any(|f| f.decrypt(&sealed).is_ok()) {
+        if new.open(&sealed).is_some() {
             continue;
         }
-        match old.iter().find_map(|f| f.decrypt(&sealed).ok()) {
-            Some(secret) => {
-                if store::totp::reseal(db, user_id, &sealed, newest.encrypt(&secret)).await? {
+        match old.open(&sealed) {
+            Some(opened) => {
+                let resealed = new
+                    .seal(&opened.plain)
+                    .ok_or_else(|| Fault::Internal("no key to seal TOTP secrets".into()))?;
+                if store::totp::reseal(db, user_id, &sealed, resealed).await? {
                     done.resealed += 1;
                 }
             }

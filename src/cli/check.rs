@@ -9,7 +9,7 @@ use authnzd::config::Config;
 use authnzd::envelope::KeyRing;
 use authnzd::keys::{self, KeySource};
 use authnzd::security::rate_limit::Limits;
-use authnzd::{dispatch, setup, store};
+use authnzd::{rpc, setup, store};
 use figment::Figment;
 
 use super::CliError;
@@ -55,7 +55,7 @@ async fn problems(fig: &Figment) -> Vec<String> {
     if let Err(e) = setup::password_rules(&config) {
         out.push(e.to_string());
     }
-    if let Err(e) = Limits::parse(&config.limits.rate_limits, dispatch::is_request) {
+    if let Err(e) = Limits::parse(&config.limits.rate_limits, rpc::is_request) {
         out.push(format!("config key `rate_limits`: {e}"));
     }
     if let Some(p) = key_problem(&config) {

@@ -14,7 +14,6 @@ use authnzd::config::Config;
 use authnzd::envelope::{KeyError, KeyRing};
 use authnzd::keys::{self, KeySource, KeySourceError};
 use clap::Subcommand;
-use serde_json::json;
 
 #[derive(Subcommand)]
 pub enum KeyCommand {
@@ -116,12 +115,23 @@ pub async fn run(config: &Config, command: &KeyCommand) -> Result<(), KeyCmdErro
             }
             let prints = keys::read_key_file(&path)?.fingerprints();
             if *json {
+                // Fields in alphabetical order, as the output has always had them.
+                #[derive(serde::Serialize)]
+                struct Row<'a> {
+                    fingerprint: &'a str,
+                    newest: bool,
+                    position: usize,
+                }
                 let rows: Vec<_> = prints
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| json!({"position": i + 1, "fingerprint": f, "newest": i == 0}))
+                    .map(|(i, f)| Row {
+                        fingerprint: f,
+                        newest: i == 0,
+                        position: i + 1,
+                    })
                     .collect();
-                println!("{}", serde_json::Value::from(rows));
+                println!("{}", serde_json::to_string(&rows).unwrap_or_default());
             } else {
                 for (i, f) in prints.iter().enumerate() {
                     let note = if i == 0 {

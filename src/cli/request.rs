@@ -11,7 +11,7 @@ use authnzd::envelope::KeyRing;
 use authnzd::keys::{self, KeySource, KeySourceError};
 use authnzd_client::{Client, ClientError};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Args)]
 #[command(
@@ -94,12 +94,20 @@ async fn send(
             reason: reply.failure_reason.unwrap_or_default(),
         });
     }
-    let shown = json!({
-        "success": reply.success,
-        "response": reply.response,
-        "messages": reply.messages,
-        "failure_reason": reply.failure_reason,
-    });
+    // Fields in alphabetical order, as the output has always had them.
+    #[derive(serde::Serialize)]
+    struct Shown<'a> {
+        failure_reason: &'a Option<String>,
+        messages: &'a [String],
+        response: &'a Value,
+        success: bool,
+    }
+    let shown = Shown {
+        failure_reason: &reply.failure_reason,
+        messages: &reply.messages,
+        response: &reply.response,
+        success: reply.success,
+    };
     println!(
         "{}",
         serde_json::to_string_pretty(&shown).unwrap_or_default()

@@ -34,7 +34,7 @@ pub async fn rotate_token_key(config: Config) -> Result<(), CliError> {
     store::migrate(&db)
         .await
         .map_err(|e| fail(format!("migration: {e}")))?;
-    let seals = authnzd::security::server_key::Seals::of(&ring);
+    let seals = authnzd::crypto::Sealer::of(&ring, authnzd::crypto::Label::ServerKeys);
     let now = chrono::Utc::now().naive_utc();
     let replace = store::signing_keys::Replace::Any;
     authnzd::security::jwt::rotate(&db, &seals, now, replace)

@@ -8,16 +8,21 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use authnzd::actions::{self, Ctx, Fault, Outcome, internal, password, user};
+use authnzd::actions::{self, Ctx, Done, Fault, Refused, internal, password, user};
 use authnzd::config::Config;
+use authnzd::event::{By, Event};
 use authnzd::security::email;
 use authnzd::{StartReport, store};
+use authnzd_proto::answers::UserInfo;
 use authnzd_proto::{self as proto, Role};
 use clap::Subcommand;
 use entity::users;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::CliError;
+
+mod show;
+use show::{print_list, print_user};
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -64,10 +69,16 @@ printf '%s\\n' \"$PASSWORD\" | authnzd user add bot@example.com --json"
         #[arg(long)]
         json: bool,
     },
-    /// Unlock an account: its role before the lock comes back.
-    #[command(after_help = "Example:\n  authnzd user unlock mallory@example.com")]
+    /// Unlock an account: it comes back as `authenticated`, or with the
+    /// role `--role` names.
+    #[command(
+        after_help = "Examples:\n  authnzd user unlock mallory@example.com\n  authnzd user unlock ops@example.com --role staff"
+    )]
     Unlock {
         user: String,
+        /// The role to give back (superuser, staff, authenticated).
+        #[arg(long)]
+        role: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -179,41 +190,40 @@ async fn command_on(
             json,
         } => {
             let password = read_password()?;
-            let out = succeeded(user::operator::add(app, email, name, &password, *role).await?)?;
-            let info = out.fields.get("user_info").cloned().unwrap_or_default();
-            audited(app, ctx, "operator-user-add", &info).await?;
+            let info =
+                succeeded(user::operator::add(app, email, name, &password, *role).await)?.user_info;
+            audited(app, ctx, |by| Event::OperatorUserAdd { by }, &info).await?;
             print_user(&info, *json, "added");
         }
         UserCommand::List { json } => {
-            let out = user::list(arc(), ctx.clone(), proto::UserList { user_id: None }).await?;
-            let out = succeeded(out)?;
-            let infos = out.fields.get("user_info").cloned().unwrap_or_default();
-            print_list(&infos, *json);
+            let all = user::list(arc(), ctx.clone(), proto::UserList { user_id: None }).await;
+            print_list(&succeeded(all)?.user_info, *json);
         }
         UserCommand::Show { user: who, json } => {
             let u = find(app, who).await?;
-            let out = user::list(
+            let one = user::list(
                 arc(),
                 ctx.clone(),
                 proto::UserList {
                     user_id: Some(u.user_id),
                 },
             )
-            .await?;
-            let out = succeeded(out)?;
-            let info = out
-                .fields
-                .get("user_info")
-                .and_then(|v| v.get(0))
-                .cloned()
-                .unwrap_or_default();
+            .await;
+            // `user-list` refuses an id it does not find, so one is there.
+            let info = succeeded(one)?
+                .user_info
+                .into_iter()
+                .next()
+                .ok_or_else(|| UserError::NotFound(who.clone()))?;
             print_user(&info, *json, "");
         }
-        UserCommand::Lock { user: who, json } | UserCommand::Unlock { user: who, json } => {
-            let action = if matches!(command, UserCommand::Lock { .. }) {
-                "lock"
-            } else {
-                "unlock"
+        UserCommand::Lock { user: who, json }
+        | UserCommand::Unlock {
+            user: who, json, ..
+        } => {
+            let (action, restore_role) = match command {
+                UserCommand::Unlock { role, .. } => ("unlock", role.clone()),
+                _ => ("lock", None),
             };
             let u = find(app, who).await?;
             let out = internal::user_lock(
@@ -222,14 +232,17 @@ async fn command_on(
                 proto::InternalUserLock {
                     target_userid: u.user_id,
                     action: action.into(),
+                    restore_role,
                 },
             )
-            .await?;
-            let info = succeeded(out)?
-                .fields
-                .remove("user_info")
-                .unwrap_or_default();
-            audited(app, ctx, &format!("operator-user-{action}"), &info).await?;
+            .await;
+            let info = succeeded(out)?.user_info;
+            let event: fn(By) -> Event = if action == "lock" {
+                |by| Event::OperatorUserLock { by }
+            } else {
+                |by| Event::OperatorUserUnlock { by }
+            };
+            audited(app, ctx, event, &info).await?;
             print_user(&info, *json, &format!("{action}ed"));
         }
         UserCommand::SetRole {
@@ -248,18 +261,15 @@ async fn command_on(
                     update_dict: update,
                 },
             )
-            .await?;
-            let info = succeeded(out)?
-                .fields
-                .remove("user_info")
-                .unwrap_or_default();
-            audited(app, ctx, "operator-user-set-role", &info).await?;
+            .await;
+            let info = succeeded(out)?.user_info;
+            audited(app, ctx, |by| Event::OperatorUserSetRole { by }, &info).await?;
             print_user(&info, *json, &format!("now {role}"));
         }
         UserCommand::ResetPassword { user: who, json } => {
             let u = find(app, who).await?;
             let new_password = read_password()?;
-            let out = password::resetpass_nosession(
+            let reset = password::resetpass_nosession(
                 arc(),
                 ctx.clone(),
                 proto::UserResetpassNosession {
@@ -268,10 +278,16 @@ async fn command_on(
                     required_active: u.is_active,
                 },
             )
-            .await?;
-            succeeded(out)?;
+            .await;
+            succeeded(reset)?;
             let info = user::user_info(&u);
-            audited(app, ctx, "operator-user-reset-password", &info).await?;
+            audited(
+                app,
+                ctx,
+                |by| Event::OperatorUserResetPassword { by },
+                &info,
+            )
+            .await?;
             print_user(&info, *json, "has a new password; logged out everywhere");
         }
         UserCommand::Delete {
@@ -290,10 +306,10 @@ async fn command_on(
                     target_userid: u.user_id,
                 },
             )
-            .await?;
+            .await;
             succeeded(out)?;
             let info = user::user_info(&u);
-            audited(app, ctx, "operator-user-delete", &info).await?;
+            audited(app, ctx, |by| Event::OperatorUserDelete { by }, &info).await?;
             print_user(&info, *json, "deleted");
         }
     }
@@ -316,35 +332,39 @@ async fn find(app: &authnzd::app::App, who: &str) -> Result<users::Model, UserEr
     found.ok_or_else(|| UserError::NotFound(who.to_owned()))
 }
 
-/// The outcome when it succeeded; its refusal as an error otherwise.
-fn succeeded(out: Outcome) -> Result<Outcome, UserError> {
-    if out.success {
-        return Ok(out);
+/// The answer when it was given; its refusal as an error otherwise.
+fn succeeded<A>(done: Done<A>) -> Result<A, UserError> {
+    match done {
+        Ok(said) => Ok(said.answer),
+        Err(Refused::Fault(f)) => Err(f.into()),
+        Err(Refused::No(no)) => {
+            let message = no
+                .messages
+                .iter()
+                .filter(|m| !m.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            Err(UserError::Refused {
+                reason: no.reason.to_string(),
+                message,
+            })
+        }
     }
-    let reason = out
-        .failure_reason
-        .as_ref()
-        .map_or_else(|| "refused".to_owned(), |r| r.to_string());
-    let message = out
-        .messages
-        .iter()
-        .filter(|m| !m.is_empty())
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(" ");
-    Err(UserError::Refused { reason, message })
 }
 
 async fn audited(
     app: &authnzd::app::App,
     ctx: &Ctx,
-    event: &str,
-    info: &Value,
+    event: fn(By) -> Event,
+    info: &UserInfo,
 ) -> Result<(), UserError> {
-    let user_id = info.get("user_id").and_then(Value::as_i64);
-    actions::audit(app, ctx, event, user_id, json!({"by": "authnzd-cli"})).await?;
+    actions::audit(app, ctx, event(CLI), Some(info.user_id)).await?;
     Ok(())
 }
+
+/// Who the operator's commands are audited as.
+const CLI: By = By::Named("authnzd-cli");
 
 /// A new password from a prompt (asked twice) on a terminal, else the
 /// first line of stdin.
@@ -382,66 +402,4 @@ fn confirm(question: &str) -> Result<bool, UserError> {
         .read_line(&mut answer)
         .map_err(UserError::PasswordInput)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
-}
-
-fn text(v: &Value, key: &str) -> String {
-    match v.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => "-".into(),
-        Some(other) => other.to_string(),
-    }
-}
-
-fn print_user(info: &Value, json: bool, done: &str) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(info).unwrap_or_default());
-        return;
-    }
-    if !done.is_empty() {
-        println!(
-            "user {} ({}): {done}",
-            text(info, "user_id"),
-            text(info, "email")
-        );
-        return;
-    }
-    if let Some(map) = info.as_object() {
-        for (k, v) in map {
-            let shown = match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            println!("{k:<30} {shown}");
-        }
-    }
-}
-
-fn print_list(infos: &Value, json: bool) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(infos).unwrap_or_default()
-        );
-        return;
-    }
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "{:>6}  {:<36} {:<14} {:<7} {:<9} name",
-        "id", "email", "role", "active", "verified"
-    );
-    for u in infos.as_array().into_iter().flatten() {
-        let line = format!(
-            "{:>6}  {:<36} {:<14} {:<7} {:<9} {}",
-            text(u, "user_id"),
-            text(u, "email"),
-            text(u, "user_role"),
-            text(u, "is_active"),
-            text(u, "email_verified"),
-            text(u, "full_name"),
-        );
-        if writeln!(out, "{line}").is_err() {
-            return;
-        }
-    }
 }

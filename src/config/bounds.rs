@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 31] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 36] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -63,6 +63,13 @@ impl Config {
                 0,
                 10_000,
                 " ms",
+            ),
+            (
+                "fresh_sign_in_window",
+                self.sessions.fresh_sign_in_window,
+                30,
+                86_400,
+                " s",
             ),
             (
                 "session_cache_ttl",
@@ -151,8 +158,22 @@ impl Config {
                 "",
             ),
             (
+                "passwordless_min_answer_ms",
+                self.passwordless.passwordless_min_answer_ms,
+                0,
+                10_000,
+                " ms",
+            ),
+            (
                 "pubkey_challenge_ttl",
                 self.pubkey.pubkey_challenge_ttl,
+                30,
+                3600,
+                " s",
+            ),
+            (
+                "webauthn_ceremony_ttl",
+                self.webauthn.webauthn_ceremony_ttl,
                 30,
                 3600,
                 " s",
@@ -191,6 +212,20 @@ impl Config {
                 0,
                 1_000_000,
                 "/s",
+            ),
+            (
+                "portal_reset_ttl",
+                self.portal.portal_reset_ttl,
+                300,
+                DAY,
+                " s",
+            ),
+            (
+                "portal_verify_ttl",
+                self.portal.portal_verify_ttl,
+                300,
+                7 * DAY,
+                " s",
             ),
             (
                 "audit_retention_days",

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+use crate::security::redirect::{RedirectRule, normalise_domain};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -21,6 +22,10 @@ pub struct GatewayConfig {
     /// Comma-separated domains an original URL may be on (each also allows
     /// its subdomains); only `https` URLs there are carried to the login page.
     pub forward_auth_domains: String,
+    /// More comma-separated domains (with their subdomains) redirect targets
+    /// may be on: one allow-list, with `forward_auth_domains`, for every
+    /// redirect (`passwordless-start.redirect_url` too).
+    pub redirect_domains: String,
     /// Also answer Authelia-style `Remote-User`, `Remote-Email`, `Remote-Groups`.
     pub forward_auth_remote_headers: bool,
     /// Forward-auth checks per second per client address (burst twice
@@ -35,6 +40,7 @@ impl Default for GatewayConfig {
             session_cookie_name: "authnzd_session".into(),
             forward_auth_login_url: String::new(),
             forward_auth_domains: String::new(),
+            redirect_domains: String::new(),
             forward_auth_remote_headers: false,
             gateway_rate_limit: 100,
         }
@@ -71,18 +77,31 @@ impl GatewayConfig {
         }
     }
 
-    /// The allowed redirect domains, lower-cased, without leading dots.
-    pub fn domains(&self) -> Vec<String> {
-        self.forward_auth_domains
-            .split(',')
-            .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase())
-            .filter(|d| !d.is_empty())
-            .collect()
+    /// Where redirects may go: `forward_auth_domains` and `redirect_domains`.
+    pub fn redirect_rule(&self) -> RedirectRule {
+        RedirectRule::new(self.redirect_domain_names().map(|(_, d)| d))
+    }
+
+    fn redirect_domain_names(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("forward_auth_domains", &self.forward_auth_domains),
+            ("redirect_domains", &self.redirect_domains),
+        ]
+        .into_iter()
+        .flat_map(|(key, list)| list.split(',').map(move |d| (key, d)))
     }
 
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         self.gateway_addr()?;
         self.login_url()?;
+        for (key, d) in self.redirect_domain_names() {
+            if normalise_domain(d).is_err() {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("`{}` is not a domain name", d.trim()),
+                ));
+            }
+        }
         if self.session_cookie_name.is_empty()
             || !self
                 .session_cookie_name

@@ -28,6 +28,7 @@ mod mail;
 mod ops;
 mod password;
 mod passwordless;
+mod portal;
 mod pubkey;
 mod server;
 mod sessions;
@@ -35,6 +36,7 @@ mod sms;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod webauthn;
 
 pub use database::{DatabaseConfig, normalised_database_url, sqlite_path};
 pub use gateway::GatewayConfig;
@@ -47,11 +49,13 @@ pub use mail::{MailConfig, MailTransport, SmtpTls};
 pub use ops::OpsConfig;
 pub use password::PasswordConfig;
 pub use passwordless::PasswordlessConfig;
+pub use portal::{PortalConfig, logo_type};
 pub use pubkey::PubkeyConfig;
 pub use server::{ServerConfig, descriptor_limit};
 pub use sessions::SessionsConfig;
 pub use sms::{SmsConfig, SmsSender};
 pub use tokens::TokensConfig;
+pub use webauthn::{RelyingParty, UserVerification, WebauthnConfig};
 
 /// authnzerver's environment names and the key each one sets.
 const AUTHNZERVER_ENV: &[(&str, &str)] = &[
@@ -107,9 +111,13 @@ pub struct Config {
     #[serde(flatten)]
     pub pubkey: PubkeyConfig,
     #[serde(flatten)]
+    pub webauthn: WebauthnConfig,
+    #[serde(flatten)]
     pub tokens: TokensConfig,
     #[serde(flatten)]
     pub gateway: GatewayConfig,
+    #[serde(flatten)]
+    pub portal: PortalConfig,
     #[serde(flatten)]
     pub limits: LimitsConfig,
     #[serde(flatten)]
@@ -139,9 +147,9 @@ impl ConfigError {
 impl Config {
     /// A config for tests and tools: ephemeral port, every file in `dir`,
     /// cheap argon2, no rate limits (tests drive many requests from one
-    /// address; limits are tested on their own), `warn` logging and a 2 s
-    /// drain. Not validated, and with no `secret`: callers set what they
-    /// need.
+    /// address; limits are tested on their own), no minimum answer time for
+    /// passwordless-start, `warn` logging and a 2 s drain. Not validated,
+    /// and with no `secret`: callers set what they need.
     pub fn for_tests(dir: &Path) -> Config {
         let mut c = Config::default();
         c.server.port = 0;
@@ -152,6 +160,8 @@ impl Config {
         c.hashing.argon2_memory_kib = 1024;
         c.hashing.argon2_iterations = 1;
         c.limits.rate_limits = "none".into();
+        // Tests that time passwordless-start set their own.
+        c.passwordless.passwordless_min_answer_ms = 0;
         c.logging.log_level = "warn".into();
         c
     }
@@ -243,8 +253,13 @@ impl Config {
             self.hashing.check(),
             self.sms.check(),
             self.server.check_allowed_hosts(),
+            self.server.trusted_proxies().map(drop),
             self.server.check_tls(),
             self.gateway.check(),
+            self.portal.check(),
+            self.webauthn
+                .relying_party(&self.portal, &self.server.server_name)
+                .map(drop),
         ];
         problems.extend(checks.into_iter().filter_map(Result::err));
         for (key, value) in [
@@ -254,6 +269,18 @@ impl Config {
             if value.trim().is_empty() || value.len() > 200 {
                 problems.push(ConfigError::invalid(key, "must be 1 to 200 characters"));
             }
+        }
+        // The portal's own page opens magic links unless another is named.
+        if self.portal.portal
+            && self
+                .passwordless
+                .passwordless_link_base_url
+                .trim()
+                .is_empty()
+            && let Ok(base) = self.portal.base_url("")
+            && let Ok(link) = base.join("login/link")
+        {
+            self.passwordless.passwordless_link_base_url = link.into();
         }
         match database::normalise_database_url(&self.database.database_url) {
             Some(url) => self.database.database_url = url,
@@ -326,8 +353,10 @@ impl Extraction<'_> {
             sms: self.section(),
             passwordless: self.section(),
             pubkey: self.section(),
+            webauthn: self.section(),
             tokens: self.section(),
             gateway: self.section(),
+            portal: self.section(),
             limits: self.section(),
             ops: self.section(),
             logging: self.section(),

@@ -14,6 +14,10 @@ pub struct PasswordConfig {
     pub breached_password_url: String,
     /// Refuse the password when the lookup fails (else accept it).
     pub breached_password_fail_closed: bool,
+    /// A password change or reset also revokes the account's other
+    /// credentials: session-less API keys, device keys and pending
+    /// second-factor logins (sessions but the caller's always end).
+    pub revoke_all_on_password_reset: bool,
 }
 
 impl Default for PasswordConfig {
@@ -25,6 +29,7 @@ impl Default for PasswordConfig {
             breached_password_check: false,
             breached_password_url: "https://api.pwnedpasswords.com/range".into(),
             breached_password_fail_closed: false,
+            revoke_all_on_password_reset: true,
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct PasswordlessConfig {
     /// Sends allowed per client IP per `passwordless_ip_window` seconds.
     pub passwordless_per_ip: u32,
     pub passwordless_ip_window: u64,
+    /// Milliseconds every `passwordless-start` that passes its checks takes
+    /// at least, whether it sends or not (codes are sent after the answer).
+    pub passwordless_min_answer_ms: u64,
 }
 
 impl Default for PasswordlessConfig {
@@ -27,6 +30,7 @@ impl Default for PasswordlessConfig {
             passwordless_address_window: 12 * 3600,
             passwordless_per_ip: 10,
             passwordless_ip_window: 24 * 3600,
+            passwordless_min_answer_ms: 500,
         }
     }
 }

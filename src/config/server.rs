@@ -7,6 +7,26 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::{Config, ConfigError};
+use crate::security::client_addr::{DEFAULT_TRUSTED_PROXIES, TrustedProxies};
+
+/// A list written as an array (TOML) or as one comma-separated string (an
+/// environment variable).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::List(v) => v,
+        Form::Text(s) => s
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    })
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -20,6 +40,11 @@ pub struct ServerConfig {
     pub server_name: String,
     /// `Host` header values the RPC endpoint answers, separated by `;`.
     pub allowed_hosts: String,
+    /// Peers (CIDR blocks or addresses) whose `X-Forwarded-For` /
+    /// `X-Real-IP` are believed; from anyone else the TCP peer is the
+    /// client. A TOML array, or one comma-separated string.
+    #[serde(deserialize_with = "list_or_commas")]
+    pub trusted_proxies: Vec<String>,
     /// Oldest request token accepted, in seconds.
     pub request_ttl: u64,
     /// Most request tokens remembered for replay detection.
@@ -54,6 +79,10 @@ impl Default for ServerConfig {
             port: 13431,
             server_name: "localhost".into(),
             allowed_hosts: "localhost;127.0.0.1".into(),
+            trusted_proxies: DEFAULT_TRUSTED_PROXIES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             request_ttl: 300,
             replay_cache_entries: 1_000_000,
             max_body_bytes: 1024 * 1024,
@@ -76,6 +105,12 @@ impl ServerConfig {
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty())
             .collect()
+    }
+
+    /// The peers whose forwarding headers are believed.
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| ConfigError::invalid("trusted_proxies", e.to_string()))
     }
 
     /// Both TLS files or neither.

@@ -11,6 +11,10 @@ pub struct SessionsConfig {
     pub session_cache_ttl: u64,
     /// Most sessions cached.
     pub session_cache_entries: u64,
+    /// Seconds after a sign-in with all of the user's factors in which the
+    /// session may add a credential (a device key now, passkeys and the
+    /// portal's pages next); later it must sign in again.
+    pub fresh_sign_in_window: u64,
 }
 
 impl Default for SessionsConfig {
@@ -19,6 +23,7 @@ impl Default for SessionsConfig {
             session_expiry_days: 30,
             session_cache_ttl: 60,
             session_cache_entries: 100_000,
+            fresh_sign_in_window: 600,
         }
     }
 }

@@ -364,6 +364,23 @@ fn authnzerver_admin_tls_and_relative_sqlite_names_are_read() {
 }
 
 #[test]
+fn portal_sign_up_is_off_unless_turned_on() {
+    assert!(!Config::default().portal.portal_signup);
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTHNZD_PORTAL_SIGNUP", "true");
+        jail.set_env("AUTHNZD_PORTAL_RESET_TTL", "900");
+        let c = Config::load(None).expect("config");
+        assert!(c.portal.portal_signup);
+        assert_eq!(c.portal.portal_reset_ttl, 900);
+        assert_eq!(c.portal.portal_verify_ttl, 86_400);
+        jail.set_env("AUTHNZD_PORTAL_RESET_TTL", "60");
+        let err = Config::load(None).expect_err("a reset link shorter than 5 minutes");
+        assert!(err.to_string().contains("`portal_reset_ttl`"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
 fn check_config_sees_every_problem_not_only_the_first() {
     figment::Jail::expect_with(|jail| {
         jail.create_file(
@@ -390,6 +407,40 @@ fn check_config_sees_every_problem_not_only_the_first() {
         // `validated` still names the first of them.
         let first = config.validated().expect_err("out of bounds").to_string();
         assert_eq!(first, text[0]);
+        Ok(())
+    });
+}
+
+#[test]
+fn trusted_proxies_and_redirect_domains_are_read_and_checked() {
+    figment::Jail::expect_with(|jail| {
+        let cfg = Config::load(None).expect("loads");
+        assert_eq!(cfg.server.trusted_proxies, ["127.0.0.0/8", "::1/128"]);
+        jail.create_file(
+            "authnzd.toml",
+            "trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\nredirect_domains = \"example.org, .example.net\"\n",
+        )?;
+        let cfg = Config::load(None).expect("loads");
+        assert_eq!(cfg.server.trusted_proxies, ["10.0.0.0/8", "192.0.2.1"]);
+        assert!(cfg.gateway.redirect_rule().allows("https://a.example.net/"));
+        // The environment's one string, comma separated; `[]` is none.
+        jail.set_env("AUTHNZD_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8");
+        let cfg = Config::load(None).expect("loads");
+        assert_eq!(cfg.server.trusted_proxies, ["10.0.0.0/8", "fd00::/8"]);
+        jail.set_env("AUTHNZD_TRUSTED_PROXIES", "[]");
+        let cfg = Config::load(None).expect("loads");
+        assert!(cfg.server.trusted_proxies.is_empty());
+        jail.set_env("AUTHNZD_TRUSTED_PROXIES", "10.0.0.0/40");
+        let err = Config::load(None).expect_err("not a CIDR block");
+        assert!(err.to_string().contains("`trusted_proxies`"), "{err}");
+        jail.set_env("AUTHNZD_TRUSTED_PROXIES", "");
+        jail.set_env("AUTHNZD_REDIRECT_DOMAINS", "https://example.org/");
+        let err = Config::load(None).expect_err("not a domain");
+        assert!(err.to_string().contains("`redirect_domains`"), "{err}");
+        jail.set_env("AUTHNZD_REDIRECT_DOMAINS", "");
+        jail.set_env("AUTHNZD_FORWARD_AUTH_DOMAINS", "10.0.0.1");
+        let err = Config::load(None).expect_err("an address, not a domain");
+        assert!(err.to_string().contains("`forward_auth_domains`"), "{err}");
         Ok(())
     });
 }

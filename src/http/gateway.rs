@@ -6,7 +6,7 @@
 //! and shapes the answer; whom the credential names is decided by
 //! `actions::gateway`.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -14,21 +14,26 @@ use warp::Filter;
 use warp::http::{HeaderMap, HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use super::text;
+use super::{Peer, text};
 use crate::actions::gateway::{self, Credential, Identity};
 use crate::app::App;
+use crate::logging::Escaped;
+use crate::security::client_addr::TrustedProxies;
 use crate::security::rate_limit::{PerClient, retry_after_secs};
+use crate::security::redirect::RedirectRule;
 
 pub struct Gateway {
     pub app: Arc<App>,
     pub cookie_name: String,
     /// Where unauthenticated browsers are sent; `None`: plain 401s.
     pub login_url: Option<url::Url>,
-    /// Domains (and their subdomains) an original URL may be on.
-    pub domains: Vec<String>,
+    /// Where an original URL may be (the one redirect rule).
+    pub redirects: RedirectRule,
     /// Also answer `Remote-User`, `Remote-Email`, `Remote-Groups`, `Remote-Name`.
     pub remote_headers: bool,
     pub limiter: Option<PerClient>,
+    /// Whose forwarding headers name the client.
+    pub trusted_proxies: TrustedProxies,
     /// `Cache-Control: max-age` of the JWKS.
     pub jwks_max_age: u64,
 }
@@ -45,15 +50,11 @@ pub fn routes(
     let verify = warp::path!("auth" / "verify")
         .and(here.clone())
         .and(warp::header::headers_cloned())
-        .and(
-            warp::query::raw()
-                .or(warp::any().map(String::new))
-                .unify(),
-        )
-        .and(warp::addr::remote())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::ext::optional::<Peer>())
         .then(
-            |gw: Arc<Gateway>, headers: HeaderMap, query: String, peer: Option<SocketAddr>| async move {
-                gw.verify(&headers, &query, peer).await
+            |gw: Arc<Gateway>, headers: HeaderMap, query: String, peer: Option<Peer>| async move {
+                gw.verify(&headers, &query, peer.map(|p| p.0.ip())).await
             },
         );
     let jwks = warp::path!(".well-known" / "jwks.json")
@@ -86,24 +87,23 @@ fn credential(headers: &HeaderMap, cookie_name: &str) -> Option<Credential> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == cookie_name)
+        // The portal writes it `__Host-` prefixed when it can.
+        .find(|c| c.name().strip_prefix("__Host-").unwrap_or(c.name()) == cookie_name)
         .map(|c| Credential::Cookie(c.value().to_owned()))
 }
 
-/// The client's address as the proxy saw it: `X-Real-IP`, else the last
-/// `X-Forwarded-For` hop (the one our proxy added), else the peer.
-fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    let parses = |s: &str| s.trim().parse::<std::net::IpAddr>().ok();
-    header_str(headers, "x-real-ip")
-        .and_then(parses)
-        .or_else(|| {
-            header_str(headers, "x-forwarded-for")?
-                .rsplit(',')
-                .next()
-                .and_then(parses)
-        })
-        .or(peer.map(|p| p.ip()))
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+/// The client's address: the peer, or from a trusted proxy what its
+/// `X-Real-IP` / `X-Forwarded-For` say (`TrustedProxies::client`).
+pub(super) fn client_address(
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    trusted: &TrustedProxies,
+) -> Option<IpAddr> {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(trusted.client(peer?, header_str(headers, "x-real-ip"), forwarded))
 }
 
 /// The URL the browser asked for: `?url=` (or `?rd=`), else `X-Original-URL`,
@@ -122,27 +122,6 @@ fn original_url(headers: &HeaderMap, query: &str) -> Option<String> {
         })
 }
 
-/// Only absolute `https` URLs without credentials on one of `domains` (or a
-/// subdomain) may be carried to the login page: no open redirect.
-pub fn redirect_allowed(target: &str, domains: &[String]) -> bool {
-    let Ok(u) = url::Url::parse(target) else {
-        return false;
-    };
-    if u.scheme() != "https" || !u.username().is_empty() || u.password().is_some() {
-        return false;
-    }
-    let Some(url::Host::Domain(host)) = u.host() else {
-        return false;
-    };
-    let host = host.to_ascii_lowercase();
-    domains.iter().any(|d| {
-        host == *d
-            || host
-                .strip_suffix(d.as_str())
-                .is_some_and(|rest| rest.ends_with('.'))
-    })
-}
-
 fn wants_redirect(query: &str) -> bool {
     url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "mode" && v == "redirect")
 }
@@ -155,9 +134,13 @@ fn set(res: &mut Response, name: &'static str, value: &str) {
 }
 
 impl Gateway {
-    async fn verify(&self, headers: &HeaderMap, query: &str, peer: Option<SocketAddr>) -> Response {
+    async fn verify(&self, headers: &HeaderMap, query: &str, peer: Option<IpAddr>) -> Response {
+        // No peer is not a case this accept loop has; such a request
+        // would count under the unspecified address.
+        let client = client_address(headers, peer, &self.trusted_proxies)
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         if let Some(limiter) = &self.limiter
-            && let Err(wait) = limiter.check(&client_address(headers, peer))
+            && let Err(wait) = limiter.check_ip(client)
         {
             let mut res = text(StatusCode::TOO_MANY_REQUESTS, "too many requests");
             set(&mut res, "retry-after", &retry_after_secs(wait).to_string());
@@ -171,7 +154,7 @@ impl Gateway {
             Ok(Some(who)) => self.signed_in(&who),
             Ok(None) => self.not_signed_in(headers, query),
             Err(e) => {
-                tracing::error!(error = %e, "forward-auth check failed");
+                tracing::error!(error = %Escaped(&e), "forward-auth check failed");
                 text(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "could not check the credential",
@@ -180,8 +163,16 @@ impl Gateway {
         }
     }
 
+    /// 200 with who it is. The email is asserted only when verified (an
+    /// address the user changed since is not), and `X-Auth-Email-Verified`
+    /// says which; `X-Auth-Amr` lists how the session was signed in, so an
+    /// app can ask for a second factor.
     fn signed_in(&self, who: &Identity) -> Response {
-        let body = json!({"user_id": who.user_id, "user_email": who.email, "user_role": who.role});
+        let email = who.email_verified.then_some(who.email.as_str());
+        let amr: Vec<&str> = who.amr.split_whitespace().collect();
+        let body = json!({"user_id": who.user_id, "user_email": email,
+                          "email_verified": who.email_verified, "user_role": who.role,
+                          "amr": amr});
         let mut res = Response::new(body.to_string().into());
         res.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -189,11 +180,25 @@ impl Gateway {
         );
         let id = who.user_id.to_string();
         set(&mut res, "x-auth-user-id", &id);
-        set(&mut res, "x-auth-email", &who.email);
+        if let Some(email) = email {
+            set(&mut res, "x-auth-email", email);
+        }
+        let verified = if who.email_verified { "true" } else { "false" };
+        set(&mut res, "x-auth-email-verified", verified);
         set(&mut res, "x-auth-role", &who.role);
+        set(&mut res, "x-auth-amr", &amr.join(","));
+        if let Some(at) = who.auth_time {
+            set(
+                &mut res,
+                "x-auth-time",
+                &at.and_utc().timestamp().to_string(),
+            );
+        }
         if self.remote_headers {
             set(&mut res, "remote-user", &id);
-            set(&mut res, "remote-email", &who.email);
+            if let Some(email) = email {
+                set(&mut res, "remote-email", email);
+            }
             set(&mut res, "remote-groups", &who.role);
             if let Some(name) = &who.full_name {
                 set(&mut res, "remote-name", name);
@@ -213,7 +218,8 @@ impl Gateway {
         };
         let mut location = login.clone();
         if let Some(original) = original_url(headers, query) {
-            if !redirect_allowed(&original, &self.domains) {
+            // Only to the allow-list: no open redirect.
+            if !self.redirects.allows(&original) {
                 return text(StatusCode::FORBIDDEN, "redirect target not allowed");
             }
             location.query_pairs_mut().append_pair("url", &original);
@@ -256,46 +262,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_https_urls_on_the_configured_domains_are_carried() {
-        let domains = vec!["example.com".to_owned()];
-        for ok in [
-            "https://example.com/",
-            "https://app.example.com/a?b=c",
-            "https://APP.Example.com:8443/x",
-        ] {
-            assert!(redirect_allowed(ok, &domains), "{ok}");
-        }
-        for bad in [
-            "http://app.example.com/",
-            "//evil.example",
-            "/relative",
-            "https://evil.example/",
-            "https://example.com.evil.example/",
-            "https://evilexample.com/",
-            "https://user@app.example.com/",
-            "https://app.example.com@evil.example/",
-            "https://evil.example\\@app.example.com/",
-            "javascript:alert(1)",
-            "https://127.0.0.1/",
-            "",
-        ] {
-            assert!(!redirect_allowed(bad, &domains), "{bad}");
-        }
-        assert!(!redirect_allowed("https://example.com/", &[]));
-    }
-
-    #[test]
-    fn the_client_address_is_the_proxys_last_hop() {
+    fn forwarding_headers_count_only_from_trusted_peers() {
         let mut h = HeaderMap::new();
         h.insert(
             "x-forwarded-for",
-            HeaderValue::from_static("6.6.6.6, 10.0.0.7"),
+            HeaderValue::from_static("6.6.6.6, 192.0.2.9"),
         );
-        assert_eq!(client_address(&h, None), "10.0.0.7");
-        h.insert("x-real-ip", HeaderValue::from_static("192.0.2.9"));
-        assert_eq!(client_address(&h, None), "192.0.2.9");
-        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
-        assert_eq!(client_address(&HeaderMap::new(), Some(peer)), "127.0.0.1");
+        h.append("x-forwarded-for", HeaderValue::from_static("10.0.0.7"));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let loopback = TrustedProxies::default();
+        let ten = TrustedProxies::parse(&["10.0.0.0/8", "127.0.0.1"]).unwrap();
+        let at = |t: &TrustedProxies, h: &HeaderMap, peer: &str| {
+            client_address(h, Some(ip(peer)), t).unwrap()
+        };
+        assert_eq!(at(&ten, &h, "127.0.0.1"), ip("192.0.2.9"));
+        assert_eq!(at(&loopback, &h, "127.0.0.1"), ip("10.0.0.7"));
+        assert_eq!(at(&ten, &h, "203.0.113.1"), ip("203.0.113.1"));
+        h.insert("x-real-ip", HeaderValue::from_static("198.51.100.3"));
+        assert_eq!(at(&loopback, &h, "::1"), ip("198.51.100.3"));
+        assert_eq!(at(&ten, &h, "198.51.100.200"), ip("198.51.100.200"));
+        assert_eq!(client_address(&h, None, &ten), None);
     }
 
     #[test]

@@ -23,7 +23,13 @@ use warp::reply::Response;
 
 pub mod gateway;
 pub mod ops;
+pub mod portal;
 pub mod rpc;
+
+/// The TCP peer of the connection a request came on (warp's own
+/// `addr::remote` is filled only by warp's server, not by this accept loop).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
 
 /// A plain-text reply (every non-envelope answer).
 pub fn text(status: StatusCode, body: impl Into<String>) -> Response {
@@ -87,7 +93,7 @@ async fn rejection_reply(err: warp::Rejection) -> Result<Response, Infallible> {
 pub fn routes(
     rpc: Arc<rpc::Rpc>,
     ops: Arc<ops::Ops>,
-    gateway: Option<Arc<gateway::Gateway>>,
+    gateway: Option<(Arc<gateway::Gateway>, Option<Arc<portal::Portal>>)>,
     allowed_hosts: Vec<String>,
     with_metrics: bool,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
@@ -112,12 +118,18 @@ pub fn routes(
         }))
         .untuple_one()
         .and(ops::metrics(ops));
+    let (gateway, portal) = match gateway {
+        Some((g, p)) => (Some(g), p),
+        None => (None, None),
+    };
     host_guard(Arc::new(allowed_hosts))
         .and(
             rpc_route
                 .or(health)
                 .unify()
                 .or(gateway::routes(gateway))
+                .unify()
+                .or(portal::routes(portal))
                 .unify()
                 .or(metrics)
                 .unify(),
@@ -131,11 +143,14 @@ pub fn routes(
 /// whatever upstream host it was configured with.
 pub fn gateway_routes(
     gateway: Arc<gateway::Gateway>,
+    portal: Option<Arc<portal::Portal>>,
     ops: Arc<ops::Ops>,
 ) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone {
     let health = warp::path!("health").and(warp::get()).and(ops::health(ops));
     gateway::routes(Some(gateway))
         .or(health)
+        .unify()
+        .or(portal::routes(portal))
         .unify()
         .recover(rejection_reply)
         .unify()
@@ -313,7 +328,7 @@ pub async fn serve<F>(
             // The semaphore is never closed.
             permit = slots.clone().acquire_owned(), if slot.is_none() => slot = permit.ok(),
             accepted = listener.accept(), if slot.is_some() => {
-                let (stream, _peer): (_, SocketAddr) = match accepted {
+                let (stream, peer): (_, SocketAddr) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
@@ -327,7 +342,8 @@ pub async fn serve<F>(
                 let activity = Activity::new();
                 let svc = service.clone();
                 let in_hand = activity.clone();
-                let hyper_svc = hyper::service::service_fn(move |req| {
+                let hyper_svc = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+                    req.extensions_mut().insert(Peer(peer));
                     let busy = Busy::start(&in_hand);
                     let mut svc = svc.clone();
                     let answer = svc.call(req);

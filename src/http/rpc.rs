@@ -13,11 +13,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::text;
-use crate::actions::Ctx;
+use crate::actions::{Ctx, Refusal};
 use crate::app::App;
-use crate::dispatch::{self, Dispatcher, Handled};
 use crate::envelope::{Envelope, OpenError};
+use crate::logging::Escaped;
 use crate::metrics::{Outcome as Counted, Rejected};
+use crate::rpc::{self, Dispatcher, Handled};
 use crate::security::rate_limit::retry_after_secs;
 
 pub struct Rpc {
@@ -142,7 +143,7 @@ impl Rpc {
                 );
             }
             Err(e) => {
-                tracing::info!(outcome = "bad envelope", error = %e, "request refused");
+                tracing::info!(outcome = "bad envelope", error = %Escaped(&e), "request refused");
                 self.app.metrics.rejected(Rejected::BadEnvelope);
                 return text(StatusCode::BAD_REQUEST, e.to_string());
             }
@@ -179,12 +180,13 @@ impl Rpc {
                     Counted::Refused
                 };
                 metrics.request(&name, counted, took);
-                let label = match &outcome.failure_reason {
-                    None => "success",
-                    Some(reason) => reason.as_str(),
-                };
-                tracing::info!(reqid = %opened.reqid, request = logged_name, outcome = label, latency_us, "request");
-                let reply = dispatch::envelope(outcome, opened.reqid);
+                log_answered(
+                    &opened.reqid,
+                    logged_name,
+                    outcome.failure_reason.as_ref(),
+                    latency_us,
+                );
+                let reply = rpc::envelope(outcome, opened.reqid);
                 text(StatusCode::OK, self.envelope.seal(opened.key, &reply))
             }
             Ok(Handled::Limited(refused)) => {
@@ -202,11 +204,38 @@ impl Rpc {
             }
             Err(fault) => {
                 metrics.request(&name, Counted::Fault, took);
-                tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %fault, latency_us, "request");
+                tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %Escaped(&fault), latency_us, "request");
                 unavailable()
             }
         }
     }
+}
+
+/// The log line of an answered request. The refusal is named by its
+/// variant; the free text of `Invalid` / `Other` (which may quote the
+/// request: an `update_dict` key, a phone number's parse error) goes in
+/// escaped, so no request can write a line of its own into the log.
+fn log_answered(
+    reqid: &serde_json::Value,
+    request: &str,
+    refusal: Option<&Refusal>,
+    latency_us: u64,
+) {
+    let (outcome, detail) = match refusal {
+        None => ("success", None),
+        Some(Refusal::Invalid(text) | Refusal::Other(text)) => ("refused", Some(text.as_str())),
+        // A fixed wire string: ours, not the request's.
+        Some(r) => (r.as_str(), None),
+    };
+    tracing::info!(
+        reqid = %reqid,
+        request,
+        outcome,
+        refusal = refusal.map(Refusal::variant),
+        detail = detail.map(tracing::field::debug),
+        latency_us,
+        "request"
+    );
 }
 
 fn unavailable() -> Response {
@@ -222,6 +251,62 @@ mod tests {
 
     fn body(parts: &[&'static [u8]]) -> impl Stream<Item = Result<&'static [u8], warp::Error>> {
         futures_util::stream::iter(parts.iter().map(|p| Ok(*p)).collect::<Vec<_>>())
+    }
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<parking_lot::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The default (compact) format's output of `log`.
+    fn logged(log: impl FnOnce()) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .compact()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, log);
+        String::from_utf8(out.0.lock().clone()).unwrap()
+    }
+
+    #[test]
+    fn request_text_cannot_forge_a_log_line() {
+        let forged = "invalid request: disallowed keys: x\n2026-01-01T00:00:00Z  INFO authnzd: request outcome=success\r";
+        let out = logged(|| {
+            log_answered(
+                &serde_json::json!("a\nb"),
+                "internal-user-edit",
+                Some(&Refusal::Invalid(forged.into())),
+                7,
+            );
+        });
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.contains("refusal=\"Invalid\""), "{out}");
+        assert!(out.contains("outcome=\"refused\""), "{out}");
+        assert!(out.contains("x\\n2026"), "the newline escaped: {out}");
+        let out = logged(|| {
+            log_answered(
+                &serde_json::json!(1),
+                "user-login",
+                Some(&Refusal::WrongPassword),
+                7,
+            );
+            log_answered(&serde_json::json!(2), "user-login", None, 7);
+        });
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.contains("refusal=\"WrongPassword\""), "{out}");
+        assert!(out.contains("outcome=\"success\""), "{out}");
     }
 
     #[tokio::test]

@@ -113,11 +113,10 @@ impl Mailer {
 
     /// Renders `kind` with `vars` and sends it to `to`.
     pub async fn send(&self, to: &str, kind: Kind, vars: &[(&str, &str)]) -> Result<(), MailError> {
-        let began = std::time::Instant::now();
         let result = self.try_send(to, kind, vars).await;
-        self.counters.record(result.is_ok(), began.elapsed());
+        self.counters.record(result.is_ok());
         if let Err(e) = &result {
-            tracing::warn!(kind = ?kind, error = %e, "mail not sent");
+            tracing::warn!(kind = ?kind, error = %crate::logging::Escaped(e), "mail not sent");
         }
         result
     }

@@ -129,11 +129,10 @@ impl Sms {
 
     /// Sends `body` to `to` (E.164).
     pub async fn send(&self, to: &str, body: &str) -> Result<(), SmsError> {
-        let began = std::time::Instant::now();
         let result = self.try_send(to, body).await;
-        self.counters.record(result.is_ok(), began.elapsed());
+        self.counters.record(result.is_ok());
         if let Err(e) = &result {
-            tracing::warn!(error = %e, "SMS not sent");
+            tracing::warn!(error = %crate::logging::Escaped(e), "SMS not sent");
         }
         result
     }

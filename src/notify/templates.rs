@@ -1,7 +1,7 @@
 //! Message texts with `{placeholder}`s. Operators override any part by
 //! putting a file in `mail_templates`: `<kind>.subject`, `<kind>.txt`,
-//! `<kind>.html` (kinds `signup`, `forgotpass`, `magic_link`, and
-//! `magic_code.sms` for the SMS text).
+//! `<kind>.html` (kinds `signup`, `forgotpass`, `magic_link`,
+//! `email_change`, and `magic_code.sms` for the SMS text).
 
 use std::path::Path;
 
@@ -10,6 +10,8 @@ pub enum Kind {
     Signup,
     ForgotPass,
     MagicLink,
+    /// The link that confirms a new address (the portal's account page).
+    EmailChange,
 }
 
 impl Kind {
@@ -18,6 +20,7 @@ impl Kind {
             Kind::Signup => "signup",
             Kind::ForgotPass => "forgotpass",
             Kind::MagicLink => "magic_link",
+            Kind::EmailChange => "email_change",
         }
     }
 
@@ -26,6 +29,7 @@ impl Kind {
             Kind::Signup => [SIGNUP_SUBJECT, SIGNUP_TEXT, SIGNUP_HTML],
             Kind::ForgotPass => [FORGOT_SUBJECT, FORGOT_TEXT, FORGOT_HTML],
             Kind::MagicLink => [MAGIC_SUBJECT, MAGIC_TEXT, MAGIC_HTML],
+            Kind::EmailChange => [CHANGE_SUBJECT, CHANGE_TEXT, CHANGE_HTML],
         }
     }
 }
@@ -112,6 +116,26 @@ const MAGIC_HTML: &str = "<p>Your code to sign in to {server_name} is</p>
 <p>Both work once and expire in {expires_minutes} minutes. If you did not try to sign
 in, you can ignore this message.</p>
 ";
+const CHANGE_SUBJECT: &str = "[{server_name}] Confirm your new email address";
+const CHANGE_TEXT: &str = "Hello,
+
+Someone signed in to {server_name} asked to use this address, {user_email},
+for their account. To confirm it, open this link in the browser where you
+are signed in:
+
+{link}
+
+It works once and expires in {expires_minutes} minutes. Until you open it,
+the account keeps its old address. If you did not ask for this, you can
+ignore this message.
+";
+const CHANGE_HTML: &str = "<p>Someone signed in to {server_name} asked to use this address,
+<b>{user_email}</b>, for their account.</p>
+<p>To confirm it, <a href=\"{link}\">open this link</a> in the browser where you are
+signed in. It works once and expires in {expires_minutes} minutes.</p>
+<p>Until you open it, the account keeps its old address. If you did not ask for this,
+ignore this message.</p>
+";
 const SMS_TEXT: &str =
     "{code} is your {server_name} sign-in code. It expires in {expires_minutes} minutes.";
 
@@ -154,7 +178,12 @@ impl Templates {
             }
         };
         let mut mail = Vec::new();
-        for kind in [Kind::Signup, Kind::ForgotPass, Kind::MagicLink] {
+        for kind in [
+            Kind::Signup,
+            Kind::ForgotPass,
+            Kind::MagicLink,
+            Kind::EmailChange,
+        ] {
             let [subject, text, html] = kind.builtin();
             let n = kind.name();
             mail.push((
@@ -244,6 +273,24 @@ mod tests {
             m.text.contains("{expires_minutes}"),
             "unknown placeholders stay"
         );
+    }
+
+    #[test]
+    fn an_address_change_mail_names_the_new_address_and_its_link() {
+        let t = Templates::load(None).unwrap();
+        let m = t.mail(
+            Kind::EmailChange,
+            &[
+                ("user_email", "new@example.com"),
+                ("link", "https://x/account/email/verify?token=a&b"),
+                ("server_name", "Demo"),
+                ("expires_minutes", "60"),
+            ],
+        );
+        assert_eq!(m.subject, "[Demo] Confirm your new email address");
+        assert!(m.text.contains("https://x/account/email/verify?token=a&b"));
+        assert!(m.html.contains("token=a&amp;b"));
+        assert!(m.text.contains("new@example.com") && m.text.contains("60 minutes"));
     }
 
     #[test]

@@ -37,6 +37,16 @@ pub fn signed_message(purpose: &str, challenge_id: &str, challenge: &str) -> Str
     format!("authnzd-pubkey-v1\n{purpose}\n{challenge_id}\n{challenge}")
 }
 
+/// What the app and the browser both show of a key, for the user to compare
+/// before confirming it: the first 6 bytes of SHA-256 of the raw 32-byte
+/// key, hex, in groups of four (`3f2a-91bc-07de`).
+pub fn fingerprint(key: &VerifyingKey) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.to_bytes());
+    let hex = hex::encode(&digest[..6]);
+    [&hex[0..4], &hex[4..8], &hex[8..12]].join("-")
+}
+
 /// Standard base64 with padding, nothing else.
 pub fn decode(b64: &str) -> Result<Vec<u8>, Refusal> {
     STANDARD

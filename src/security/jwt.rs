@@ -18,7 +18,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
 
-use crate::security::server_key::{self, Seals, ServerKeyError};
+use crate::crypto::Sealer;
+use crate::security::server_key::{self, ServerKeyError};
 use crate::store;
 use crate::store::signing_keys::Replace;
 
@@ -49,6 +50,13 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// How the session was signed in (RFC 8176 style: `["pwd", "otp"]`);
+    /// absent when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// When that sign-in was (Unix seconds), as OpenID Connect's claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// Why a presented JWT is refused (all are 401 at the gateway).
@@ -120,7 +128,7 @@ fn jwk_of(public: &str) -> Option<(String, Jwk)> {
             x: URL_SAFE_NO_PAD.encode(bytes),
         }),
     };
-    let kid = jwk.thumbprint(ThumbprintHash::SHA256).ok()?;
+    let kid = jwk.thumbprint(ThumbprintHash::SHA256);
     jwk.common.key_id = Some(kid.clone());
     Some((kid, jwk))
 }
@@ -129,7 +137,7 @@ fn jwk_of(public: &str) -> Option<(String, Jwk)> {
 /// more than `publish_retired_for` ago are left out.
 pub async fn load(
     db: &DatabaseConnection,
-    seals: &Seals,
+    seals: &Sealer,
     now: NaiveDateTime,
     publish_retired_for: chrono::Duration,
 ) -> Result<AccessKeys, JwtError> {
@@ -193,7 +201,7 @@ pub async fn load(
 /// `Replace::IfOlder` had nothing to do (another server rotated first).
 pub async fn rotate(
     db: &DatabaseConnection,
-    seals: &Seals,
+    seals: &Sealer,
     now: NaiveDateTime,
     replace: Replace,
 ) -> Result<bool, JwtError> {

@@ -1,22 +1,18 @@
 //! Failed-password delays and lockout, as authnzerver counts them: with
 //! `tries = N`, failures 1…N are answered after 1.5^(n−1) × `first_delay`
-//! (capped at 40 × `first_delay`), and the failure after them locks the
-//! account for `lock_time`. A lock ends by itself when its time passes, and
-//! the count starts again.
+//! (capped at 40 × `first_delay`), and the guess after them locks the
+//! account for `lock_time` without being compared. A lock ends by itself
+//! when its time passes, and the count starts again.
 //!
-//! Accounts keep their count in the users table (one conditional update per
-//! failure, see `store::users::record_failure`), so it survives restarts and
-//! holds across processes. Addresses without an account are counted here, in
-//! a bounded cache, so that their answers are delayed and locked exactly like
-//! an account's and timing does not tell the two apart.
+//! The counts live in the database (`store::lockout`): an account's in its
+//! row, an address without an account in `address_failures`, each try taken
+//! by a conditional update before the secret is compared, so a burst gets
+//! no more comparisons than the tries left, in any number of processes.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use entity::users;
-use moka::sync::Cache;
-use parking_lot::Mutex;
 
 /// The delay grows to at most this many times the first one (40 s).
 const MAX_DELAY_FACTOR: f64 = 40.0;
@@ -28,25 +24,18 @@ pub struct LockoutPolicy {
     pub first_delay: Duration,
 }
 
-/// A user's failure state after one more failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureState {
-    /// Failures since the last success or lock.
-    pub tries: i64,
-    /// Set once the count passed the limit.
-    pub lock_expires: Option<NaiveDateTime>,
-}
-
 impl LockoutPolicy {
     /// When the account's failure lock ends, if it is locked at `now`.
     pub fn locked_until(&self, u: &users::Model, now: NaiveDateTime) -> Option<NaiveDateTime> {
         u.lock_expires.filter(|until| *until > now)
     }
 
-    /// The lock a failure past the limit sets, or `None` when `now` plus the
-    /// lock time is past any date (the config bounds make that impossible).
-    pub fn lock_until(&self, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    /// The lock a guess past the limit sets. The config bounds the lock
+    /// time to a year, so the sum exists; past any date it would be a day.
+    pub fn lock_until(&self, now: NaiveDateTime) -> NaiveDateTime {
         now.checked_add_signed(self.lock_time)
+            .or_else(|| now.checked_add_signed(chrono::Duration::days(1)))
+            .unwrap_or(now)
     }
 
     /// How long the answer to the `n`-th failure waits.
@@ -59,90 +48,14 @@ impl LockoutPolicy {
             .mul_f64(1.5_f64.powi(exp).min(MAX_DELAY_FACTOR))
     }
 
-    /// What a failure answers: a delay, or a lock (with its end).
-    pub fn verdict(&self, state: FailureState, now: NaiveDateTime) -> Verdict {
-        match state.lock_expires {
-            Some(until) if until > now => Verdict::Locked { until },
-            _ => Verdict::Wait(self.delay(state.tries)),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Wait(Duration),
-    Locked { until: NaiveDateTime },
-}
-
-/// Failure counts of addresses that have no account, keyed by a digest of
-/// the canonical address. Bounded: past `capacity` the least used are
-/// forgotten (an attacker must send that many other failures first).
-pub struct UnknownFailures {
-    counts: Cache<String, Arc<Mutex<FailureState>>>,
-    tries: i64,
-}
-
-impl std::fmt::Debug for UnknownFailures {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "UnknownFailures({} addresses)",
-            self.counts.entry_count()
-        )
-    }
-}
-
-impl UnknownFailures {
-    pub fn new(policy: &LockoutPolicy, capacity: u64) -> UnknownFailures {
-        // Idle counts live as long as a lock would, plus the longest delay.
-        let idle = policy
-            .lock_time
-            .to_std()
-            .unwrap_or(Duration::from_secs(3600))
-            .saturating_add(policy.delay(i64::MAX));
-        UnknownFailures {
-            counts: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_idle(idle)
-                .build(),
-            tries: i64::from(policy.tries),
-        }
-    }
-
-    /// The lock on `key` at `now`, if any.
-    pub fn locked_until(&self, key: &str, now: NaiveDateTime) -> Option<NaiveDateTime> {
-        let state = self.counts.get(key)?;
-        let s = state.lock();
-        s.lock_expires.filter(|until| *until > now)
-    }
-
-    /// Counts one failure for `key`, as `store::users::record_failure` does
-    /// for an account: an ended lock restarts the count, the failure past
-    /// the limit sets `lock_until`.
-    pub fn record(
-        &self,
-        key: &str,
-        now: NaiveDateTime,
-        lock_until: Option<NaiveDateTime>,
-    ) -> FailureState {
-        let entry = self.counts.get_with(key.to_owned(), || {
-            Arc::new(Mutex::new(FailureState {
-                tries: 0,
-                lock_expires: None,
-            }))
-        });
-        let mut s = entry.lock();
-        if s.lock_expires.is_some_and(|until| until <= now) {
-            *s = FailureState {
-                tries: 0,
-                lock_expires: None,
-            };
-        }
-        s.tries = s.tries.saturating_add(1);
-        if s.lock_expires.is_none() && s.tries > self.tries {
-            s.lock_expires = lock_until;
-        }
-        *s
+    /// How long idle counts of addresses without an account are kept: as
+    /// long as a lock, plus the longest delay.
+    pub fn forget_after(&self) -> chrono::Duration {
+        let longest =
+            chrono::Duration::from_std(self.delay(i64::MAX)).unwrap_or(chrono::Duration::zero());
+        self.lock_time
+            .checked_add(&longest)
+            .unwrap_or(self.lock_time)
     }
 }
 
@@ -177,52 +90,6 @@ mod tests {
     }
 
     #[test]
-    fn unknown_addresses_count_and_lock_like_accounts() {
-        let p = policy();
-        let unknown = UnknownFailures::new(&p, 100);
-        let now = at(0);
-        let lock = p.lock_until(now);
-        for n in 1..=3 {
-            let s = unknown.record("k", now, lock);
-            assert_eq!(s.tries, n);
-            assert_eq!(p.verdict(s, now), Verdict::Wait(p.delay(n)));
-        }
-        let s = unknown.record("k", now, lock);
-        assert_eq!(
-            p.verdict(s, now),
-            Verdict::Locked {
-                until: now + chrono::Duration::seconds(3600)
-            }
-        );
-        assert!(unknown.locked_until("k", now).is_some());
-        assert!(unknown.locked_until("other", now).is_none());
-        // The lock ends by itself and the count starts again.
-        let later = at(3601);
-        assert!(unknown.locked_until("k", later).is_none());
-        assert_eq!(unknown.record("k", later, p.lock_until(later)).tries, 1);
-    }
-
-    #[test]
-    fn concurrent_failures_of_one_unknown_address_count_each() {
-        let p = LockoutPolicy {
-            tries: 5,
-            ..policy()
-        };
-        let unknown = Arc::new(UnknownFailures::new(&p, 100));
-        let now = at(0);
-        let threads: Vec<_> = (0..20)
-            .map(|_| {
-                let unknown = unknown.clone();
-                std::thread::spawn(move || unknown.record("k", now, p.lock_until(now)).tries)
-            })
-            .collect();
-        let mut seen: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (1..=20).collect::<Vec<_>>());
-        assert!(unknown.locked_until("k", now).is_some());
-    }
-
-    #[test]
     fn a_lock_ends_by_itself() {
         let p = policy();
         let until = at(10);
@@ -235,12 +102,13 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_time_past_any_date_gives_no_lock_instead_of_a_panic() {
+    fn a_lock_time_past_any_date_locks_for_a_day_instead_of_a_panic() {
         let p = LockoutPolicy {
             lock_time: chrono::Duration::MAX,
             ..policy()
         };
-        assert_eq!(p.lock_until(at(0)), None);
+        assert_eq!(p.lock_until(at(0)), at(86_400));
+        assert_eq!(policy().lock_until(at(0)), at(3600));
     }
 
     fn blank_user() -> users::Model {
@@ -265,6 +133,7 @@ mod tests {
             last_updated: t,
             user_role: "authenticated".into(),
             phone: None,
+            webauthn_user_handle: None,
         }
     }
 }

@@ -9,21 +9,17 @@
 //! means adding a row and retiring the old one.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
-use fernet::Fernet;
 use sea_orm::{ConnectionTrait, DbErr};
 use secrecy::zeroize::Zeroize;
 
-use crate::envelope::KeyRing;
-use crate::secret::{ExposeSecret, SecretBox};
+use crate::crypto::{KeyRing, Label, Sealer};
 use crate::security::tokens::{self, RandomError};
 use crate::store;
 
 /// `server_keys.purpose` of the payload-signing key.
 pub const PAYLOAD_KEY: &str = "pubkey-payload";
-/// What the sealing key is derived for.
-const SEAL_PURPOSE: &str = "server signing keys";
 
 pub struct ServerKey {
     signing: SigningKey,
@@ -66,66 +62,34 @@ pub enum ServerKeyError {
     Unseal(i64),
 }
 
-fn sealer(key: &[u8; 32]) -> Option<Fernet> {
-    Fernet::new(&URL_SAFE.encode(key))
-}
-
-/// The keys server keys are sealed with: one derived from each key of the
-/// ring, newest first (any opens, the newest seals).
-pub struct Seals(Vec<SecretBox<[u8; 32]>>);
-
-impl std::fmt::Debug for Seals {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Seals([REDACTED; {}])", self.0.len())
-    }
-}
-
-impl Seals {
-    pub fn of(ring: &KeyRing) -> Seals {
-        Seals(
-            ring.derive_each(SEAL_PURPOSE)
-                .into_iter()
-                .map(|k| SecretBox::new(Box::new(k)))
-                .collect(),
-        )
-    }
-
-    fn fernets(&self) -> impl Iterator<Item = Option<Fernet>> + '_ {
-        self.0.iter().map(|k| sealer(k.expose_secret()))
-    }
-}
-
-/// A new signing key and its sealed form under the newest key of `ring`
+/// A new signing key and its sealed form under the newest key
 /// (`None` sealed only if the ring is empty, which start-up prevents).
-pub(crate) fn generate(seals: &Seals) -> Result<(SigningKey, String, Option<String>), RandomError> {
+pub(crate) fn generate(
+    seals: &Sealer,
+) -> Result<(SigningKey, String, Option<String>), RandomError> {
     let mut secret = tokens::random_bytes::<32>()?;
     let signing = SigningKey::from_bytes(&secret);
-    let sealed = seals.fernets().next().flatten().map(|f| f.encrypt(&secret));
+    let sealed = seals.seal(&secret);
     secret.zeroize();
     let public = STANDARD.encode(signing.verifying_key().to_bytes());
     Ok((signing, public, sealed))
 }
 
-/// Opens a sealed key with any key of `ring`, checked against its public
-/// half. With it, the key sealed anew under the newest ring key when it was
-/// opened with an older one.
+/// Opens a sealed key with any key of the ring, checked against its
+/// public half. With it, the key sealed anew under the newest ring key when
+/// it was opened with an older one.
 pub(crate) fn unseal(
-    seals: &Seals,
+    seals: &Sealer,
     sealed: &str,
     public: &str,
 ) -> Option<(SigningKey, Option<String>)> {
-    let newest = seals.fernets().next().flatten();
-    for (i, f) in seals.fernets().enumerate() {
-        let Some(f) = f else { continue };
-        let Ok(mut secret) = f.decrypt(sealed) else {
-            continue;
-        };
-        let bytes: Option<[u8; 32]> = secret.as_slice().try_into().ok();
-        secret.zeroize();
+    for mut opened in seals.open_each(sealed) {
+        let bytes: Option<[u8; 32]> = opened.plain.as_slice().try_into().ok();
+        opened.plain.zeroize();
         let Some(mut bytes) = bytes else { continue };
         let signing = SigningKey::from_bytes(&bytes);
-        let resealed = if i > 0 {
-            newest.as_ref().map(|f| f.encrypt(&bytes))
+        let resealed = if opened.stale {
+            seals.seal(&bytes)
         } else {
             None
         };
@@ -141,7 +105,7 @@ pub(crate) fn unseal(
 /// The key in use for `purpose`, made now if there is none.
 pub async fn load_or_create(
     db: &impl ConnectionTrait,
-    seals: &Seals,
+    seals: &Sealer,
     purpose: &str,
     now: chrono::NaiveDateTime,
 ) -> Result<ServerKey, ServerKeyError> {
@@ -176,10 +140,10 @@ pub async fn reseal_for(
     before: &KeyRing,
     after: &KeyRing,
 ) -> Result<usize, ServerKeyError> {
-    let (old, new) = (Seals::of(before), Seals::of(after));
-    let Some(newest) = new.fernets().next().flatten() else {
-        return Ok(0);
-    };
+    let (old, new) = (
+        Sealer::of(before, Label::ServerKeys),
+        Sealer::of(after, Label::ServerKeys),
+    );
     let mut resealed = 0;
     for row in store::pubkey::all_server_keys(db).await? {
         if unseal(&new, &row.sealed_secret, &row.public_key).is_some() {
@@ -189,8 +153,11 @@ pub async fn reseal_for(
             continue;
         };
         let mut bytes = signing.to_bytes();
-        let sealed = newest.encrypt(&bytes);
+        let sealed = new.seal(&bytes);
         bytes.zeroize();
+        let Some(sealed) = sealed else {
+            return Ok(resealed);
+        };
         store::pubkey::reseal_server_key(db, row.id, sealed).await?;
         resealed += 1;
     }

@@ -3,8 +3,12 @@
 use entity::{apikeys, apikeys_nosession};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, TransactionTrait,
+    IntoActiveModel, QueryFilter,
 };
+
+/// The claims digest of a key imported from authnzerver: none was
+/// recorded (authnzerver kept only the token, owner, role and times).
+pub const UNRECORDED_CLAIMS: &str = "";
 
 pub async fn insert_session_key(
     db: &impl ConnectionTrait,
@@ -83,7 +87,7 @@ pub async fn rotate_free_key(
     refresh_hash: &str,
     new: apikeys_nosession::Model,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let gone = apikeys_nosession::Entity::delete_many()
         .filter(apikeys_nosession::Column::ApikeyHash.eq(old_hash))
         .filter(apikeys_nosession::Column::RefreshTokenHash.eq(refresh_hash))

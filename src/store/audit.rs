@@ -3,23 +3,24 @@
 use chrono::NaiveDateTime;
 use entity::audit_events;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, NotSet, Set};
-use serde_json::Value;
+
+use crate::event::Event;
 
 pub async fn record(
     db: &impl ConnectionTrait,
     at: NaiveDateTime,
-    event: &str,
+    event: &Event,
     user_id: Option<i64>,
     ip_hash: Option<String>,
-    detail: Option<Value>,
 ) -> Result<(), DbErr> {
+    let (name, detail) = event.parts();
     audit_events::ActiveModel {
         id: NotSet,
         at: Set(at),
-        event: Set(event.to_owned()),
+        event: Set(name),
         user_id: Set(user_id),
         ip_hash: Set(ip_hash),
-        detail: Set(detail),
+        detail: Set(Some(detail)),
     }
     .insert(db)
     .await?;

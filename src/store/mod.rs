@@ -4,14 +4,20 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 use crate::config::Config;
 
 pub mod apikeys;
 pub mod audit;
 pub mod authnzerver;
+pub mod grants;
 pub mod invalidation;
+pub mod lockout;
+pub mod passkeys;
 pub mod passwordless;
 pub mod pubkey;
 pub mod refresh;
@@ -20,6 +26,23 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod totp;
 pub mod users;
+
+/// The database and the session cache its writes must keep true. A write
+/// that changes a row the cache holds (a user, a session) takes this rather
+/// than a bare connection, and drops what the cache holds of the row once
+/// it is committed — here, and through the cache's outbox in every other
+/// process — so no caller can forget to.
+#[derive(Clone, Copy)]
+pub struct Writes<'a> {
+    pub db: &'a DatabaseConnection,
+    cache: &'a crate::cache::SessionCache,
+}
+
+impl<'a> Writes<'a> {
+    pub fn new(db: &'a DatabaseConnection, cache: &'a crate::cache::SessionCache) -> Writes<'a> {
+        Writes { db, cache }
+    }
+}
 
 /// The row a primary or unique key selects (at most one). Not
 /// `Select::one`: its `LIMIT ?` is a bound integer SQLite's planner reads,
@@ -30,6 +53,20 @@ pub(crate) async fn by_key<E: sea_orm::EntityTrait>(
     db: &impl ConnectionTrait,
 ) -> Result<Option<E::Model>, DbErr> {
     Ok(select.all(db).await?.into_iter().next())
+}
+
+/// Starts a transaction that will write. SQLite begins it IMMEDIATE: a
+/// deferred one that reads and then writes fails at once with SQLITE_BUSY,
+/// busy timeout or not, when another connection committed in between (a
+/// lock toggled while start-up chores wrote answered 503 in CI); IMMEDIATE
+/// takes the write lock first and waits for it within the busy timeout.
+/// Other backends: a plain BEGIN.
+pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// Opens the pool. SQLite files get WAL, `synchronous=NORMAL`, a busy timeout
@@ -123,4 +160,55 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     by_key(entity::users::Entity::find_by_id(seed::ANONYMOUS_ID), db)
         .await
         .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::ConnectionTrait;
+
+    use super::{begin_write, connect};
+    use crate::config::Config;
+
+    /// A transaction that reads and then writes while another connection
+    /// commits a write in between: begun deferred, its write fails at once
+    /// with SQLITE_BUSY; begun by `begin_write`, the other write waits and
+    /// both land.
+    #[tokio::test]
+    async fn a_read_then_write_transaction_outlasts_a_write_in_between() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.database.database_url = format!("sqlite://{}/t.sqlite", dir.path().display());
+        let db = connect(&config).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (n INTEGER NOT NULL)")
+            .await
+            .unwrap();
+        db.execute_unprepared("INSERT INTO t (n) VALUES (0)")
+            .await
+            .unwrap();
+
+        let txn = begin_write(&db).await.unwrap();
+        txn.execute_unprepared("SELECT n FROM t").await.unwrap();
+        let other = tokio::spawn({
+            let db = db.clone();
+            async move { db.execute_unprepared("UPDATE t SET n = n + 10").await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        txn.execute_unprepared("UPDATE t SET n = n + 1")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT n FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 11);
+    }
 }

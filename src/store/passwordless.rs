@@ -35,14 +35,15 @@ pub async fn sent_to(
         .await
 }
 
-/// Attempts started from the client IP digest `ip_hash` after `since`.
+/// Attempts started from a client whose digest is one of `ip_hashes`
+/// (one client's, under each ring key) after `since`.
 pub async fn sent_from(
     db: &impl ConnectionTrait,
-    ip_hash: &str,
+    ip_hashes: &[String],
     since: NaiveDateTime,
 ) -> Result<u64, DbErr> {
     attempts::Entity::find()
-        .filter(attempts::Column::IpHash.eq(ip_hash))
+        .filter(attempts::Column::IpHash.is_in(ip_hashes.iter().map(String::as_str)))
         .filter(attempts::Column::Created.gt(since))
         .count(db)
         .await
@@ -109,4 +110,19 @@ pub async fn finish(
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// Deletes attempts that expired and were created before `created_before`
+/// (no send window reaches back that far any more). Returns how many.
+pub async fn delete_before(
+    db: &impl ConnectionTrait,
+    created_before: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<u64, DbErr> {
+    let res = attempts::Entity::delete_many()
+        .filter(attempts::Column::Created.lt(created_before))
+        .filter(attempts::Column::Expires.lt(now))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }

@@ -5,8 +5,8 @@ use chrono::NaiveDateTime;
 use entity::{pubkey_challenges as challenges, pubkey_keys as keys, server_keys};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, NotSet,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, NotSet, QueryFilter, QueryOrder, Set,
 };
 
 pub async fn insert_challenge(
@@ -46,6 +46,128 @@ pub async fn consume_challenge(
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// What `register_pending` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registered {
+    /// The challenge was spent and the key stored, pending.
+    Pending,
+    /// The challenge was spent already (or expired) meanwhile.
+    NotSpent,
+    /// That public key is registered already; nothing changed.
+    Exists,
+}
+
+/// Spends a register challenge for `key`'s user and stores the key,
+/// unconfirmed, in one transaction: a key whose insert fails leaves the
+/// challenge as it was.
+pub async fn register_pending(
+    db: &DatabaseConnection,
+    challenge_id: &str,
+    now: NaiveDateTime,
+    key: keys::Model,
+) -> Result<Registered, DbErr> {
+    let txn = super::begin_write(db).await?;
+    let spent = consume_challenge(
+        &txn,
+        challenge_id,
+        "register",
+        now,
+        key.user_id,
+        &key.key_id,
+    )
+    .await?;
+    if !spent {
+        txn.rollback().await?;
+        return Ok(Registered::NotSpent);
+    }
+    if !insert_key(&txn, key).await? {
+        txn.rollback().await?;
+        return Ok(Registered::Exists);
+    }
+    txn.commit().await?;
+    Ok(Registered::Pending)
+}
+
+/// The browser's confirmation of the key its registration made: marks the
+/// challenge delivered (once, before it expires) and the key confirmed, in
+/// one transaction. The key, or `None` when there is nothing to confirm.
+pub async fn confirm_key(
+    db: &DatabaseConnection,
+    challenge_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<keys::Model>, DbErr> {
+    let txn = super::begin_write(db).await?;
+    let delivered = challenges::Entity::update_many()
+        .col_expr(challenges::Column::Delivered, Expr::value(now))
+        .filter(challenges::Column::ChallengeId.eq(challenge_id))
+        .filter(challenges::Column::Purpose.eq("register"))
+        .filter(challenges::Column::Used.is_not_null())
+        .filter(challenges::Column::Delivered.is_null())
+        .filter(challenges::Column::Expires.gt(now))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let key_id = match challenge(&txn, challenge_id).await? {
+        Some(c) if delivered == 1 => c.key_id,
+        _ => None,
+    };
+    let Some(key_id) = key_id else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let confirmed = keys::Entity::update_many()
+        .col_expr(keys::Column::Confirmed, Expr::value(true))
+        .col_expr(
+            keys::Column::PendingUntil,
+            Expr::value(Option::<NaiveDateTime>::None),
+        )
+        .filter(keys::Column::KeyId.eq(key_id.clone()))
+        .filter(keys::Column::Confirmed.eq(false))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if confirmed != 1 {
+        // Deleted meanwhile.
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let found = key(&txn, &key_id).await?;
+    txn.commit().await?;
+    Ok(found)
+}
+
+/// Hands an approved login's session to its waiter: marks the challenge
+/// delivered, once, no later than `approved_since` after its approval.
+pub async fn deliver_login(
+    db: &impl ConnectionTrait,
+    challenge_id: &str,
+    now: NaiveDateTime,
+    approved_since: NaiveDateTime,
+) -> Result<bool, DbErr> {
+    let res = challenges::Entity::update_many()
+        .col_expr(challenges::Column::Delivered, Expr::value(now))
+        .filter(challenges::Column::ChallengeId.eq(challenge_id))
+        .filter(challenges::Column::Purpose.eq("login"))
+        .filter(challenges::Column::Used.gt(approved_since))
+        .filter(challenges::Column::Delivered.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Deletes keys never confirmed whose time ran out; returns how many.
+pub async fn delete_unconfirmed_before(
+    db: &impl ConnectionTrait,
+    now: NaiveDateTime,
+) -> Result<u64, DbErr> {
+    Ok(keys::Entity::delete_many()
+        .filter(keys::Column::Confirmed.eq(false))
+        .filter(keys::Column::PendingUntil.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Deletes challenges that expired before `cutoff`.
@@ -90,10 +212,11 @@ pub async fn key_by_public(
         .await
 }
 
-/// The user's keys, oldest first.
+/// The user's confirmed keys, oldest first.
 pub async fn keys_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<keys::Model>, DbErr> {
     keys::Entity::find()
         .filter(keys::Column::UserId.eq(user_id))
+        .filter(keys::Column::Confirmed.eq(true))
         .order_by_asc(keys::Column::Created)
         .order_by_asc(keys::Column::KeyId)
         .all(db)
@@ -122,6 +245,24 @@ pub async fn delete_key(
     let res = keys::Entity::delete_many()
         .filter(keys::Column::KeyId.eq(key_id))
         .filter(keys::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Sets the label of the user's confirmed key; false if the user has no
+/// such key.
+pub async fn set_label(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    key_id: &str,
+    label: Option<&str>,
+) -> Result<bool, DbErr> {
+    let res = keys::Entity::update_many()
+        .col_expr(keys::Column::Label, Expr::value(label.map(str::to_owned)))
+        .filter(keys::Column::KeyId.eq(key_id))
+        .filter(keys::Column::UserId.eq(user_id))
+        .filter(keys::Column::Confirmed.eq(true))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)

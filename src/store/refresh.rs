@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
 };
 
 pub async fn insert(db: &impl ConnectionTrait, row: tokens::Model) -> Result<(), DbErr> {
@@ -33,7 +33,7 @@ pub async fn rotate(
     successor: tokens::Model,
     now: NaiveDateTime,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let spent = tokens::Entity::update_many()
         .col_expr(tokens::Column::Spent, Expr::value(now))
         .col_expr(
@@ -65,17 +65,19 @@ pub async fn delete_family(db: &impl ConnectionTrait, family: &str) -> Result<u6
 
 /// Theft detected: the family and the session it hangs from go together.
 pub async fn revoke_family_and_session(
-    db: &DatabaseConnection,
+    w: super::Writes<'_>,
     family: &str,
     session_hash: &str,
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(w.db).await?;
     delete_family(&txn, family).await?;
     sessions::Entity::delete_many()
         .filter(sessions::Column::TokenHash.eq(session_hash))
         .exec(&txn)
         .await?;
-    txn.commit().await
+    txn.commit().await?;
+    w.cache.invalidate_session(session_hash).await;
+    Ok(())
 }
 
 /// Deletes tokens that expired before `cutoff`.

@@ -8,7 +8,6 @@ use super::users::NewUser;
 use authnzd_proto::Role;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, Set,
-    TransactionTrait,
 };
 use serde_json::json;
 
@@ -45,7 +44,7 @@ pub async fn insert_reserved(
     system_ids: [String; 3],
     now: NaiveDateTime,
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     for role in ROLES {
         roles::ActiveModel {
             name: Set((*role).to_owned()),

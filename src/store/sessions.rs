@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use sea_orm::DbErr;
 
+use super::Writes;
+
 pub struct NewSession {
     pub token_hash: String,
     pub ip_address: String,
@@ -15,6 +17,9 @@ pub struct NewSession {
     pub created: NaiveDateTime,
     pub expires: NaiveDateTime,
     pub extra_info_json: Option<Value>,
+    /// How it was signed in (`Amr::stored`), and when.
+    pub amr: String,
+    pub auth_time: Option<NaiveDateTime>,
 }
 
 pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<(), DbErr> {
@@ -26,6 +31,8 @@ pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<(), DbEr
         created: Set(s.created),
         expires: Set(s.expires),
         extra_info_json: Set(s.extra_info_json),
+        amr: Set(s.amr),
+        auth_time: Set(s.auth_time),
     }
     .insert(db)
     .await?;
@@ -45,11 +52,12 @@ pub async fn find_live(
 }
 
 /// Deletes one session; true if it existed.
-pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<bool, DbErr> {
+pub async fn delete(w: Writes<'_>, token_hash: &str) -> Result<bool, DbErr> {
     let res = sessions::Entity::delete_many()
         .filter(sessions::Column::TokenHash.eq(token_hash))
-        .exec(db)
+        .exec(w.db)
         .await?;
+    w.cache.invalidate_session(token_hash).await;
     Ok(res.rows_affected > 0)
 }
 
@@ -83,6 +91,17 @@ pub async fn delete_expired_before(
 /// Deletes every session of `user_id` except `keep` (a token digest);
 /// returns how many went.
 pub async fn delete_for_user(
+    w: Writes<'_>,
+    user_id: i64,
+    keep: Option<&str>,
+) -> Result<u64, DbErr> {
+    let deleted = delete_for_user_in(w.db, user_id, keep).await?;
+    w.cache.revoke_user_sessions(user_id).await;
+    Ok(deleted)
+}
+
+/// As `delete_for_user`, inside a transaction whose caller invalidates.
+pub(super) async fn delete_for_user_in(
     db: &impl ConnectionTrait,
     user_id: i64,
     keep: Option<&str>,
@@ -96,7 +115,7 @@ pub async fn delete_for_user(
 
 /// Replaces a live session's `extra_info_json`; false if there is none.
 pub async fn set_extra_info(
-    db: &impl ConnectionTrait,
+    w: Writes<'_>,
     token_hash: &str,
     extra: Option<Value>,
     now: NaiveDateTime,
@@ -106,7 +125,8 @@ pub async fn set_extra_info(
         .col_expr(sessions::Column::ExtraInfoJson, Expr::value(extra))
         .filter(sessions::Column::TokenHash.eq(token_hash))
         .filter(sessions::Column::Expires.gt(now))
-        .exec(db)
+        .exec(w.db)
         .await?;
+    w.cache.invalidate_session(token_hash).await;
     Ok(res.rows_affected > 0)
 }

@@ -6,9 +6,7 @@ use chrono::NaiveDateTime;
 use entity::server_keys;
 use sea_orm::DatabaseConnection;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 /// Every key of `purpose`, oldest first.
 pub async fn all(
@@ -42,7 +40,7 @@ pub async fn rotate(
     sealed_secret: String,
     now: NaiveDateTime,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut retire = server_keys::Entity::update_many()
         .col_expr(server_keys::Column::Retired, Expr::value(now))
         .filter(server_keys::Column::Purpose.eq(purpose))

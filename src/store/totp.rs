@@ -7,7 +7,7 @@ use entity::{mfa_tokens, recovery_codes, totp_secrets};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 
 pub async fn get(
@@ -30,7 +30,7 @@ pub async fn start_enrolment(
     secret_enc: String,
     now: NaiveDateTime,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     totp_secrets::Entity::delete_many()
         .filter(totp_secrets::Column::UserId.eq(user_id))
         .filter(totp_secrets::Column::Enabled.eq(false))
@@ -75,7 +75,7 @@ pub async fn enable(
     not_before: NaiveDateTime,
     codes: Vec<String>,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let res = totp_secrets::Entity::update_many()
         .col_expr(totp_secrets::Column::Enabled, Expr::value(true))
         .col_expr(totp_secrets::Column::EnabledAt, Expr::value(now))
@@ -133,7 +133,7 @@ pub async fn set_recovery_codes(
     user_id: i64,
     codes: Vec<String>,
 ) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     replace_codes(&txn, user_id, codes).await?;
     txn.commit().await
 }
@@ -161,7 +161,7 @@ async fn replace_codes(
 
 /// Turns TOTP off: the secret and the recovery codes go (one transaction).
 pub async fn disable(db: &DatabaseConnection, user_id: i64) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     recovery_codes::Entity::delete_many()
         .filter(recovery_codes::Column::UserId.eq(user_id))
         .exec(&txn)
@@ -181,6 +181,7 @@ pub async fn insert_mfa_token(
     token_hash: String,
     user_id: i64,
     session_hash: Option<String>,
+    first_factor: &str,
     now: NaiveDateTime,
     expires: NaiveDateTime,
 ) -> Result<(), DbErr> {
@@ -191,6 +192,7 @@ pub async fn insert_mfa_token(
         created: Set(now),
         expires: Set(expires),
         used: Set(None),
+        first_factor: Set(first_factor.to_owned()),
     })
     .exec(db)
     .await?;
@@ -215,6 +217,38 @@ pub async fn take_mfa_token(
         return Ok(None);
     }
     super::by_key(mfa_tokens::Entity::find_by_id(token_hash.to_owned()), db).await
+}
+
+/// The pending second-factor login, unspent and unexpired, left as it is
+/// (a passkey's second step reads it to start its ceremony).
+pub async fn pending_mfa_token(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<Option<mfa_tokens::Model>, DbErr> {
+    Ok(
+        super::by_key(mfa_tokens::Entity::find_by_id(token_hash.to_owned()), db)
+            .await?
+            .filter(|t| t.used.is_none() && t.expires > now),
+    )
+}
+
+/// Deletes pending second-factor logins that expired before `now`, or
+/// were spent before `used_before`. Returns how many.
+pub async fn delete_spent_mfa_tokens(
+    db: &impl ConnectionTrait,
+    now: NaiveDateTime,
+    used_before: NaiveDateTime,
+) -> Result<u64, DbErr> {
+    let res = mfa_tokens::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(mfa_tokens::Column::Expires.lt(now))
+                .add(mfa_tokens::Column::Used.lt(used_before)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Every TOTP secret, pending or on: (user, sealed secret).

@@ -4,12 +4,12 @@ use chrono::NaiveDateTime;
 use entity::{sessions, users};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::Value;
 
-use crate::security::lockout::FailureState;
+use super::Writes;
 
 pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, DbErr> {
     Ok(users::Entity::find_by_id(user_id).count(db).await? > 0)
@@ -121,7 +121,7 @@ pub async fn insert_unless_taken(
 /// Replaces a stale unverified sign-up in place (authnzerver's
 /// `verify_retry_wait` rule), keeping its id and system id.
 pub async fn replace_unverified(
-    db: &impl ConnectionTrait,
+    w: Writes<'_>,
     existing: users::Model,
     full_name: String,
     password_hash: String,
@@ -134,10 +134,12 @@ pub async fn replace_unverified(
     m.extra_info = Set(Some(extra_info));
     m.emailverify_sent_datetime = Set(Some(now));
     m.last_updated = Set(now);
-    m.update(db).await
+    let u = m.update(w.db).await?;
+    w.cache.invalidate_user(u.user_id).await;
+    Ok(u)
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
+pub(super) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(
         e.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
@@ -164,6 +166,18 @@ pub struct UserChanges {
 /// Applies `changes`; `Ok(None)` if the user is gone, `Err` with a unique
 /// violation if a new email is taken (see `is_taken`).
 pub async fn update(
+    w: Writes<'_>,
+    user_id: i64,
+    changes: UserChanges,
+    now: NaiveDateTime,
+) -> Result<Option<users::Model>, DbErr> {
+    let updated = update_in(w.db, user_id, changes, now).await?;
+    w.cache.invalidate_user(user_id).await;
+    Ok(updated)
+}
+
+/// As `update`, inside a transaction whose caller invalidates.
+async fn update_in(
     db: &impl ConnectionTrait,
     user_id: i64,
     changes: UserChanges,
@@ -214,18 +228,75 @@ pub async fn update(
 /// in the same transaction: a lock or a new password never lands without
 /// the logout that goes with it.
 pub async fn update_ending_sessions(
-    db: &DatabaseConnection,
+    w: Writes<'_>,
     user_id: i64,
     changes: UserChanges,
     now: NaiveDateTime,
     keep: Option<&str>,
 ) -> Result<Option<users::Model>, DbErr> {
-    let txn = db.begin().await?;
-    let Some(user) = update(&txn, user_id, changes, now).await? else {
+    let txn = super::begin_write(w.db).await?;
+    let Some(user) = update_in(&txn, user_id, changes, now).await? else {
         return Ok(None);
     };
-    super::sessions::delete_for_user(&txn, user_id, keep).await?;
+    super::sessions::delete_for_user_in(&txn, user_id, keep).await?;
     txn.commit().await?;
+    w.cache.revoke_user_sessions(user_id).await;
+    Ok(Some(user))
+}
+
+/// As `update_ending_sessions` for a new password, set only over the hash
+/// `over` it was checked against (`None` when another request changed it
+/// first: of concurrent changes, one lands); with `revoke_all`, every
+/// other credential goes in the same transaction: session-less API keys,
+/// device keys, passkeys and pending second-factor logins (refresh tokens
+/// and session-bound keys go with their sessions).
+pub async fn set_password_revoking(
+    w: Writes<'_>,
+    user_id: i64,
+    (over, new): (&str, String),
+    now: NaiveDateTime,
+    keep: Option<&str>,
+    revoke_all: bool,
+) -> Result<Option<users::Model>, DbErr> {
+    use entity::{apikeys_nosession, mfa_tokens, passkey_ceremonies, passkeys, pubkey_keys};
+    let txn = super::begin_write(w.db).await?;
+    let swapped = users::Entity::update_many()
+        .col_expr(users::Column::Password, Expr::value(new))
+        .filter(users::Column::UserId.eq(user_id))
+        .filter(users::Column::Password.eq(over))
+        .exec(&txn)
+        .await?;
+    if swapped.rows_affected != 1 {
+        return Ok(None);
+    }
+    let Some(user) = update_in(&txn, user_id, UserChanges::default(), now).await? else {
+        return Ok(None);
+    };
+    super::sessions::delete_for_user_in(&txn, user_id, keep).await?;
+    if revoke_all {
+        apikeys_nosession::Entity::delete_many()
+            .filter(apikeys_nosession::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        pubkey_keys::Entity::delete_many()
+            .filter(pubkey_keys::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        mfa_tokens::Entity::delete_many()
+            .filter(mfa_tokens::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        passkeys::Entity::delete_many()
+            .filter(passkeys::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        passkey_ceremonies::Entity::delete_many()
+            .filter(passkey_ceremonies::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    w.cache.revoke_user_sessions(user_id).await;
     Ok(Some(user))
 }
 
@@ -234,106 +305,44 @@ pub fn is_taken(e: &DbErr) -> bool {
     is_unique_violation(e)
 }
 
-/// What one failure left in the row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Failure {
-    pub state: FailureState,
-    /// This very failure set the lock (its sessions were deleted with it).
-    pub locked_now: bool,
-}
-
-/// Counts one failed password check, in one transaction: an ended lock
-/// restarts the count (looked for only when the row had a lock when it was
-/// read; a lock set since then and already over, which takes a lock time of
-/// about a second, only makes this one failure wait longer, the next one
-/// restarts the count); `failed_login_tries` goes up by one in the database
-/// (never written from a value read earlier, so concurrent failures count
-/// each); the failure past `limit` sets `lock_expires = lock_until` in the
-/// same statement and deletes the user's sessions. `None` if the user is
-/// gone.
-pub async fn record_failure(
-    db: &DatabaseConnection,
-    user_id: i64,
-    had_lock: bool,
-    now: NaiveDateTime,
-    limit: u32,
-    lock_until: Option<NaiveDateTime>,
-) -> Result<Option<Failure>, DbErr> {
-    let txn = db.begin().await?;
-    if had_lock {
-        users::Entity::update_many()
-            .col_expr(users::Column::FailedLoginTries, Expr::value(0))
-            .col_expr(
-                users::Column::LockExpires,
-                Expr::value(Option::<NaiveDateTime>::None),
-            )
-            .filter(users::Column::UserId.eq(user_id))
-            .filter(users::Column::LockExpires.lte(now))
-            .exec(&txn)
-            .await?;
-    }
-    let tries = Expr::col(users::Column::FailedLoginTries);
-    let past_limit = Expr::col(users::Column::LockExpires)
-        .is_null()
-        .and(tries.clone().add(1).gt(i64::from(limit)));
-    // `lock_expires` first: MySQL evaluates SET left to right with the new
-    // values, PostgreSQL and SQLite with the old ones; this order reads the
-    // old count on all three.
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::LockExpires,
-            Expr::case(past_limit, Expr::value(lock_until))
-                .finally(Expr::col(users::Column::LockExpires))
-                .into(),
-        )
-        .col_expr(users::Column::FailedLoginTries, tries.add(1))
-        .col_expr(users::Column::LastLoginTry, Expr::value(now))
-        .filter(users::Column::UserId.eq(user_id))
-        .exec(&txn)
-        .await?;
-    let Some(row) = by_id(&txn, user_id).await? else {
-        return Ok(None);
-    };
-    let state = FailureState {
-        tries: i64::from(row.failed_login_tries),
-        lock_expires: row.lock_expires,
-    };
-    // The count passes the limit once per lock; the stored time is not
-    // compared with `lock_until` (databases round it to microseconds).
-    let locked_now =
-        lock_until.is_some() && row.lock_expires.is_some() && state.tries == i64::from(limit) + 1;
-    if locked_now {
-        sessions::Entity::delete_many()
-            .filter(sessions::Column::UserId.eq(user_id))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(Some(Failure { state, locked_now }))
-}
-
 /// Records a successful password check: clears failures and any lock.
-pub async fn record_success(
+pub async fn record_success(w: Writes<'_>, user_id: i64, now: NaiveDateTime) -> Result<(), DbErr> {
+    clear(w.db, user_id, Some(now)).await?;
+    w.cache.invalidate_user(user_id).await;
+    Ok(())
+}
+
+/// Clears failures and any lock after a right code that is no sign-in of
+/// its own (enrolment, a standalone check).
+pub async fn clear_failures(w: Writes<'_>, user_id: i64) -> Result<(), DbErr> {
+    clear(w.db, user_id, None).await?;
+    w.cache.invalidate_user(user_id).await;
+    Ok(())
+}
+
+/// Clears failures and any lock; with `signed_in`, records the sign-in.
+async fn clear(
     db: &impl ConnectionTrait,
     user_id: i64,
-    now: NaiveDateTime,
+    signed_in: Option<NaiveDateTime>,
 ) -> Result<(), DbErr> {
-    users::Entity::update_many()
+    let mut q = users::Entity::update_many()
         .col_expr(users::Column::FailedLoginTries, Expr::value(0))
-        .col_expr(users::Column::LastLoginTry, Expr::value(now))
-        .col_expr(users::Column::LastLoginSuccess, Expr::value(now))
         .col_expr(
             users::Column::LockExpires,
             Expr::value(Option::<NaiveDateTime>::None),
-        )
-        .filter(users::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
+        );
+    if let Some(now) = signed_in {
+        q = q
+            .col_expr(users::Column::LastLoginTry, Expr::value(now))
+            .col_expr(users::Column::LastLoginSuccess, Expr::value(now));
+    }
+    q.filter(users::Column::UserId.eq(user_id)).exec(db).await?;
     Ok(())
 }
 
 pub async fn set_password(
-    db: &impl ConnectionTrait,
+    w: Writes<'_>,
     user_id: i64,
     hash: String,
     now: NaiveDateTime,
@@ -342,21 +351,23 @@ pub async fn set_password(
         .col_expr(users::Column::Password, Expr::value(hash))
         .col_expr(users::Column::LastUpdated, Expr::value(now))
         .filter(users::Column::UserId.eq(user_id))
-        .exec(db)
+        .exec(w.db)
         .await?;
+    w.cache.invalidate_user(user_id).await;
     Ok(())
 }
 
 /// Deletes the user and their sessions in one transaction; true if the
 /// user existed.
-pub async fn delete(db: &DatabaseConnection, user_id: i64) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+pub async fn delete(w: Writes<'_>, user_id: i64) -> Result<bool, DbErr> {
+    let txn = super::begin_write(w.db).await?;
     sessions::Entity::delete_many()
         .filter(sessions::Column::UserId.eq(user_id))
         .exec(&txn)
         .await?;
     let res = users::Entity::delete_by_id(user_id).exec(&txn).await?;
     txn.commit().await?;
+    w.cache.revoke_user_sessions(user_id).await;
     Ok(res.rows_affected > 0)
 }
 
@@ -365,7 +376,7 @@ pub async fn delete(db: &DatabaseConnection, user_id: i64) -> Result<bool, DbErr
 /// `not_since`, in one conditional update, so that concurrent requests get
 /// one mail between them. False when the slot was taken.
 pub async fn claim_forgotpass_mail(
-    db: &impl ConnectionTrait,
+    w: Writes<'_>,
     user_id: i64,
     now: NaiveDateTime,
     not_since: NaiveDateTime,
@@ -380,14 +391,46 @@ pub async fn claim_forgotpass_mail(
                 .add(users::Column::EmailforgotpassSentDatetime.is_null())
                 .add(users::Column::EmailforgotpassSentDatetime.lt(not_since)),
         )
-        .exec(db)
+        .exec(w.db)
         .await?;
+    w.cache.invalidate_user(user_id).await;
     Ok(res.rows_affected == 1)
+}
+
+/// The address of `user_id` changed from `from` to `to`, verified, if it is
+/// still `from`: of concurrent uses of one link, one changes it. The
+/// verification mail's time is cleared, so no link sent before works again.
+/// `Ok(None)` when the address is no longer `from`; `Err` with a unique
+/// violation when `to` is taken (see `is_taken`).
+pub async fn change_email_if(
+    w: Writes<'_>,
+    user_id: i64,
+    from: &str,
+    to: &str,
+    now: NaiveDateTime,
+) -> Result<Option<users::Model>, DbErr> {
+    let res = users::Entity::update_many()
+        .col_expr(users::Column::Email, Expr::value(to))
+        .col_expr(users::Column::EmailVerified, Expr::value(true))
+        .col_expr(
+            users::Column::EmailverifySentDatetime,
+            Expr::value(Option::<NaiveDateTime>::None),
+        )
+        .col_expr(users::Column::LastUpdated, Expr::value(now))
+        .filter(users::Column::UserId.eq(user_id))
+        .filter(users::Column::Email.eq(from))
+        .exec(w.db)
+        .await?;
+    w.cache.invalidate_user(user_id).await;
+    if res.rows_affected != 1 {
+        return Ok(None);
+    }
+    by_id(w.db, user_id).await
 }
 
 /// Gives the slot back after a mail that could not be sent.
 pub async fn release_forgotpass_mail(
-    db: &impl ConnectionTrait,
+    w: Writes<'_>,
     user_id: i64,
     previous: Option<NaiveDateTime>,
 ) -> Result<(), DbErr> {
@@ -397,7 +440,31 @@ pub async fn release_forgotpass_mail(
             Expr::value(previous),
         )
         .filter(users::Column::UserId.eq(user_id))
-        .exec(db)
+        .exec(w.db)
         .await?;
+    w.cache.invalidate_user(user_id).await;
     Ok(())
+}
+
+/// One stored password hash that starts with none of `prefixes` (hash
+/// parameter prefixes already known), if any: start-up calls it until none
+/// is left, to time every parameter set in use. Each call may scan the
+/// table; it runs once per parameter set, in the background.
+pub async fn password_outside(
+    db: &impl ConnectionTrait,
+    prefixes: &[String],
+) -> Result<Option<String>, DbErr> {
+    use sea_orm::sea_query::LikeExpr;
+    let mut q = users::Entity::find();
+    for p in prefixes {
+        let escaped = p
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q = q.filter(
+            Expr::col(users::Column::Password)
+                .not_like(LikeExpr::new(format!("{escaped}%")).escape('\\')),
+        );
+    }
+    Ok(q.one(db).await?.map(|u| u.password))
 }

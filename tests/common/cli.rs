@@ -6,6 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use authnzd::envelope::KeyRing;
+use authnzd_client::Client;
 use serde_json::Value;
 
 use super::TestServer;
@@ -86,4 +88,39 @@ pub fn write_config(s: &TestServer, key_source: &str, extra: &str) -> PathBuf {
 pub fn private_key_file(path: &Path, keys: &str) {
     std::fs::write(path, format!("{keys}\n")).expect("key file");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+/// A key ring in a private file of its own directory, holding one fresh
+/// key, for `authnzd key add` / `retire` to change under a server.
+pub struct RingFile {
+    pub path: PathBuf,
+    /// The key the ring started with.
+    pub first: String,
+    _dir: tempfile::TempDir,
+}
+
+impl RingFile {
+    pub fn new() -> RingFile {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("ring.key");
+        let first = KeyRing::generate_key();
+        private_key_file(&path, &first);
+        RingFile {
+            path,
+            first,
+            _dir: dir,
+        }
+    }
+
+    /// A server reading its keys from this file (its client speaking with
+    /// the first key), and a command-line config naming the file.
+    pub async fn server(&self) -> (TestServer, PathBuf) {
+        let file = self.path.display().to_string();
+        let source = file.clone();
+        let mut s = TestServer::start_with(|c| c.keys.secret = Some(source.into())).await;
+        s.key = self.first.clone();
+        s.client = Client::new(s.url(), &self.first).expect("client");
+        let config = write_config(&s, &file, "");
+        (s, config)
+    }
 }

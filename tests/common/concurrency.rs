@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use authnzd_client::{Client, ClientError, Reply};
+use authnzd_proto::Refusal;
 use serde_json::Value;
 use tokio::sync::Barrier;
 
@@ -53,24 +54,69 @@ pub async fn at_once(
         .collect()
 }
 
-/// How many replies succeeded (`"success"`) and how many failed for each
-/// reason (`"-"` when none was given).
-pub fn tally(replies: &[Reply]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for r in replies {
-        let key = match (&r.success, &r.failure_reason) {
-            (true, _) => "success".to_owned(),
-            (false, Some(reason)) => reason.clone(),
-            (false, None) => "-".to_owned(),
-        };
-        *counts.entry(key).or_default() += 1;
-    }
-    counts
+/// One reply as a tally counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Success,
+    Refused(Refusal),
+    /// Refused without a `failure_reason`.
+    NoReason,
 }
 
-/// A tally written out: `[("success", 1), ("reason", 7)]`.
-pub fn counts<const N: usize>(pairs: [(&str, usize); N]) -> BTreeMap<String, usize> {
-    pairs.into_iter().map(|(k, n)| (k.to_owned(), n)).collect()
+impl Answer {
+    pub fn of(r: &Reply) -> Answer {
+        match (r.success, r.refusal()) {
+            (true, _) => Answer::Success,
+            (false, Some(reason)) => Answer::Refused(reason),
+            (false, None) => Answer::NoReason,
+        }
+    }
+
+    /// A total order for the tally's map: by kind, then by the variant's
+    /// name and its wire text (which tell `Invalid` from `Other`).
+    fn key(&self) -> (u8, &'static str, &str) {
+        match self {
+            Answer::Success => (0, "", ""),
+            Answer::Refused(r) => (1, r.variant(), r.as_str()),
+            Answer::NoReason => (2, "", ""),
+        }
+    }
+}
+
+impl Ord for Answer {
+    fn cmp(&self, other: &Answer) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl PartialOrd for Answer {
+    fn partial_cmp(&self, other: &Answer) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// How many replies succeeded and how many were refused for each reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally(pub BTreeMap<Answer, usize>);
+
+impl Tally {
+    /// How many succeeded.
+    pub fn successes(&self) -> usize {
+        self.0.get(&Answer::Success).copied().unwrap_or(0)
+    }
+
+    /// How many were refused for `reason`.
+    pub fn of(&self, reason: Refusal) -> usize {
+        self.0.get(&Answer::Refused(reason)).copied().unwrap_or(0)
+    }
+}
+
+pub fn tally(replies: &[Reply]) -> Tally {
+    let mut counts = BTreeMap::new();
+    for r in replies {
+        *counts.entry(Answer::of(r)).or_default() += 1;
+    }
+    Tally(counts)
 }
 
 impl TestServer {
@@ -87,4 +133,12 @@ impl TestServer {
     pub async fn repeated(&self, request: &str, body: Value, n: usize) -> Vec<Reply> {
         self.at_once(request, std::iter::repeat_n(body, n)).await
     }
+}
+
+/// A tally written out: `counts(1, [(Refusal::ChallengeUsed, 9)])` for one
+/// success and nine refusals (a count of 0 is left out, as `tally` does).
+pub fn counts<const N: usize>(successes: usize, refusals: [(Refusal, usize); N]) -> Tally {
+    let answers = std::iter::once((Answer::Success, successes))
+        .chain(refusals.into_iter().map(|(r, n)| (Answer::Refused(r), n)));
+    Tally(answers.filter(|(_, n)| *n > 0).collect())
 }

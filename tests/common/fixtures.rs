@@ -57,6 +57,27 @@ impl TestServer {
         .await
     }
 
+    /// A server whose forward-auth gateway sends the signed-out of hosts
+    /// under example.com to https://login.example.com/signin; `tweak` on top.
+    pub async fn with_forward_auth(tweak: impl FnOnce(&mut authnzd::config::Config)) -> TestServer {
+        Self::start_with(|c| {
+            c.gateway.forward_auth_login_url = "https://login.example.com/signin".into();
+            c.gateway.forward_auth_domains = "example.com".into();
+            tweak(c);
+        })
+        .await
+    }
+
+    /// A server with the default rate limits and `session-new` limited to
+    /// `per_minute` requests a minute.
+    pub async fn with_session_new_limit(per_minute: u32) -> TestServer {
+        Self::start_with(|c| {
+            let defaults = authnzd::config::LimitsConfig::default().rate_limits;
+            c.limits.rate_limits = format!("{defaults}; session-new:{per_minute}");
+        })
+        .await
+    }
+
     /// Signs `email` up (not verified) with "Test Person" as its name.
     pub async fn sign_up(&self, email: &str, password: &str) -> Reply {
         self.call(
@@ -160,6 +181,12 @@ impl TestServer {
             .into_iter()
             .map(|e| (e.event, e.user_id, e.detail.unwrap_or(Value::Null)))
             .collect()
+    }
+
+    /// How many audit events named `event` there are.
+    pub async fn audit_count(&self, event: &str) -> usize {
+        let events = self.audit_events().await;
+        events.iter().filter(|(e, _, _)| e == event).count()
     }
 }
 

@@ -54,14 +54,7 @@ impl TestServer {
     pub async fn with_twilio() -> (TestServer, FakeTwilio) {
         let twilio = FakeTwilio::start().await;
         let url = twilio.url.clone();
-        let s = Self::start_with(move |c| {
-            c.sms.sms_sender = SmsSender::Twilio;
-            c.sms.twilio_account_sid = Some("AC0123456789abcdef".into());
-            c.sms.twilio_auth_token = Some("secret-token".into());
-            c.sms.twilio_from = Some("+12015550100".into());
-            c.sms.twilio_base_url = url;
-        })
-        .await;
+        let s = Self::start_with(move |c| twilio_at(c, url)).await;
         (s, twilio)
     }
 
@@ -77,4 +70,14 @@ impl TestServer {
         .await;
         (s, hook)
     }
+}
+
+/// SMS through the local Twilio at `url` (account `AC0123456789abcdef`,
+/// token `secret-token`, from +12015550100).
+pub fn twilio_at(c: &mut Config, url: String) {
+    c.sms.sms_sender = SmsSender::Twilio;
+    c.sms.twilio_account_sid = Some("AC0123456789abcdef".into());
+    c.sms.twilio_auth_token = Some("secret-token".into());
+    c.sms.twilio_from = Some("+12015550100".into());
+    c.sms.twilio_base_url = url;
 }

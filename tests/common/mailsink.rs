@@ -127,14 +127,16 @@ impl MailSink {
     }
 
     /// How many messages were delivered, counted after a pause long enough
-    /// for one sent in error to arrive (for asserting that none did).
-    pub fn settled_count(&self) -> usize {
-        std::thread::sleep(Duration::from_millis(300));
+    /// for one sent in error to arrive (for asserting that none did). The
+    /// pause yields: the server may be sending on this test's runtime.
+    pub async fn settled_count(&self) -> usize {
+        tokio::time::sleep(Duration::from_millis(300)).await;
         self.messages().len()
     }
 
-    /// Waits for the `n`-th message (1-based) and returns it.
-    pub fn wait_for(&self, n: usize) -> Vec<u8> {
+    /// Waits for the `n`-th message (1-based) and returns it (yielding, so
+    /// a server on this test's runtime can send it).
+    pub async fn wait_for(&self, n: usize) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let all = self.messages();
@@ -142,7 +144,7 @@ impl MailSink {
                 return all[n - 1].clone();
             }
             assert!(Instant::now() < deadline, "no message {n} within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

@@ -14,27 +14,44 @@
 //! - `concurrency`: requests sent at once, and tallies of their replies.
 //! - `apikeys`: API-key request bodies.
 //! - `cli`: the `authnzd` binary run as a process, with a config file.
+//! - `browser`: a real headless Chromium driven over WebDriver (`Browser`).
+//! - `nginx`, `caddy`: a real reverse proxy in the foreground with the
+//!   test's config, and (`nginx::upstream`) an app that says who it was
+//!   told signed in.
+//! - `portal`: the server with the sign-in portal behind one of them (`Site`).
+//! - `visitor`: a browser by hand over plain HTTP for the portal (`Visitor`).
+//! - `device_keys`: an authenticator app's Ed25519 key and its registration.
 // Each test crate uses its own part of the kit and of these re-exports.
 #![allow(dead_code, unused_imports)]
 
 pub mod apikeys;
 pub mod authnzerver_db;
+pub mod browser;
+pub mod caddy;
 pub mod cli;
 pub mod concurrency;
+pub mod device_keys;
 pub mod fake_twilio;
 pub mod fixtures;
 pub mod mail;
 pub mod mailsink;
+pub mod nginx;
+pub mod phone;
+pub mod portal;
 pub mod process;
 pub mod python;
 pub mod server;
+pub mod totp;
+pub mod visitor;
 
-pub use concurrency::{all_at_once, at_once, counts, tally};
+pub use concurrency::{Answer, Tally, all_at_once, at_once, counts, tally};
 pub use fixtures::{
     IP, PW, PW2, UA, assert_naive_utc, login_body, production_hashing, session_new_body, token_of,
 };
 pub use python::{pyjwt_verify, run_python_interop, test_python};
-pub use server::{Scratch, TestServer, call, postgres_admin_url, random_suffix, test_config};
+pub use server::{
+    Scratch, TestServer, call, invalid_naming, postgres_admin_url, random_suffix, test_config,
+};
 
 /// A port nothing listens on (now).
 pub fn free_port() -> u16 {
@@ -74,4 +91,18 @@ pub fn content_length(head: &str) -> usize {
     header_value(head, "content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// What `look` finds once it finds something (a message the server sends
+/// after its answer): polled for up to 10 s, yielding in between so a
+/// server on the test's own runtime gets on with it.
+pub async fn eventually<T>(what: &str, mut look: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(found) = look() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what} within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

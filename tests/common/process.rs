@@ -50,3 +50,20 @@ pub async fn wait_healthy(port: u16, child: &mut Child) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `authnzd serve` in `dir` on `port` and `database_url`, without rate
+/// limits and with cheap hashing, `env` on top, once it answers /health.
+pub async fn serve(dir: &Path, port: u16, database_url: &str, env: &[(&str, String)]) -> Guard {
+    let mut cmd = authnzd(dir);
+    cmd.args(["serve", "--port", &port.to_string()])
+        .env("AUTHNZD_DATABASE_URL", database_url)
+        .env("AUTHNZD_RATE_LIMITS", "none")
+        .env("AUTHNZD_LOG_LEVEL", "warn")
+        .env("AUTHNZD_ARGON2_MEMORY_KIB", "1024")
+        .env("AUTHNZD_ARGON2_ITERATIONS", "1")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stderr(Stdio::null());
+    let mut child = Guard(cmd.spawn().expect("authnzd starts"));
+    wait_healthy(port, &mut child.0).await;
+    child
+}

@@ -3,66 +3,17 @@
 
 use std::path::PathBuf;
 
-use super::random_suffix;
+mod venv;
 
-/// What the tests' Python needs, as (pip name, module): `cryptography` (what
-/// authnzerver's client encrypts with), `aiosmtpd` (the SMTP server mail
-/// tests deliver to), PyJWT (an independent check of our access tokens).
-const PYTHON_PACKAGES: &[(&str, &str)] = &[
-    ("aiosmtpd", "aiosmtpd"),
-    ("cryptography", "cryptography"),
-    ("PyJWT", "jwt"),
-];
-
-/// A Python interpreter with `PYTHON_PACKAGES`: a venv made once under the
+/// A Python interpreter with `venv::PACKAGES`: a venv made once under the
 /// target directory, so the tests need nothing but `python3` on the machine.
-/// Built under a temporary name and renamed into place, so concurrent test
-/// processes never use a half-made one.
 pub fn test_python() -> PathBuf {
-    use std::process::Command;
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PYTHON
         .get_or_init(|| {
-            let has_all = |py: &std::path::Path| {
-                let modules: Vec<&str> = PYTHON_PACKAGES.iter().map(|(_, m)| *m).collect();
-                let imports = format!("import {}", modules.join(", "));
-                Command::new(py)
-                    .args(["-c", &imports])
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            };
-            let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("test-venv");
-            let py = venv.join("bin/python");
-            if has_all(&py) {
-                return py;
-            }
-            let scratch = venv.with_file_name(format!("test-venv.{}", random_suffix()));
-            let made = Command::new("python3")
-                .arg("-m")
-                .arg("venv")
-                .arg(&scratch)
-                .status();
-            assert!(made.is_ok_and(|s| s.success()), "python3 -m venv failed");
-            let pip = Command::new(scratch.join("bin/python"))
-                .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-                .args(PYTHON_PACKAGES.iter().map(|(pip, _)| *pip))
-                .status();
-            assert!(
-                pip.is_ok_and(|s| s.success()),
-                "pip install {PYTHON_PACKAGES:?} failed"
-            );
-            if std::fs::rename(&scratch, &venv).is_err() {
-                // Another test process got there first.
-                std::fs::remove_dir_all(&scratch).ok();
-            }
-            assert!(
-                has_all(&py),
-                "the test venv at {} lacks {PYTHON_PACKAGES:?}",
-                venv.display()
-            );
-            py
+            venv::ensure(env!("CARGO_TARGET_TMPDIR").as_ref()).unwrap_or_else(|e| {
+                panic!("the tests' Python venv (`cargo xtask test` reports why up front): {e}")
+            })
         })
         .clone()
 }

@@ -11,6 +11,7 @@ use authnzd::config::Config;
 use authnzd::envelope::KeyRing;
 use authnzd::{Running, Server};
 use authnzd_client::{Client, Reply};
+use authnzd_proto::Refusal;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
 
@@ -34,6 +35,11 @@ pub fn random_suffix() -> String {
     let mut b = [0u8; 6];
     getrandom::fill(&mut b).expect("random");
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Whether `reason` is an `invalid request: …` whose text names `what`.
+pub fn invalid_naming(reason: &Refusal, what: &str) -> bool {
+    matches!(reason, Refusal::Invalid(why) if why.contains(what))
 }
 
 /// Sends `request` by `client` (one of the server's clients that is not
@@ -161,6 +167,22 @@ impl TestServer {
         self.running().url()
     }
 
+    /// The password hasher's run count once start-up's background
+    /// calibration (a hash per stored parameter set) is over — unchanged
+    /// for 300 ms — so a test counting comparisons counts only its own.
+    pub async fn settled_hashes(&self) -> u64 {
+        let hasher = &self.running().app.credentials.hasher;
+        let mut seen = hasher.runs();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let now = hasher.runs();
+            if now == seen {
+                return now;
+            }
+            seen = now;
+        }
+    }
+
     pub fn addr(&self) -> std::net::SocketAddr {
         self.running().addr
     }
@@ -197,11 +219,17 @@ impl TestServer {
     }
 
     /// Sends `request`, asserts it was refused, returns the reason.
-    pub async fn refused(&self, request: &str, body: Value) -> String {
+    pub async fn refused(&self, request: &str, body: Value) -> Refusal {
         let r = self.call(request, body).await;
         assert!(!r.success, "{request} succeeded: {r:?}");
-        r.failure_reason
+        r.refusal()
             .unwrap_or_else(|| panic!("{request} refused without a reason"))
+    }
+
+    /// Sends `request`, asserts it was refused for `reason`.
+    pub async fn refuses(&self, request: &str, body: Value, reason: Refusal) {
+        let got = self.refused(request, body).await;
+        assert_eq!(got, reason, "{request} refused for another reason");
     }
 
     /// GET /health: the status and the JSON body.

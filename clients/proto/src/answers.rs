@@ -109,12 +109,22 @@ pub struct SessionRecordField {
     pub session_info: SessionRecord,
 }
 
+/// Answer of `user-logout`: whose session ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedOut {
+    pub user_id: i64,
+}
+
 /// Answer of `user-login`, `user-passcheck` and
 /// `user-passcheck-nosession`: whose password it was.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoggedIn {
     pub user_id: i64,
     pub user_role: String,
+    /// How the user signed in (`["pwd", "otp"]`); authnzerver has no such
+    /// field.
+    #[serde(default)]
+    pub amr: crate::Amr,
 }
 
 /// Answer of `passwordless-start`: the same whether or not the address has
@@ -133,6 +143,9 @@ pub struct SignedIn {
     pub user_role: String,
     #[serde(default)]
     pub redirect_url: Option<String>,
+    /// How the user signed in (`["email"]`, `["sms"]`).
+    #[serde(default)]
+    pub amr: crate::Amr,
 }
 
 /// Answer of `session-new`.
@@ -171,6 +184,13 @@ pub struct SessionInfo {
     pub expires: String,
     #[serde(default)]
     pub extra_info_json: Option<Value>,
+    /// How the session was signed in; empty when the frontend made it
+    /// without a sign-in authnzd saw (authnzerver has no such field).
+    #[serde(default)]
+    pub amr: crate::Amr,
+    /// When that sign-in was (ISO 8601 UTC).
+    #[serde(default)]
+    pub auth_time: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,6 +211,11 @@ pub struct SessionSummary {
     pub expires: String,
     pub ip_address: String,
     pub user_agent: String,
+    /// How it was signed in, and when.
+    #[serde(default)]
+    pub amr: crate::Amr,
+    #[serde(default)]
+    pub auth_time: Option<String>,
     /// The session the request's `session_token` names.
     pub current: bool,
 }
@@ -249,9 +274,44 @@ pub struct UserInfoField {
     pub user_info: UserInfo,
 }
 
+/// Answer of `internal-user-edit`: the account as it now is, and whether
+/// the frontend should send the verification email (the address changed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfoEdited {
+    pub user_info: UserInfo,
+    #[serde(default)]
+    pub send_verification: bool,
+}
+
+/// Answer of `internal-user-delete`: whose account went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeletedUser {
+    #[serde(default)]
+    pub user_id: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfoList {
     pub user_info: Vec<UserInfo>,
+}
+
+/// Answer of `user-edit`: the account as it now is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserEdited {
+    pub user_info: UserInfo,
+    /// `Some(true)` when the edit gave the account a new, unverified
+    /// address: the frontend should send the verification email. `user-edit`
+    /// sends the field only then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_verification: Option<bool>,
+}
+
+/// Answer of `user-delete`, `user-changepass`, `user-changepass-nosession`,
+/// `user-resetpass` and `user-resetpass-nosession`: whose account it was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRef {
+    pub user_id: i64,
+    pub email: String,
 }
 
 /// Answer of `totp-enroll-start`: what the authenticator app needs.
@@ -297,32 +357,75 @@ pub struct PubkeyChallengeIssued {
     pub payload: String,
     /// The server's Ed25519 signature over `payload`'s UTF-8 bytes, standard base64.
     pub payload_signature: String,
+    /// For the caller alone (never shown in the QR code): `pubkey-challenge-wait`
+    /// and `pubkey-register-confirm` take it.
+    pub wait_secret: crate::Secret,
 }
 
-/// Answer of `pubkey-register`.
+/// Answer of `pubkey-register`: the key, pending until the browser that
+/// asked confirms it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PubkeyRegistered {
     pub key_id: String,
-}
-
-/// Answer of `pubkey-login`: a new session for the key's user.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PubkeySession {
-    pub user_id: i64,
-    pub user_role: String,
-    pub session_token: String,
-    /// ISO 8601 UTC.
-    pub expires: String,
-}
-
-/// Answer of `pubkey-challenge-wait`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChallengeStatus {
-    /// `pending`, `completed` or `expired`.
+    /// What the app shows next to the key, for the user to compare with the
+    /// browser: the first 6 bytes of SHA-256 of the raw public key, hex, in
+    /// groups of four (`3f2a-91bc-07de`).
+    pub fingerprint: String,
+    /// `pending`.
     pub status: String,
-    /// Whose key completed it.
+}
+
+/// Answer of `pubkey-register-confirm`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PubkeyConfirmed {
+    pub key_id: String,
     #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// Answer of `pubkey-login`: the approval; the session goes to the browser
+/// waiting on the challenge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PubkeyApproved {
+    /// `approved`.
+    pub status: String,
+}
+
+/// Answer of `pubkey-challenge-wait`: `status`, and what goes with it
+/// (absent fields are not sent).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChallengeStatus {
+    /// `pending`, `expired`; for a registration `registered` (a key waits
+    /// for `pubkey-register-confirm`: compare its label and fingerprint) and
+    /// `confirmed`; for a login `completed` (this answer carries the
+    /// session, or `mfa_token` when the account wants its second factor)
+    /// and `used` (the session was handed out already).
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<crate::Secret>,
+    /// The session's expiry, ISO 8601 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    #[serde(default, skip_serializing_if = "crate::Amr::is_empty")]
+    pub amr: crate::Amr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<crate::Secret>,
+    /// The second factors the `mfa_token` takes (`totp`, `recovery_code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// The registered key (`registered`, `confirmed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// Answer of `pubkey-list`.
@@ -340,6 +443,50 @@ pub struct DeviceKey {
     pub created: String,
     #[serde(default)]
     pub last_used: Option<String>,
+}
+
+/// Answer of `passkey-register-start` and `passkey-login-start`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyCeremony {
+    /// Goes back with the browser's result to the `-finish`.
+    pub ceremony_id: String,
+    /// What `navigator.credentials.create()` / `.get()` take: `{"publicKey":
+    /// {…}}`, byte fields base64url (`PublicKeyCredential.parseCreationOptionsFromJSON`
+    /// / `parseRequestOptionsFromJSON` read `publicKey`).
+    pub options: Value,
+    /// ISO 8601 UTC.
+    pub expires: String,
+}
+
+/// Answer of `passkey-register-finish`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyAdded {
+    pub passkey_id: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// May be synced to other devices (a password manager, a platform
+    /// account), and whether it is now.
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+}
+
+/// A passkey as `passkey-list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub passkey_id: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub created: String,
+    #[serde(default)]
+    pub last_used: Option<String>,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+}
+
+/// Answer of `passkey-list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Passkeys {
+    pub passkeys: Vec<PasskeyInfo>,
 }
 
 /// Answer of `token-issue` and `token-refresh`.

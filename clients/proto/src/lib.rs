@@ -4,6 +4,7 @@
 //! parameter checks and the client's typed calls all come from here.
 
 pub mod answers;
+mod method;
 mod refusal;
 pub mod requests;
 mod role;
@@ -12,6 +13,7 @@ mod secret;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use method::{Amr, Method};
 pub use refusal::Refusal;
 pub use requests::*;
 pub use role::Role;
@@ -191,6 +193,8 @@ macro_rules! requests {
         /// Every request type, in catalogue order.
         pub static CATALOGUE: &[$crate::Spec] = &[$(<$name as $crate::Request>::SPEC),*];
 
+        $crate::__for_each_request! { ($) $( [$doc] $name = $wire, $group, $answer; )* }
+
         /// Deserialises `body` into the parameter struct of request `name`
         /// (`None`: no such request), as the server does once `body` has
         /// passed the type checks; for fuzzing and tests.
@@ -199,6 +203,31 @@ macro_rules! requests {
                 $( $wire => Some(serde_json::from_value::<$name>(body).map(|_| ())), )*
                 _ => None,
             }
+        }
+    };
+}
+
+/// Defines `for_each_request!` over the catalogue; `$d` is a `$`, which a
+/// macro cannot write into the macro it defines any other way.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __for_each_request {
+    (($d:tt) $($list:tt)*) => {
+        /// Calls the macro `callback` (a name in scope) with every request
+        /// type, in catalogue order, so that code elsewhere (the Rust
+        /// client's typed methods) follows the one definition:
+        ///
+        /// ```text
+        /// callback! {
+        ///     [" One-line doc."] StructName = "wire-name", Group, AnswerType;
+        ///     …
+        /// }
+        /// ```
+        #[macro_export]
+        macro_rules! for_each_request {
+            ($d callback:ident) => {
+                $d callback! { $($list)* }
+            };
         }
     };
 }
@@ -282,5 +311,16 @@ mod tests {
         assert_eq!(keys.len(), required.len());
         assert!(required.iter().all(|r| keys.contains(r)));
         assert_eq!(spec("user-lookup-match").unwrap().params[1].name, "match");
+    }
+
+    // The macro takes one `///` line per request, so a doc wrapped onto a
+    // second line loses its end; `authnzd catalogue` and the clients print it.
+    #[test]
+    fn docs_are_whole_sentences() {
+        for s in catalogue() {
+            let doc = s.doc.trim();
+            let starts_upper = doc.chars().next().is_some_and(char::is_uppercase);
+            assert!(starts_upper && doc.ends_with('.'), "{}: {doc:?}", s.name);
+        }
     }
 }

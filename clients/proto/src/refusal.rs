@@ -23,6 +23,17 @@ macro_rules! refusals {
                 }
             }
 
+            /// The variant's name (`WrongPassword`, `Invalid`…): a fixed
+            /// label for logs, where the free text of `Invalid` and `Other`
+            /// does not belong unescaped.
+            pub fn variant(&self) -> &'static str {
+                match self {
+                    $( Refusal::$variant => stringify!($variant), )*
+                    Refusal::Invalid(_) => "Invalid",
+                    Refusal::Other(_) => "Other",
+                }
+            }
+
             /// The variant a `failure_reason` names.
             pub fn parse(s: &str) -> Refusal {
                 match s {
@@ -136,6 +147,8 @@ refusals! {
     PasswordMismatch = "user password does not match",
     /// The new password is the old one.
     PasswordUnchanged = "password did not change",
+    /// Another request changed the password between the check and the write.
+    PasswordChangedMeanwhile = "password was changed by another request",
     /// The new password breaks the policy (`messages` say how).
     PasswordInsecure = "new password is insecure",
     /// No such account, or not in the required state.
@@ -196,6 +209,9 @@ refusals! {
     TooManyCodesForAddress = "too many codes sent to this address; try again later",
     /// The client address's send window is full.
     TooManyCodesFromClient = "too many codes requested from this client; try again later",
+    /// `redirect_url` is not an absolute `https` URL without user info on a
+    /// configured domain (`forward_auth_domains`, `redirect_domains`).
+    RedirectUrlInvalid = "invalid redirect url",
     /// Mail or SMS delivery failed.
     CodeNotSent = "the code could not be sent",
     /// The attempt is unknown, used, expired or ended.
@@ -216,8 +232,6 @@ refusals! {
     TotpNotPending = "no totp enrolment pending",
     /// TOTP is not on for this user.
     TotpNotEnabled = "totp not enabled",
-    /// A TOTP or recovery code, or the password, is needed.
-    ProofRequired = "code or password required",
     /// The `mfa_token` is unknown, used or expired: log in again.
     MfaTokenInvalid = "invalid or expired mfa token",
     /// The account may not sign in.
@@ -252,6 +266,43 @@ refusals! {
     PubkeyExists = "public key already registered",
     /// `wait_seconds` is outside 0 to 30.
     PubkeyBadWait = "wait_seconds must be from 0 to 30",
+    /// Adding a credential needs a session signed in with all the user's
+    /// factors within `fresh_sign_in_window`: sign in again.
+    FreshSignInRequired = "fresh sign-in required",
+    /// No registered key waits for this challenge's confirmation (expired,
+    /// confirmed already, or never registered).
+    NothingToConfirm = "no key to confirm",
+    /// Passkeys are off: no `webauthn_rp_id` (nor `portal_url`) is configured.
+    PasskeysOff = "passkeys are not configured",
+    /// The ceremony was finished already (a replay), or never started.
+    PasskeyCeremonyUsed = "passkey ceremony already used or unknown",
+    /// The ceremony's time (`webauthn_ceremony_ttl`) is up: start again.
+    PasskeyCeremonyExpired = "passkey ceremony expired",
+    /// The ceremony was started for something else (another kind, session or sign-in).
+    PasskeyCeremonyMismatch = "passkey ceremony was started for something else",
+    /// The browser ran the ceremony on an origin not in `webauthn_origins`.
+    PasskeyWrongOrigin = "passkey used on an origin that is not allowed",
+    /// The authenticator signed for another relying party ID.
+    PasskeyWrongRpId = "passkey signed for another relying party",
+    /// The response answers another challenge (a replayed assertion).
+    PasskeyChallengeMismatch = "passkey response is for another challenge",
+    /// The signature counter went backwards: the credential may be cloned.
+    PasskeyCounterRegressed = "passkey signature counter went backwards",
+    /// The authenticator did not verify its user (no PIN or biometric).
+    PasskeyUserNotVerified = "passkey did not verify the user",
+    /// The credential is registered to another account than the sign-in's.
+    PasskeyOtherUser = "passkey belongs to another account",
+    /// No such passkey (never registered, deleted, or another user's).
+    PasskeyUnknown = "unknown passkey",
+    /// That credential is registered already.
+    PasskeyExists = "passkey already registered",
+    /// The credential's backup eligibility changed since it was registered,
+    /// which webauthn-rs refuses here: delete the passkey and add it again.
+    PasskeyBackupChanged = "passkey backup eligibility changed",
+    /// The authenticator model (AAGUID) is not in `webauthn_aaguids`.
+    PasskeyModelNotAllowed = "authenticator model not allowed",
+    /// The browser's response is malformed or its signature does not verify.
+    PasskeyInvalid = "passkey response is invalid",
     /// No such refresh token (never issued, revoked, or malformed).
     RefreshTokenUnknown = "unknown refresh token",
     /// The refresh token's time is up: sign in again.

@@ -47,12 +47,17 @@ crate::requests! {
         session_token: Secret = req[Str],
         user_id: i64 = req[Int],
     }
-    /// Completes a login that answered `second factor required`, with a TOTP or recovery code.
+    /// Completes a login that answered `second factor required`, with a TOTP or recovery code or a passkey.
     UserLoginMfa = "user-login-mfa", User, LoggedIn {
         /// From the `user-login` (or `passwordless-finish`) answer; single use, 5 minutes.
         mfa_token: Secret = req[Str],
         /// Six digits from the app, or a recovery code.
-        code: Secret = req[Str],
+        code: Option<Secret> = opt[Str],
+        /// Instead of `code`: the `ceremony_id` of `passkey-login-start`
+        /// (called with this `mfa_token`) …
+        passkey_ceremony_id: Option<String> = opt[Str],
+        /// … and the `navigator.credentials.get()` result, as JSON.
+        passkey_credential: Option<Map<String, Value>> = opt[Dict],
     }
     /// Starts TOTP enrolment: a new secret, its otpauth URI and QR code; nothing is on yet.
     TotpEnrollStart = "totp-enroll-start", User, TotpEnrollment {
@@ -68,17 +73,17 @@ crate::requests! {
         user_id: i64 = req[Int],
         code: Secret = req[Str],
     }
-    /// Turns TOTP off, given a code or the password.
+    /// Turns TOTP off, given a current code (the password alone is not enough).
     TotpDisable = "totp-disable", User, Done {
         user_id: i64 = req[Int],
-        code: Option<Secret> = opt[Str],
-        password: Option<Secret> = opt[Str],
+        /// A TOTP or recovery code.
+        code: Secret = req[Str],
     }
-    /// Ten new recovery codes (the old ones stop working), given a code or the password.
+    /// Ten new recovery codes (the old ones stop working), given a current code.
     TotpRecoveryRegenerate = "totp-recovery-regenerate", User, RecoveryCodes {
         user_id: i64 = req[Int],
-        code: Option<Secret> = opt[Str],
-        password: Option<Secret> = opt[Str],
+        /// A TOTP or recovery code.
+        code: Secret = req[Str],
     }
     /// Checks the password of a verified, active account and ends the pre-login session.
     UserLogin = "user-login", User, LoggedIn {
@@ -86,9 +91,11 @@ crate::requests! {
         session_token: Secret = req[Str],
         email: String = req[Str],
         password: Secret = req[Str],
+        /// For an account with a second factor: a TOTP or recovery code.
+        code: Option<Secret> = opt[Str],
     }
     /// Ends the user's own session.
-    UserLogout = "user-logout", User, Done {
+    UserLogout = "user-logout", User, LoggedOut {
         session_token: Secret = req[Str],
         user_id: i64 = req[Int],
     }
@@ -96,11 +103,15 @@ crate::requests! {
     UserPasscheck = "user-passcheck", User, LoggedIn {
         session_token: Secret = req[Str],
         password: Secret = req[Str],
+        /// For an account with a second factor: a TOTP or recovery code.
+        code: Option<Secret> = opt[Str],
     }
     /// Checks an address and password without a session.
     UserPasscheckNosession = "user-passcheck-nosession", User, LoggedIn {
         email: String = req[Str],
         password: Secret = req[Str],
+        /// For an account with a second factor: a TOTP or recovery code.
+        code: Option<Secret> = opt[Str],
     }
     /// Signs up an account, inactive until its address is verified.
     UserNew = "user-new", User, NewUser {
@@ -114,7 +125,7 @@ crate::requests! {
         system_id: Option<String> = opt[Str, Null],
     }
     /// Sets a new password for the session's user, given the current one; logs out the other sessions.
-    UserChangepass = "user-changepass", User, Done {
+    UserChangepass = "user-changepass", User, AccountRef {
         user_id: i64 = req[Int],
         /// A session of `user_id`.
         session_token: Secret = req[Str],
@@ -122,20 +133,26 @@ crate::requests! {
         email: String = req[Str],
         current_password: Secret = req[Str],
         new_password: Secret = req[Str],
+        /// For an account with a second factor: a TOTP or recovery code.
+        code: Option<Secret> = opt[Str],
     }
     /// As `user-changepass`, for a frontend that has no session.
-    UserChangepassNosession = "user-changepass-nosession", User, Done {
+    UserChangepassNosession = "user-changepass-nosession", User, AccountRef {
         user_id: i64 = req[Int],
         full_name: String = req[Str],
         email: String = req[Str],
         current_password: Secret = req[Str],
         new_password: Secret = req[Str],
+        /// For an account with a second factor: a TOTP or recovery code.
+        code: Option<Secret> = opt[Str],
     }
     /// Deletes the caller's own account, given its password.
-    UserDelete = "user-delete", User, Done {
+    UserDelete = "user-delete", User, AccountRef {
         email: String = req[Str],
         user_id: i64 = req[Int],
         password: Secret = req[Str],
+        /// For an account with a second factor: a TOTP or recovery code.
+        code: Option<Secret> = opt[Str],
     }
     /// One user, or all of them.
     UserList = "user-list", User, UserInfoList {
@@ -156,7 +173,7 @@ crate::requests! {
         r#match as "match": Value = req[Any],
     }
     /// Edits the caller's own account, or any account for a superuser.
-    UserEdit = "user-edit", User, UserInfoField {
+    UserEdit = "user-edit", User, UserEdited {
         /// Who edits, with their role and session.
         user_id: i64 = req[Int],
         user_role: String = req[Str],
@@ -167,13 +184,13 @@ crate::requests! {
         update_dict: Map<String, Value> = req[Dict],
     }
     /// Sets a new password after a forgot-password mail, without the current one.
-    UserResetpass = "user-resetpass", User, Done {
+    UserResetpass = "user-resetpass", User, AccountRef {
         email_address: String = req[Str],
         new_password: Secret = req[Str],
         session_token: Secret = req[Str],
     }
     /// As `user-resetpass`, for a frontend that has no session.
-    UserResetpassNosession = "user-resetpass-nosession", User, Done {
+    UserResetpassNosession = "user-resetpass-nosession", User, AccountRef {
         email_address: String = req[Str],
         new_password: Secret = req[Str],
         /// Reset only an account whose `is_active` is this.
@@ -188,8 +205,11 @@ crate::requests! {
         target_userid: i64 = req[Int],
         /// `lock` or `unlock`.
         action: String = req[Str],
+        /// With `unlock`: the role to give back (`superuser`, `staff`,
+        /// `authenticated`); without it, `authenticated`.
+        restore_role: Option<String> = opt[Str],
     }
-    /// Parameters of `user-validatepass`; the limits default to the server's
+    /// Checks a candidate password against the policy without storing it; limits left out are the server's.
     UserValidatepass = "user-validatepass", User, Done {
         password: Secret = req[Str],
         email: String = req[Str],
@@ -199,11 +219,11 @@ crate::requests! {
         max_character_frequency: Option<f64> = opt[Float],
         min_pwned_matches: Option<i64> = opt[Int],
     }
-    /// Parameters of `user-sendemail-signup`. The `email*` fields override the
+    /// Mails the verification link for a new account; the `email*` fields override the server's mail settings for this message.
     UserSendemailSignup = "user-sendemail-signup", User, SignupMailSent {
         email_address: String = req[Str],
         session_token: Secret = req[Str],
-        /// What [`user_new`](Client::user_new) answered, as an object.
+        /// What `user-new` answered, as an object.
         created_info: Map<String, Value> = req[Dict],
         server_name: String = req[Str],
         server_baseurl: String = req[Str],
@@ -247,7 +267,7 @@ crate::requests! {
         /// `signup` or `forgotpass`.
         email_type: String = req[Str],
     }
-    /// Parameters of `apikey-new`: a key that lives as long as the session
+    /// Issues an API key for the session's user, valid as long as that session lives.
     ApikeyNew = "apikey-new", Apikey, ApiKey {
         issuer: String = req[Str],
         audience: String = req[Str],
@@ -263,7 +283,7 @@ crate::requests! {
         user_agent: String = req[Str],
         session_token: Secret = req[Str],
     }
-    /// Parameters of the requests about one presented key: `apikey-verify`,
+    /// Whether a session-bound API key is valid.
     ApikeyVerify = "apikey-verify", Apikey, Done {
         /// The key as the end user presented it, parsed.
         apikey_dict: Map<String, Value> = req[Dict],
@@ -279,7 +299,7 @@ crate::requests! {
         user_id: i64 = req[Int],
         user_role: String = req[Str],
     }
-    /// Parameters of `apikey-new-nosession`: a key with its own refresh token,
+    /// Issues an API key with its own refresh token, independent of any session.
     ApikeyNewNosession = "apikey-new-nosession", Apikey, ApiKeyWithRefresh {
         issuer: String = req[Str],
         audience: String = req[Str],
@@ -334,8 +354,15 @@ crate::requests! {
         not_valid_before: f64 = req[Int, Float],
         refresh_expires: i64 = req[Int],
         refresh_nbf: f64 = req[Int, Float],
+        /// The new key's `iss`, `aud`, `sub` and `ver`. A key imported from
+        /// authnzerver recorded none of its claims, so its first refresh
+        /// needs all four; a later key keeps its own and ignores these.
+        issuer: Option<String> = opt[Str],
+        audience: Option<String> = opt[Str],
+        subject: Option<String> = opt[Str],
+        apiversion: Option<Value> = opt[Str, Int],
     }
-    /// Parameters of `user-check-access`: may this user do `action` to this
+    /// Whether the policy lets this user do `action` to this item.
     UserCheckAccess = "user-check-access", User, Done {
         user_id: i64 = req[Int],
         user_role: String = req[Str],
@@ -350,7 +377,7 @@ crate::requests! {
         /// Comma-separated user ids the item is shared with (may be empty).
         target_sharedwith: String = req[Str],
     }
-    /// Parameters of `user-check-limit`: is the user within the role's
+    /// Whether the user is within the role's limit named `limit_name`.
     UserCheckLimit = "user-check-limit", User, Done {
         user_id: i64 = req[Int],
         user_role: String = req[Str],
@@ -362,13 +389,15 @@ crate::requests! {
         target_userid: i64 = req[Int],
         /// `lock` or `unlock`.
         action: String = req[Str],
+        /// With `unlock`: the role to give back; without it, `authenticated`.
+        restore_role: Option<String> = opt[Str],
     }
     /// Deletes any account and its sessions (trusted frontends).
-    InternalUserDelete = "internal-user-delete", Internal, Done {
+    InternalUserDelete = "internal-user-delete", Internal, DeletedUser {
         target_userid: i64 = req[Int],
     }
     /// Edits any account (trusted frontends).
-    InternalUserEdit = "internal-user-edit", Internal, UserInfoField {
+    InternalUserEdit = "internal-user-edit", Internal, UserInfoEdited {
         target_userid: i64 = req[Int],
         /// Columns to set; `extra_info` is merged, a value `"__delete__"`
         /// removing its key.
@@ -402,8 +431,9 @@ crate::requests! {
         /// Handed back by `passwordless-finish`.
         redirect_url: Option<String> = opt[Str, Null],
     }
-    /// Parameters of `passwordless-finish`: `attempt_id` with `code`, or
+    /// Checks a one-time code (`attempt_id` with `code`) or a link (`link_token` alone) and signs the user in.
     PasswordlessFinish = "passwordless-finish", Ipaddr, SignedIn {
+        /// With `code`; or with `link_token`, the link then works only for this attempt (the browser that asked).
         attempt_id: Option<String> = opt[Str],
         code: Option<Secret> = opt[Str],
         link_token: Option<Secret> = opt[Str],
@@ -415,32 +445,46 @@ crate::requests! {
     PubkeyChallengeNew = "pubkey-challenge-new", Pubkey, PubkeyChallengeIssued {
         /// `register` or `login`.
         purpose: String = req[Str],
-        /// Only this user's key may complete it.
+        /// `login`: only this user's key may approve it.
         user_id: Option<i64> = opt[Int, Null],
+        /// `register`: the user's session, signed in with all their factors
+        /// within `fresh_sign_in_window`; the key is added to its user.
+        session_token: Option<Secret> = opt[Str],
+        /// The browser asking, as the approving app shows it (and the
+        /// session of an approved login records it); the request's
+        /// `client_ipaddr` when left out.
+        ip_address: Option<String> = opt[Str],
+        user_agent: Option<String> = opt[Str],
     }
-    /// Registers a device's Ed25519 public key, signed over a register challenge.
+    /// Registers a device's Ed25519 public key, signed over a register challenge; pending until the browser confirms it.
     PubkeyRegister = "pubkey-register", Pubkey, PubkeyRegistered {
         challenge_id: String = req[Str],
-        user_id: i64 = req[Int],
+        /// Must be the challenge's user when given.
+        user_id: Option<i64> = opt[Int, Null],
         /// Standard base64 of the 32-byte key.
         public_key: String = req[Str],
         /// Standard base64 of the 64-byte signature.
         signature: String = req[Str],
         label: Option<String> = opt[Str, Null],
     }
-    /// Logs in with a device key signed over a login challenge: a new session for the key's user.
-    PubkeyLogin = "pubkey-login", Pubkey, PubkeySession {
+    /// The browser that asked confirms the key its wait showed; the key can log in from now on.
+    PubkeyRegisterConfirm = "pubkey-register-confirm", Pubkey, PubkeyConfirmed {
+        challenge_id: String = req[Str],
+        /// From `pubkey-challenge-new`'s answer (never in the QR code).
+        wait_secret: Secret = req[Str],
+    }
+    /// Approves a login challenge with a device key's signature; the session goes to the browser waiting on it.
+    PubkeyLogin = "pubkey-login", Pubkey, PubkeyApproved {
         challenge_id: String = req[Str],
         key_id: String = req[Str],
         /// Standard base64 of the 64-byte signature.
         signature: String = req[Str],
-        /// The new session's address; the request's `client_ipaddr` when left out.
-        ip_address: Option<String> = opt[Str],
-        user_agent: Option<String> = opt[Str],
     }
-    /// Waits until the challenge is completed or expires, at most `wait_seconds` (up to 30).
+    /// Waits until the challenge is completed or expires, at most `wait_seconds` (up to 30); an approved login's session comes with it, once.
     PubkeyChallengeWait = "pubkey-challenge-wait", Pubkey, ChallengeStatus {
         challenge_id: String = req[Str],
+        /// From `pubkey-challenge-new`'s answer (never in the QR code).
+        wait_secret: Secret = req[Str],
         wait_seconds: i64 = req[Int],
     }
     /// The user's device keys, without secrets.
@@ -451,6 +495,60 @@ crate::requests! {
     PubkeyDelete = "pubkey-delete", Pubkey, Done {
         user_id: i64 = req[Int],
         key_id: String = req[Str],
+    }
+    /// Renames one of the user's confirmed device keys (a blank label clears it).
+    PubkeyRename = "pubkey-rename", Pubkey, Done {
+        user_id: i64 = req[Int],
+        key_id: String = req[Str],
+        label: Option<String> = opt[Str],
+    }
+    /// Starts adding a passkey to the session's user: the options for `navigator.credentials.create()`.
+    PasskeyRegisterStart = "passkey-register-start", Pubkey, PasskeyCeremony {
+        /// The user's session, signed in with all their factors within
+        /// `fresh_sign_in_window`; the passkey is added to its user.
+        session_token: Secret = req[Str],
+    }
+    /// Finishes adding a passkey with the browser's `navigator.credentials.create()` result.
+    PasskeyRegisterFinish = "passkey-register-finish", Pubkey, PasskeyAdded {
+        ceremony_id: String = req[Str],
+        /// The session that started it.
+        session_token: Secret = req[Str],
+        /// The `PublicKeyCredential` as JSON (`credential.toJSON()`: byte
+        /// fields base64url).
+        credential: Map<String, Value> = req[Dict],
+        label: Option<String> = opt[Str, Null],
+    }
+    /// Starts a passkey sign-in: username-first with `email`, discoverable without, the second step with `mfa_token`.
+    PasskeyLoginStart = "passkey-login-start", Pubkey, PasskeyCeremony {
+        /// The account's address; the options then list its passkeys.
+        email: Option<String> = opt[Str, Null],
+        /// From a `second factor required` answer: a passkey as the second
+        /// step, finished with `user-login-mfa`.
+        mfa_token: Option<Secret> = opt[Str],
+    }
+    /// Finishes a passkey sign-in with the browser's `navigator.credentials.get()` result; proceed as after `user-login`.
+    PasskeyLoginFinish = "passkey-login-finish", Pubkey, LoggedIn {
+        ceremony_id: String = req[Str],
+        /// The `PublicKeyCredential` as JSON (`credential.toJSON()`).
+        credential: Map<String, Value> = req[Dict],
+        /// The visitor's current (anonymous) session, ended as `user-login`
+        /// ends it.
+        session_token: Option<Secret> = opt[Str],
+    }
+    /// The user's passkeys, without their keys.
+    PasskeyList = "passkey-list", Pubkey, Passkeys {
+        user_id: i64 = req[Int],
+    }
+    /// Renames one of the user's passkeys (a blank label clears it).
+    PasskeyRename = "passkey-rename", Pubkey, Done {
+        user_id: i64 = req[Int],
+        passkey_id: String = req[Str],
+        label: Option<String> = opt[Str, Null],
+    }
+    /// Deletes one of the user's passkeys; it cannot sign in any more.
+    PasskeyDelete = "passkey-delete", Pubkey, Done {
+        user_id: i64 = req[Int],
+        passkey_id: String = req[Str],
     }
     /// Issues an access JWT (EdDSA) and a refresh token for a live session.
     TokenIssue = "token-issue", Token, TokenPair {

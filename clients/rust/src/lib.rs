@@ -2,8 +2,13 @@
 //! shared Fernet key, posts it, decrypts and checks the reply.
 //!
 //! - A typed method per request type on [`Client`] (`session_new`,
-//!   `user_login`, `apikey_verify_nosession`, `user_check_access`…), taking
-//!   a struct from [`params`] and answering a struct from [`responses`].
+//!   `user_login`, `apikey_verify_nosession`, `totp_verify`…), named after
+//!   the request (`user-login` → `user_login`), taking its struct from
+//!   [`params`] and answering its struct from [`responses`]. The methods of
+//!   the authnzerver-era requests are hand-written, with examples, and some
+//!   answer the value inside (`user_list` → `Vec<UserInfo>`,
+//!   `user_check_access` → `bool`); every other request's method is made
+//!   from the catalogue by a macro, so a new request type has one at once.
 //! - An [`Error`] that tells the layers apart: the network and HTTP
 //!   ([`Error::Connect`], [`Error::Timeout`], [`Error::Transport`],
 //!   [`Error::Status`] with `retry_after` on a 429), the protocol
@@ -37,6 +42,7 @@
 //!         session_token: session.session_token.into(),
 //!         email: "ada@example.com".into(),
 //!         password: "correct horse battery staple".into(),
+//!         code: None,
 //!     })
 //!     .await;
 //! match login {

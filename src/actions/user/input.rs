@@ -49,6 +49,31 @@ pub(super) fn clean_full_name(raw: &str) -> Option<String> {
     Some(escaped.chars().take(FULL_NAME_MAX).collect())
 }
 
+/// `extra_info` keys the server acts on (the lock history an unlock reads):
+/// never taken from a client, on any request, so none can forge them. The
+/// labels a sign-up gets (`provenance`, `type`, `verify_retry_wait`) are
+/// the server's at sign-up and a trusted frontend's to edit after, as in
+/// authnzerver; nothing reads them.
+pub(crate) const RESERVED_EXTRA_KEYS: &[&str] = &["previous_user_roles"];
+
+/// A client's `extra_info` without the keys the server keeps for itself.
+pub(crate) fn client_extra(mut extra: Map<String, Value>) -> Map<String, Value> {
+    extra.retain(|k, _| !RESERVED_EXTRA_KEYS.contains(&k.as_str()));
+    extra
+}
+
+/// An email change is a new, unverified address, unless the same edit says
+/// otherwise (a superuser setting `email_verified`); true when `changes`
+/// give `current` such a new address (the answer then says
+/// `send_verification`).
+pub fn unverify_new_email(current: &users::Model, changes: &mut UserChanges) -> bool {
+    let new = changes.email.as_ref().is_some_and(|e| *e != current.email);
+    if new && changes.email_verified.is_none() {
+        changes.email_verified = Some(false);
+    }
+    new && changes.email_verified == Some(false)
+}
+
 /// Whether `sent` is more than `hours` before `now`; any i64 is taken (a
 /// wait past every date is never over, a negative one always is).
 pub(super) fn older_than_hours(now: NaiveDateTime, sent: NaiveDateTime, hours: i64) -> bool {

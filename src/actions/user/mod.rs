@@ -1,12 +1,14 @@
 //! Accounts: `user-new`, `user-delete`, `user-list`, `user-lookup-email`,
 //! `user-lookup-match` here; `user-edit` in `edit`, `user-lock` in `lock`,
 //! `user-set-emailverified` / `user-set-emailsent` in `verify`; `operator`
-//! adds accounts for `authnzd user add`. `answer`
+//! adds accounts for `authnzd user add`; `email_change` is a user's own
+//! change of address, confirmed by a mailed link. `answer`
 //! shapes `user_info`, `input` cleans what requests send, `roles` says who
 //! may change what.
 
 mod answer;
 mod edit;
+pub mod email_change;
 mod input;
 mod lock;
 pub mod operator;
@@ -14,41 +16,28 @@ mod roles;
 mod verify;
 
 pub use answer::user_info;
-pub use input::edit_changes;
-pub use lock::toggle_lock;
+pub(crate) use input::RESERVED_EXTRA_KEYS;
+pub use input::{edit_changes, unverify_new_email};
+pub use lock::toggle_user_lock;
 
-use edit::edit;
+pub use edit::edit;
 use input::{CREATED, clean_full_name, match_column, older_than_hours};
-use lock::lock;
-use verify::{set_email_sent, set_email_verified};
+pub use lock::lock;
+pub use verify::{set_email_sent, set_email_verified};
 
 use std::sync::Arc;
 
-use authnzd_proto::{self as proto, Role};
-use serde_json::{Value, json};
+use authnzd_proto::{self as proto, Method, Role, answers};
+use serde_json::Value;
 
-use super::login::{self, Checked};
-use super::{ActionResult, Ctx, Outcome, Refusal};
+use super::mfa::{self, Second};
+use super::password_check::{self, Checked};
+use super::{Ctx, Done, No, Refusal, Refused, Said};
 use crate::app::App;
-use crate::dispatch::{Route, typed};
 use crate::secret::ExposeSecret;
 use crate::security::email;
 use crate::store::{self};
-
-/// This module's requests, for the dispatcher's table.
-pub(crate) fn routes() -> Vec<Route> {
-    vec![
-        typed(new),
-        typed(delete),
-        typed(list),
-        typed(lookup_email),
-        typed(lookup_match),
-        typed(edit),
-        typed(lock),
-        typed(set_email_verified),
-        typed(set_email_sent),
-    ]
-}
+use answer::without_info;
 
 /// A new account's address, name and password after `user-new`'s checks.
 pub struct Signup {
@@ -56,6 +45,13 @@ pub struct Signup {
     pub full_name: String,
     /// Truncated as logins truncate it.
     pub password: String,
+}
+
+/// `user-new`'s refusal fields: nothing was made.
+fn not_created(reason: Refusal, message: impl Into<String>) -> No {
+    No::new(reason, message)
+        .nulls(&["user_email", "user_id"])
+        .with("send_verification", false)
 }
 
 /// `user-new`'s checks, shared with `authnzd user add`: a valid address
@@ -66,32 +62,28 @@ pub async fn check_signup(
     address: &str,
     full_name: &str,
     password: &str,
-) -> Result<Signup, Outcome> {
-    let none = json!({"user_email": null, "user_id": null, "send_verification": false});
+) -> Result<Signup, Refused> {
     let Ok(address) = email::validate_for_signup(address) else {
-        return Err(Outcome::fail(
+        return Err(not_created(
             Refusal::InvalidEmail,
             "The email address provided doesn't seem to be a valid email address and cannot be used to sign up for an account on this server.",
-            none,
-        ));
+        ).into());
     };
     let Some(full_name) = clean_full_name(full_name) else {
-        return Err(Outcome::fail(
+        return Err(not_created(
             Refusal::InvalidFullName,
             "The full name provided appears to contain an HTTP link, and cannot be used to sign up for an account on this server.",
-            none,
-        ));
+        ).into());
     };
-    let password = login::truncate_password(password);
+    let password = password_check::truncate_password(password);
     let problems = super::password::policy_problems(app, &password, &address, &full_name).await;
     if !problems.is_empty() {
-        let mut out = Outcome::fail(
-            Refusal::InvalidPassword,
-            "",
-            json!({"user_email": address, "user_id": null, "send_verification": false}),
-        );
-        out.messages = problems;
-        return Err(out);
+        let no = not_created(Refusal::InvalidPassword, "").with("user_email", address);
+        return Err(No {
+            messages: problems,
+            ..no
+        }
+        .into());
     }
     Ok(Signup {
         address,
@@ -100,22 +92,18 @@ pub async fn check_signup(
     })
 }
 
-pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
-    let none = json!({"user_email": null, "user_id": null, "send_verification": false});
+pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> Done<answers::NewUser> {
     let Signup {
         address,
         full_name,
         password,
-    } = match check_signup(&app, &p.email, &p.full_name, p.password.expose_secret()).await {
-        Ok(s) => s,
-        Err(refused) => return Ok(refused),
-    };
+    } = check_signup(&app, &p.email, &p.full_name, p.password.expose_secret()).await?;
     let verify_retry_wait = p.verify_retry_wait.unwrap_or(6).max(1);
-    let mut extra = p.extra_info.unwrap_or_default();
+    let mut extra = input::client_extra(p.extra_info.unwrap_or_default());
     extra.insert("provenance".into(), "request-created".into());
     extra.insert("type".into(), "normal-user".into());
     extra.insert("verify_retry_wait".into(), verify_retry_wait.into());
-    let hash = app.hasher.hash(password).await?;
+    let hash = app.credentials.hasher.hash(password).await?;
     let now = app.now();
     let system_id = p
         .system_id
@@ -138,13 +126,18 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
     )
     .await?;
     if let Some(u) = inserted {
-        return Ok(Outcome::ok(
-            json!({"user_email": u.email, "user_id": u.user_id, "system_id": u.system_id, "send_verification": true}),
+        return Ok(Said::new(
+            answers::NewUser {
+                user_id: u.user_id,
+                user_email: u.email,
+                system_id: u.system_id,
+                send_verification: true,
+            },
             CREATED,
         ));
     }
     let Some(existing) = store::users::by_email(&app.db, &address).await? else {
-        return Ok(Outcome::fail(Refusal::UserCreationFailed, CREATED, none));
+        return Err(not_created(Refusal::UserCreationFailed, CREATED).into());
     };
     // An unverified sign-up older than `verify_retry_wait` hours is replaced.
     let stale = !existing.is_active
@@ -154,7 +147,7 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
             .is_none_or(|sent| older_than_hours(now, sent, verify_retry_wait));
     let existing = if stale {
         store::users::replace_unverified(
-            &app.db,
+            app.writes(),
             existing,
             full_name,
             hash,
@@ -165,15 +158,15 @@ pub async fn new(app: Arc<App>, _ctx: Ctx, p: proto::UserNew) -> ActionResult {
     } else {
         existing
     };
-    Ok(Outcome::fail(
-        Refusal::UserExists,
-        CREATED,
-        json!({"user_email": existing.email, "user_id": existing.user_id, "system_id": existing.system_id, "send_verification": stale}),
-    ))
+    Err(No::new(Refusal::UserExists, CREATED)
+        .with("user_email", existing.email)
+        .with("user_id", existing.user_id)
+        .with("system_id", existing.system_id)
+        .with("send_verification", stale)
+        .into())
 }
 
-pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::UserDelete) -> ActionResult {
-    let fields = json!({"user_id": p.user_id, "email": p.email});
+pub async fn delete(app: Arc<App>, ctx: Ctx, p: proto::UserDelete) -> Done<answers::AccountRef> {
     let address = email::normalise(&p.email);
     let candidate = store::users::by_id(&app.db, p.user_id)
         .await?
@@ -181,72 +174,107 @@ pub async fn delete(app: Arc<App>, _ctx: Ctx, p: proto::UserDelete) -> ActionRes
     let is_superuser = candidate
         .as_ref()
         .is_some_and(|u| u.user_role == Role::Superuser);
-    let checked =
-        login::check_password(&app, candidate, Some(&address), p.password.expose_secret()).await?;
+    let (checked, due) =
+        password_check::check_password(&app, candidate, Some(&address), p.password.expose_secret())
+            .await?;
+    // The answer names the account as the request did.
+    let asked = answers::AccountRef {
+        user_id: p.user_id,
+        email: p.email,
+    };
+    let answer = delete_checked(&app, &ctx, checked, p.code.as_ref(), is_superuser, asked).await;
+    due.wait().await;
+    answer
+}
+
+/// `user-delete` after its password check.
+async fn delete_checked(
+    app: &App,
+    ctx: &Ctx,
+    checked: Checked,
+    code: Option<&proto::Secret>,
+    is_superuser: bool,
+    asked: answers::AccountRef,
+) -> Done<answers::AccountRef> {
+    let refused = |reason: Refusal, message: &str| -> Refused {
+        No::new(reason, message)
+            .with("user_id", asked.user_id)
+            .with("email", asked.email.as_str())
+            .into()
+    };
+    let code = code.map(|c| c.expose_secret());
     let user = match checked {
-        Checked::Ok(u) | Checked::Inactive(u) => u,
-        Checked::Locked { .. } => return Ok(checked.failure()),
+        Checked::Ok(passed) => {
+            match mfa::second_factor(app, ctx, &passed, Method::Pwd, code).await? {
+                Second::Done(_) => passed.user,
+                Second::Needed => return Err(mfa::code_needed().into()),
+            }
+        }
+        Checked::Inactive(u) => u,
+        Checked::Locked { .. } => return Err(checked.refusal().into()),
         _ => {
-            return Ok(Outcome::fail(
+            return Err(refused(
                 Refusal::InvalidEmailOrPassword,
                 "We could not verify your email address or password.",
-                fields,
             ));
         }
     };
     if is_superuser {
-        return Ok(Outcome::fail(
+        return Err(refused(
             Refusal::CannotDeleteSuperuser,
             "Can't delete superusers.",
-            fields,
         ));
     }
-    store::users::delete(&app.db, user.user_id).await?;
-    app.sessions.revoke_user_sessions(user.user_id).await;
-    Ok(Outcome::ok(fields, "User successfully deleted from DB."))
+    store::users::delete(app.writes(), user.user_id).await?;
+    Ok(Said::new(asked, "User successfully deleted from DB."))
 }
 
-pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::UserList) -> ActionResult {
+const LOOKED_UP: &str = "User look up successful.";
+
+pub async fn list(app: Arc<App>, _ctx: Ctx, p: proto::UserList) -> Done<answers::UserInfoList> {
     let found = store::users::list(&app.db, p.user_id).await?;
     if p.user_id.is_some() && found.is_empty() {
-        return Ok(Outcome::fail(
-            Refusal::TargetUserNotFound,
-            "User look up failed.",
-            json!({"user_info": null}),
-        ));
+        return Err(without_info(Refusal::TargetUserNotFound, "User look up failed.").into());
     }
-    let infos: Vec<Value> = found.iter().map(user_info).collect();
-    Ok(Outcome::ok(
-        json!({"user_info": infos}),
-        "User look up successful.",
+    Ok(Said::new(
+        answers::UserInfoList {
+            user_info: found.iter().map(user_info).collect(),
+        },
+        LOOKED_UP,
     ))
 }
 
-pub async fn lookup_email(app: Arc<App>, _ctx: Ctx, p: proto::UserLookupEmail) -> ActionResult {
+pub async fn lookup_email(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserLookupEmail,
+) -> Done<answers::UserInfoField> {
     match store::users::by_email(&app.db, &email::normalise(&p.email)).await? {
-        Some(u) => Ok(Outcome::ok(
-            json!({"user_info": user_info(&u)}),
-            "User look up successful.",
+        Some(u) => Ok(Said::new(
+            answers::UserInfoField {
+                user_info: user_info(&u),
+            },
+            LOOKED_UP,
         )),
-        None => Ok(Outcome::fail(
-            Refusal::EmailNotFound,
-            "User look up failed.",
-            json!({"user_info": null}),
-        )),
+        None => Err(without_info(Refusal::EmailNotFound, "User look up failed.").into()),
     }
 }
 
-pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: proto::UserLookupMatch) -> ActionResult {
-    let invalid = || {
-        Outcome::fail(
+pub async fn lookup_match(
+    app: Arc<App>,
+    _ctx: Ctx,
+    p: proto::UserLookupMatch,
+) -> Done<answers::UserInfoList> {
+    let invalid = || -> Refused {
+        without_info(
             Refusal::Invalid("invalid request: 'by' names no matchable column, or 'match' has the wrong type for it".into()),
             "Invalid match condition provided.",
-            json!({"user_info": null}),
         )
+        .into()
     };
     let found = if p.by == "extra_info" {
         let Value::Object(wanted) = &p.r#match else {
-            return Ok(invalid());
+            return Err(invalid());
         };
         // JSON containment differs per backend; filter here instead.
         store::users::list(&app.db, None)
@@ -261,13 +289,14 @@ pub async fn lookup_match(app: Arc<App>, _ctx: Ctx, p: proto::UserLookupMatch) -
             .collect()
     } else {
         let Some((column, value)) = match_column(&p.by, &p.r#match) else {
-            return Ok(invalid());
+            return Err(invalid());
         };
         store::users::matching(&app.db, column, value).await?
     };
-    let infos: Vec<Value> = found.iter().map(user_info).collect();
-    Ok(Outcome::ok(
-        json!({"user_info": infos}),
-        "User look up successful.",
+    Ok(Said::new(
+        answers::UserInfoList {
+            user_info: found.iter().map(user_info).collect(),
+        },
+        LOOKED_UP,
     ))
 }

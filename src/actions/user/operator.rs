@@ -3,11 +3,11 @@
 //! hashed the same way, but can log in at once: verified, active, and in
 //! the role given.
 
-use authnzd_proto::Role;
-use serde_json::json;
+use authnzd_proto::{Role, answers};
+use serde_json::{Map, Value};
 
-use super::super::{ActionResult, Outcome, Refusal};
-use super::answer::user_info;
+use super::super::{Done, Refusal, Said};
+use super::answer::{user_info, without_info};
 use super::{Signup, check_signup};
 use crate::app::App;
 use crate::store;
@@ -18,23 +18,24 @@ pub async fn add(
     full_name: &str,
     password: &str,
     role: Role,
-) -> ActionResult {
+) -> Done<answers::UserInfoField> {
     if matches!(role, Role::Anonymous | Role::Locked) {
-        return Ok(Outcome::fail(
+        return Err(without_info(
             Refusal::Invalid(format!("invalid request: cannot add a user of role {role}")),
             "An account is made superuser, staff or authenticated.",
-            json!({"user_info": null}),
-        ));
+        )
+        .into());
     }
     let Signup {
         address,
         full_name,
         password,
-    } = match check_signup(app, address, full_name, password).await {
-        Ok(s) => s,
-        Err(refused) => return Ok(refused),
-    };
-    let hash = app.hasher.hash(password).await?;
+    } = check_signup(app, address, full_name, password).await?;
+    let hash = app.credentials.hasher.hash(password).await?;
+    let extra: Map<String, Value> = [("provenance", "operator-created"), ("type", "normal-user")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into()))
+        .collect();
     let inserted = store::users::insert_unless_taken(
         &app.db,
         store::users::NewUser {
@@ -45,17 +46,20 @@ pub async fn add(
             email_verified: true,
             is_active: true,
             user_role: role.as_str().into(),
-            extra_info: json!({"provenance": "operator-created", "type": "normal-user"}),
+            extra_info: Value::Object(extra),
             now: app.now(),
         },
     )
     .await?;
-    Ok(match inserted {
-        Some(u) => Outcome::ok(json!({"user_info": user_info(&u)}), "User account created."),
-        None => Outcome::fail(
-            Refusal::UserExists,
-            "That email address is already in use.",
-            json!({"user_info": null}),
-        ),
-    })
+    match inserted {
+        Some(u) => Ok(Said::new(
+            answers::UserInfoField {
+                user_info: user_info(&u),
+            },
+            "User account created.",
+        )),
+        None => {
+            Err(without_info(Refusal::UserExists, "That email address is already in use.").into())
+        }
+    }
 }

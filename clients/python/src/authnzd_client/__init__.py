@@ -11,7 +11,7 @@ True
 
 from ._client import AsyncClient, Client
 from ._envelope import ConfigError
-from ._methods import CallOptions
+from ._options import CallOptions
 from ._response import Response
 
 __all__ = ["AsyncClient", "CallOptions", "Client", "ConfigError", "Response"]

@@ -12,7 +12,8 @@ from typing import Any, Self
 import httpx
 
 from ._envelope import ConfigError, first_env, key_ring, open_reply, seal
-from ._methods import CallOptions, RequestMethods
+from ._methods import RequestMethods
+from ._options import CallOptions
 from ._response import Response, failed, from_reply
 
 #: Seconds, for connecting and for the whole request (authnzerver's client's).

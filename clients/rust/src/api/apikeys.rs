@@ -100,6 +100,7 @@ impl Client {
     ///         ip_address: "203.0.113.7".into(),
     ///         refresh_expires: 30 * 86_400,
     ///         refresh_nbf: 0.0,
+    ///         ..Default::default()
     ///     })
     ///     .await?;
     /// println!("{} (refresh with {})", key.apikey, key.refresh_token);
@@ -190,6 +191,7 @@ impl Client {
     ///         not_valid_before: 0.0,
     ///         refresh_expires: 30 * 86_400,
     ///         refresh_nbf: 0.0,
+    ///         ..Default::default()
     ///     })
     ///     .await?;
     /// # Ok(()) }
@@ -254,6 +256,7 @@ mod tests {
             not_valid_before: 0.0,
             refresh_expires: 600,
             refresh_nbf: 0.0,
+            ..Default::default()
         };
         let v = serde_json::to_value(&p).unwrap();
         for k in [

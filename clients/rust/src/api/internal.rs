@@ -14,7 +14,11 @@ impl Client {
     /// # async fn demo(client: &authnzd_client::Client) -> Result<(), authnzd_client::Error> {
     /// use authnzd_client::params::InternalUserLock;
     /// let user = client
-    ///     .internal_user_lock(&InternalUserLock { target_userid: 4, action: "unlock".into() })
+    ///     .internal_user_lock(&InternalUserLock {
+    ///         target_userid: 4,
+    ///         action: "unlock".into(),
+    ///         restore_role: None,
+    ///     })
     ///     .await?;
     /// # Ok(()) }
     /// ```

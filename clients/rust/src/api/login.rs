@@ -22,6 +22,7 @@ impl Client {
     ///         session_token: "the anonymous session".into(),
     ///         email: "ada@example.com".into(),
     ///         password: "correct horse battery staple".into(),
+    ///         code: None,
     ///     })
     ///     .await?;
     /// let session = client
@@ -64,6 +65,7 @@ impl Client {
     ///     .user_passcheck(&UserPasscheck {
     ///         session_token: "…".into(),
     ///         password: "correct horse battery staple".into(),
+    ///         code: None,
     ///     })
     ///     .await?;
     /// # Ok(()) }
@@ -82,6 +84,7 @@ impl Client {
     ///     .user_passcheck_nosession(&UserPasscheckNosession {
     ///         email: "ada@example.com".into(),
     ///         password: "correct horse battery staple".into(),
+    ///         code: None,
     ///     })
     ///     .await?;
     /// # Ok(()) }

@@ -1,7 +1,8 @@
-//! Typed requests, one module per group of the request catalogue. Each
-//! module holds the group's parameter structs, its response structs and the
-//! [`Client`] methods joining them; [`crate::params`] and
-//! [`crate::responses`] re-export the structs.
+//! Typed requests: the hand-written methods, one module per group of the
+//! request catalogue, and `typed`, which makes a method for every other
+//! request type from the catalogue. The parameter and answer structs are
+//! `authnzd-proto`'s, re-exported as [`crate::params`] and
+//! [`crate::responses`].
 
 pub(crate) mod access;
 pub(crate) mod apikeys;
@@ -10,6 +11,7 @@ pub(crate) mod internal;
 pub(crate) mod login;
 pub(crate) mod passwordless;
 pub(crate) mod sessions;
+pub(crate) mod typed;
 pub(crate) mod users;
 
 use serde::Serialize;
@@ -23,8 +25,8 @@ use crate::{Client, Error, ProtocolError};
 
 impl Client {
     /// Sends any request with typed parameters and reads a successful
-    /// answer as `R`: for requests this crate has no method for yet, or
-    /// for reading only the fields a caller needs.
+    /// answer as `R`: for a request this build does not know yet, or for
+    /// reading only the fields a caller needs.
     ///
     /// ```no_run
     /// # async fn demo(client: &authnzd_client::Client) -> Result<(), authnzd_client::Error> {
@@ -62,8 +64,8 @@ impl Client {
     }
 
     /// Sends any request of the catalogue by its parameter struct and
-    /// reads its answer: every request type works this way, including
-    /// those without a method of their own.
+    /// reads its answer, as the generated methods do; for code generic
+    /// over requests.
     ///
     /// ```no_run
     /// # async fn demo(client: &authnzd_client::Client) -> Result<(), authnzd_client::Error> {

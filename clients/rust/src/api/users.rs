@@ -48,6 +48,7 @@ impl Client {
     ///         email: "ada@example.com".into(),
     ///         current_password: "correct horse battery staple".into(),
     ///         new_password: "another long, unusual phrase".into(),
+    ///         code: None,
     ///     })
     ///     .await?;
     /// # Ok(()) }
@@ -69,6 +70,7 @@ impl Client {
     ///         email: "ada@example.com".into(),
     ///         current_password: "correct horse battery staple".into(),
     ///         new_password: "another long, unusual phrase".into(),
+    ///         code: None,
     ///     })
     ///     .await?;
     /// # Ok(()) }
@@ -91,6 +93,7 @@ impl Client {
     ///         email: "ada@example.com".into(),
     ///         user_id: 4,
     ///         password: "correct horse battery staple".into(),
+    ///         code: None,
     ///     })
     ///     .await?;
     /// # Ok(()) }
@@ -222,6 +225,7 @@ impl Client {
     ///         session_token: "the superuser's session".into(),
     ///         target_userid: 4,
     ///         action: "lock".into(),
+    ///         restore_role: None,
     ///     })
     ///     .await?;
     /// assert!(!locked.is_active);

@@ -1,84 +1,29 @@
-//! One table from request name to its parameter list and action. Checks the
-//! body against the list (every problem at once), deserialises it into the
-//! action's typed parameters, runs the action and shapes the reply envelope.
+//! The authnzerver protocol as a thin adapter over the domain (`actions`):
+//! one table from request name to its parameter list and action
+//! (`table`). Checks the body against the list (every problem at once),
+//! deserialises it into the action's typed parameters, runs the action and
+//! shapes its typed answer or refusal into the reply envelope (`outcome`).
+
+mod outcome;
+mod session_info;
+mod table;
+
+pub use outcome::{Outcome, WireResult, Written};
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
-use crate::actions::{
-    ActionResult, Ctx, Outcome, Refusal, access, apikey, apikey_nosession, audit, email, internal,
-    login, mfa, password, passwordless, pubkey, session, token, totp, user,
-};
+use crate::actions::{Ctx, Fault, Refusal, audit};
 use crate::app::App;
 use crate::catalogue::{self, Spec};
 use crate::params;
 use crate::security::rate_limit::{RateLimits, Refused};
-use authnzd_proto::Request;
-
-type BoxFuture = Pin<Box<dyn Future<Output = ActionResult> + Send>>;
-type Handler = Box<dyn Fn(Arc<App>, Ctx, Map<String, Value>) -> BoxFuture + Send + Sync>;
-
-/// One request's entry in the table: its name and its action.
-pub struct Route {
-    name: &'static str,
-    handler: Handler,
-}
-
-/// Wraps a typed action so the table can hold it; the request's name comes
-/// from its parameter type's catalogue entry.
-pub fn typed<R, Fut>(action: fn(Arc<App>, Ctx, R) -> Fut) -> Route
-where
-    R: Request,
-    Fut: Future<Output = ActionResult> + Send + 'static,
-{
-    let handler: Handler = Box::new(move |app, ctx, body| {
-        match serde_json::from_value::<R>(Value::Object(body)) {
-            Ok(p) => Box::pin(action(app, ctx, p)),
-            // The type list already passed; this catches values the list cannot
-            // describe (an integer too large for i64, say).
-            Err(e) => {
-                let outcome = invalid(vec![], &e.to_string());
-                Box::pin(async move { Ok(outcome) })
-            }
-        }
-    });
-    Route {
-        name: R::SPEC.name,
-        handler,
-    }
-}
-
-/// Every action, from the modules that hold them.
-fn routes() -> Vec<Route> {
-    [
-        session::routes(),
-        login::routes(),
-        user::routes(),
-        email::routes(),
-        passwordless::routes(),
-        pubkey::routes(),
-        password::routes(),
-        apikey::routes(),
-        apikey_nosession::routes(),
-        access::routes(),
-        internal::routes(),
-        totp::routes(),
-        mfa::routes(),
-        token::routes(),
-        audit::routes(),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-}
 
 pub struct Dispatcher {
-    table: HashMap<&'static str, (&'static Spec, Option<Handler>)>,
+    table: HashMap<&'static str, (&'static Spec, Option<table::Handler>)>,
     limits: Option<Arc<RateLimits>>,
 }
 
@@ -95,8 +40,10 @@ impl Dispatcher {
     /// The table, and the actions whose request the catalogue does not list
     /// (a build mistake; the test below fails on it).
     fn build(limits: Option<Arc<RateLimits>>) -> (Dispatcher, Vec<&'static str>) {
-        let mut handlers: HashMap<_, _> =
-            routes().into_iter().map(|r| (r.name, r.handler)).collect();
+        let mut handlers: HashMap<_, _> = table::routes()
+            .into_iter()
+            .map(|r| (r.name, r.handler))
+            .collect();
         let table = catalogue::all()
             .map(|spec| (spec.name, (spec, handlers.remove(spec.name))))
             .collect();
@@ -128,7 +75,7 @@ impl Dispatcher {
         ctx: Ctx,
         request: &str,
         body: Map<String, Value>,
-    ) -> Result<Handled, crate::actions::Fault> {
+    ) -> Result<Handled, Fault> {
         let Some((spec, handler)) = self.table.get(request) else {
             if let Err(refused) = self.limit("unknown", &ctx, &body) {
                 audit::rate_limited(&app, &ctx, "unknown", refused.limit).await?;
@@ -281,7 +228,8 @@ mod tests {
         );
         assert!(v.get("failure_reason").is_none());
 
-        let written = Outcome::ok_written("info", &json!({"b": [1, "x"]}), "found").unwrap();
+        let raw = serde_json::value::to_raw_value(&json!({"b": [1, "x"]})).unwrap();
+        let written = Outcome::written(Written(vec![("info", raw)]), vec!["found".into()]);
         let text = serde_json::to_string(&envelope(written, json!(1))).unwrap();
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
