@@ -37,6 +37,9 @@ pub struct Opened {
     pub reqid: Value,
     /// From the envelope, or from `body` as authnzerver's client also sends it.
     pub client_ipaddr: Option<String>,
+    /// The token's timestamp and the head of its tag: what the shared
+    /// replay guard (`security::admission`) remembers.
+    pub stamp: (u64, u128),
 }
 
 pub struct Envelope {
@@ -44,15 +47,26 @@ pub struct Envelope {
     ttl: u64,
     replay: ReplayGuard,
     clock: SharedClock,
+    not_before: Option<u64>,
 }
 
 impl Envelope {
-    pub fn new(ring: KeyRing, ttl: u64, replay_entries: usize, clock: SharedClock) -> Envelope {
+    /// `not_before`: tokens stamped earlier are refused. A process whose
+    /// replay memory is its own sets it to its start, so a restart cannot
+    /// readmit a token the last run saw.
+    pub fn new(
+        ring: KeyRing,
+        ttl: u64,
+        replay_entries: usize,
+        clock: SharedClock,
+        not_before: Option<u64>,
+    ) -> Envelope {
         Envelope {
             ring,
             ttl,
             replay: ReplayGuard::new(replay_entries, ttl),
             clock,
+            not_before,
         }
     }
 
@@ -75,10 +89,13 @@ impl Envelope {
             })
             .ok_or(OpenError::Undecryptable)?;
         let (timestamp, tag) = token_stamp(token).ok_or(OpenError::Undecryptable)?;
+        if self.not_before.is_some_and(|t| timestamp < t) {
+            return Err(OpenError::Undecryptable);
+        }
         if !self.replay.first_sight(timestamp, tag, now) {
             return Err(OpenError::Undecryptable);
         }
-        parse_request(key, &plain)
+        parse_request(key, &plain, (timestamp, tag))
     }
 
     /// Encrypts a reply with ring key `key` (the one that opened the request).
@@ -99,7 +116,7 @@ impl Envelope {
     }
 }
 
-fn parse_request(key: usize, plain: &[u8]) -> Result<Opened, OpenError> {
+fn parse_request(key: usize, plain: &[u8], stamp: (u64, u128)) -> Result<Opened, OpenError> {
     let Ok(Value::Object(mut obj)) = serde_json::from_slice::<Value>(plain) else {
         return Err(OpenError::NotAnObject);
     };
@@ -130,6 +147,7 @@ fn parse_request(key: usize, plain: &[u8]) -> Result<Opened, OpenError> {
         body,
         reqid,
         client_ipaddr,
+        stamp,
     })
 }
 
@@ -222,7 +240,7 @@ impl ReplayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SystemClock;
+    use crate::clock::{Clock, SystemClock};
     use std::sync::Arc;
 
     fn envelope(keys: &str) -> Envelope {
@@ -231,6 +249,7 @@ mod tests {
             300,
             10_000,
             Arc::new(SystemClock),
+            None,
         )
     }
 
@@ -256,6 +275,30 @@ mod tests {
         let req = seal_request(&k, r#"{"request":"x","body":{},"reqid":"a"}"#);
         assert!(env.open(&req).is_ok());
         assert_eq!(env.open(&req).unwrap_err(), OpenError::Undecryptable);
+    }
+
+    #[test]
+    fn tokens_stamped_before_not_before_are_refused() {
+        let k = KeyRing::generate_key();
+        let now = SystemClock.unix();
+        let env = Envelope::new(
+            KeyRing::parse(&k).unwrap(),
+            300,
+            10_000,
+            Arc::new(SystemClock),
+            Some(now),
+        );
+        let json = br#"{"request":"x","body":{},"reqid":1}"#;
+        let sealed = |at| {
+            let token = fernet::Fernet::new(&k).unwrap().encrypt_at_time(json, at);
+            STANDARD.encode(token).into_bytes()
+        };
+        assert_eq!(
+            env.open(&sealed(now - 1)).unwrap_err(),
+            OpenError::Undecryptable
+        );
+        let opened = env.open(&sealed(now)).unwrap();
+        assert_eq!(opened.stamp.0, now);
     }
 
     #[test]

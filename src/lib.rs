@@ -10,6 +10,7 @@ pub mod app;
 pub mod cache;
 pub mod catalogue;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod crypto;
 pub mod envelope;

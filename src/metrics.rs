@@ -138,6 +138,9 @@ pub struct Samples {
     pub sms_failed: u64,
     pub db_pool_size: u64,
     pub db_pool_idle: u64,
+    /// With Redis on: whether its last call got an answer, and the calls
+    /// that got none since start.
+    pub redis: Option<(bool, u64)>,
 }
 
 type Source = Box<dyn Fn() -> Samples + Send + Sync>;
@@ -235,7 +238,22 @@ impl Collector for Sampled {
             "authnzd_db_pool_in_use",
             "Database connections in use.",
             in_use,
-        )
+        )?;
+        if let Some((up, failures)) = s.redis {
+            gauge(
+                e,
+                "authnzd_redis_up",
+                "Whether the last Redis call got an answer.",
+                u64::from(up),
+            )?;
+            counter(
+                e,
+                "authnzd_redis_failures",
+                "Redis calls that got no answer in time (each then fell back as configured).",
+                failures,
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -49,6 +49,9 @@ pub enum Fault {
     Hash(#[from] HashError),
     #[error(transparent)]
     Random(#[from] RandomError),
+    /// Redis did not answer and the operator chose to refuse then.
+    #[error(transparent)]
+    Shared(#[from] crate::cluster::SharedError),
     #[error("{0}")]
     Internal(String),
 }

@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 36] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 37] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -205,6 +205,13 @@ impl Config {
                 0,
                 3650,
                 " days",
+            ),
+            (
+                "redis_timeout_ms",
+                self.redis.redis_timeout_ms,
+                1,
+                10_000,
+                " ms",
             ),
             (
                 "gateway_rate_limit",

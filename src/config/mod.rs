@@ -30,6 +30,7 @@ mod password;
 mod passwordless;
 mod portal;
 mod pubkey;
+mod redis;
 mod server;
 mod sessions;
 mod sms;
@@ -51,6 +52,7 @@ pub use password::PasswordConfig;
 pub use passwordless::PasswordlessConfig;
 pub use portal::{PortalConfig, logo_type};
 pub use pubkey::PubkeyConfig;
+pub use redis::{Fallback, RedisConfig};
 pub use server::{ServerConfig, descriptor_limit};
 pub use sessions::SessionsConfig;
 pub use sms::{SmsConfig, SmsSender};
@@ -120,6 +122,8 @@ pub struct Config {
     pub portal: PortalConfig,
     #[serde(flatten)]
     pub limits: LimitsConfig,
+    #[serde(flatten)]
+    pub redis: RedisConfig,
     #[serde(flatten)]
     pub logging: LoggingConfig,
     #[serde(flatten)]
@@ -257,6 +261,7 @@ impl Config {
             self.server.check_tls(),
             self.gateway.check(),
             self.portal.check(),
+            self.redis.check(),
             self.webauthn
                 .relying_party(&self.portal, &self.server.server_name)
                 .map(drop),
@@ -358,6 +363,7 @@ impl Extraction<'_> {
             gateway: self.section(),
             portal: self.section(),
             limits: self.section(),
+            redis: self.section(),
             ops: self.section(),
             logging: self.section(),
         }

@@ -22,6 +22,9 @@ pub enum Label {
     MailedLinks,
     /// Seals the state of passkey ceremonies in progress.
     PasskeyCeremonies,
+    /// Keys the rate-limit keys kept in Redis (client addresses, address
+    /// digests), so Redis holds no personal data.
+    SharedLimitKeys,
 }
 
 impl Label {
@@ -33,6 +36,7 @@ impl Label {
             Label::EmailChange => "email change links",
             Label::MailedLinks => "mailed links",
             Label::PasskeyCeremonies => "passkey ceremonies",
+            Label::SharedLimitKeys => "shared rate-limit keys",
         }
     }
 }

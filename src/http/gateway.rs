@@ -18,8 +18,9 @@ use super::{Peer, text};
 use crate::actions::gateway::{self, Credential, Identity};
 use crate::app::App;
 use crate::logging::Escaped;
+use crate::security::admission::{ClientDenied, ClientLimit};
 use crate::security::client_addr::TrustedProxies;
-use crate::security::rate_limit::{PerClient, retry_after_secs};
+use crate::security::rate_limit::retry_after_secs;
 use crate::security::redirect::RedirectRule;
 
 pub struct Gateway {
@@ -31,7 +32,7 @@ pub struct Gateway {
     pub redirects: RedirectRule,
     /// Also answer `Remote-User`, `Remote-Email`, `Remote-Groups`, `Remote-Name`.
     pub remote_headers: bool,
-    pub limiter: Option<PerClient>,
+    pub limiter: Option<ClientLimit>,
     /// Whose forwarding headers name the client.
     pub trusted_proxies: TrustedProxies,
     /// `Cache-Control: max-age` of the JWKS.
@@ -139,12 +140,21 @@ impl Gateway {
         // would count under the unspecified address.
         let client = client_address(headers, peer, &self.trusted_proxies)
             .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        if let Some(limiter) = &self.limiter
-            && let Err(wait) = limiter.check_ip(client)
-        {
-            let mut res = text(StatusCode::TOO_MANY_REQUESTS, "too many requests");
-            set(&mut res, "retry-after", &retry_after_secs(wait).to_string());
-            return res;
+        if let Some(limiter) = &self.limiter {
+            match limiter.check(client).await {
+                Ok(()) => {}
+                Err(ClientDenied::Wait(wait)) => {
+                    let mut res = text(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+                    set(&mut res, "retry-after", &retry_after_secs(wait).to_string());
+                    return res;
+                }
+                Err(ClientDenied::Unavailable) => {
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "could not count this check; try again",
+                    );
+                }
+            }
         }
         let found = match credential(headers, &self.cookie_name) {
             Some(c) => gateway::identify(&self.app, &c).await,

@@ -8,12 +8,18 @@ use warp::Filter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-/// What `/health` needs: a way to ask whether the database answers. The
-/// transport never holds the database itself.
+/// Asks whether a backing service answers.
+pub type Ping = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>;
+
+/// What `/health` needs: a way to ask whether the database (and Redis, when
+/// it is on) answers. The transport never holds the database itself.
 pub struct Ops {
     pub version: &'static str,
-    pub database_ping:
-        Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> + Send + Sync>,
+    pub database_ping: Ping,
+    pub redis_ping: Option<Ping>,
+    /// Whether requests are refused while Redis is down (a fallback is
+    /// `refuse`): then `/health` says 503 too, so a balancer looks elsewhere.
+    pub redis_required: bool,
     /// Mail and SMS sent and failed since start.
     pub delivery: Box<dyn Fn() -> serde_json::Value + Send + Sync>,
     /// The metrics' exposition text.
@@ -43,15 +49,21 @@ pub fn health(
         let ops = ops.clone();
         async move {
             let database = (ops.database_ping)().await;
-            let status = if database {
+            let redis = match &ops.redis_ping {
+                Some(ping) => Some(ping().await),
+                None => None,
+            };
+            let healthy = database && !(ops.redis_required && redis == Some(false));
+            let status = if healthy {
                 StatusCode::OK
             } else {
                 StatusCode::SERVICE_UNAVAILABLE
             };
             let body = json!({
-                "status": if database { "ok" } else { "degraded" },
+                "status": if healthy { "ok" } else { "degraded" },
                 "version": ops.version,
                 "database": database,
+                "redis": redis.map(|up| json!({"up": up})),
                 "delivery": (ops.delivery)(),
             });
             let mut res = Response::new(body.to_string().into());

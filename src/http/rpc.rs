@@ -137,10 +137,7 @@ impl Rpc {
             Err(OpenError::Undecryptable) => {
                 tracing::info!(outcome = "unauthenticated", "request refused");
                 self.app.metrics.rejected(Rejected::Unauthenticated);
-                return text(
-                    StatusCode::UNAUTHORIZED,
-                    "request could not be decrypted: wrong key, tampered, expired or replayed",
-                );
+                return undecryptable();
             }
             Err(e) => {
                 tracing::info!(outcome = "bad envelope", error = %Escaped(&e), "request refused");
@@ -162,7 +159,13 @@ impl Rpc {
         let name = opened.request;
         let handled = self
             .dispatcher
-            .handle(self.app.clone(), ctx, &name, opened.body)
+            .handle(
+                self.app.clone(),
+                ctx,
+                &name,
+                opened.body,
+                Some(opened.stamp),
+            )
             .await;
         let logged_name = if self.dispatcher.is_known(&name) {
             name.as_str()
@@ -202,6 +205,11 @@ impl Rpc {
                     .insert(warp::http::header::RETRY_AFTER, secs.into());
                 res
             }
+            Ok(Handled::Replayed) => {
+                tracing::info!(outcome = "unauthenticated", "request refused");
+                metrics.rejected(Rejected::Unauthenticated);
+                undecryptable()
+            }
             Err(fault) => {
                 metrics.request(&name, Counted::Fault, took);
                 tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %Escaped(&fault), latency_us, "request");
@@ -236,6 +244,14 @@ fn log_answered(
         latency_us,
         "request"
     );
+}
+
+/// One answer for every token that does not pass, replays included.
+fn undecryptable() -> Response {
+    text(
+        StatusCode::UNAUTHORIZED,
+        "request could not be decrypted: wrong key, tampered, expired or replayed",
+    )
 }
 
 fn unavailable() -> Response {

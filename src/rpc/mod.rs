@@ -20,17 +20,19 @@ use crate::actions::{Ctx, Fault, Refusal, audit};
 use crate::app::App;
 use crate::catalogue::{self, Spec};
 use crate::params;
-use crate::security::rate_limit::{RateLimits, Refused};
+use crate::security::admission::{Admission, Denied};
+use crate::security::rate_limit::Refused;
 
 pub struct Dispatcher {
     table: HashMap<&'static str, (&'static Spec, Option<table::Handler>)>,
-    limits: Option<Arc<RateLimits>>,
+    admission: Arc<Admission>,
 }
 
 impl Dispatcher {
-    /// The table, with rate limits unless they are off.
-    pub fn new(limits: Option<Arc<RateLimits>>) -> Dispatcher {
-        let (dispatcher, strays) = Self::build(limits);
+    /// The table, each request first admitted by `admission` (replay and
+    /// rate limits).
+    pub fn new(admission: Arc<Admission>) -> Dispatcher {
+        let (dispatcher, strays) = Self::build(admission);
         if !strays.is_empty() {
             tracing::error!(?strays, "actions without a catalogue entry are not served");
         }
@@ -39,7 +41,7 @@ impl Dispatcher {
 
     /// The table, and the actions whose request the catalogue does not list
     /// (a build mistake; the test below fails on it).
-    fn build(limits: Option<Arc<RateLimits>>) -> (Dispatcher, Vec<&'static str>) {
+    fn build(admission: Arc<Admission>) -> (Dispatcher, Vec<&'static str>) {
         let mut handlers: HashMap<_, _> = table::routes()
             .into_iter()
             .map(|r| (r.name, r.handler))
@@ -47,7 +49,10 @@ impl Dispatcher {
         let table = catalogue::all()
             .map(|spec| (spec.name, (spec, handlers.remove(spec.name))))
             .collect();
-        (Dispatcher { table, limits }, handlers.into_keys().collect())
+        (
+            Dispatcher { table, admission },
+            handlers.into_keys().collect(),
+        )
     }
 }
 
@@ -62,6 +67,8 @@ pub enum Handled {
     Reply(Outcome),
     /// Over a rate limit: no answer, HTTP 429.
     Limited(Refused),
+    /// A request token another process (or an earlier run) saw: HTTP 401.
+    Replayed,
 }
 
 impl Dispatcher {
@@ -75,11 +82,11 @@ impl Dispatcher {
         ctx: Ctx,
         request: &str,
         body: Map<String, Value>,
+        stamp: Option<(u64, u128)>,
     ) -> Result<Handled, Fault> {
         let Some((spec, handler)) = self.table.get(request) else {
-            if let Err(refused) = self.limit("unknown", &ctx, &body) {
-                audit::rate_limited(&app, &ctx, "unknown", refused.limit).await?;
-                return Ok(Handled::Limited(refused));
+            if let Some(no) = self.admit(&app, stamp, "unknown", &ctx, &body).await? {
+                return Ok(no);
             }
             return Ok(Handled::Reply(Outcome::fail(
                 Refusal::UnknownRequest,
@@ -88,9 +95,8 @@ impl Dispatcher {
             )));
         };
         let problems = params::problems(spec.params, &body);
-        if let Err(refused) = self.limit(spec.name, &ctx, &body) {
-            audit::rate_limited(&app, &ctx, spec.name, refused.limit).await?;
-            return Ok(Handled::Limited(refused));
+        if let Some(no) = self.admit(&app, stamp, spec.name, &ctx, &body).await? {
+            return Ok(no);
         }
         let outcome = if !problems.is_empty() {
             invalid(
@@ -110,17 +116,31 @@ impl Dispatcher {
         Ok(Handled::Reply(outcome))
     }
 
-    /// Counts the request against its limits; email actions also against
-    /// the address they concern.
-    fn limit(&self, request: &str, ctx: &Ctx, body: &Map<String, Value>) -> Result<(), Refused> {
-        let Some(limits) = &self.limits else {
-            return Ok(());
-        };
+    /// Checks the request is no replay and counts it against its limits
+    /// (email actions also against the address they concern); the answer
+    /// instead of handling it, if it may not go on.
+    async fn admit(
+        &self,
+        app: &App,
+        stamp: Option<(u64, u128)>,
+        request: &'static str,
+        ctx: &Ctx,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Handled>, Fault> {
         let address = body
             .get("email")
             .or_else(|| body.get("email_address"))
             .and_then(Value::as_str);
-        limits.check(request, ctx.client_ipaddr.as_deref().unwrap_or(""), address)
+        let ip = ctx.client_ipaddr.as_deref().unwrap_or("");
+        match self.admission.admit(stamp, request, ip, address).await {
+            Ok(()) => Ok(None),
+            Err(Denied::Replayed) => Ok(Some(Handled::Replayed)),
+            Err(Denied::Limited(refused)) => {
+                audit::rate_limited(app, ctx, request, refused.limit).await?;
+                Ok(Some(Handled::Limited(refused)))
+            }
+            Err(Denied::Unavailable(e)) => Err(Fault::Shared(e)),
+        }
     }
 }
 
@@ -241,7 +261,7 @@ mod tests {
     // A plain test, so release builds check it too.
     #[test]
     fn every_request_has_an_action_and_every_action_a_request() {
-        let (d, strays) = Dispatcher::build(None);
+        let (d, strays) = Dispatcher::build(Arc::new(Admission::new(None, None)));
         assert!(
             strays.is_empty(),
             "actions without a catalogue entry: {strays:?}"

@@ -1,6 +1,7 @@
 //! Security primitives: password hashing on a bounded pool, and token
 //! generation and digests.
 
+pub mod admission;
 pub mod client_addr;
 pub mod device_keys;
 pub mod email;

@@ -12,9 +12,12 @@ use tokio::task::JoinHandle;
 use super::StartError;
 use super::chores::every;
 use crate::app::App;
-use crate::clock::{SharedClock, SystemClock};
-use crate::crypto::KeyRing;
+use crate::clock::{Clock, SharedClock, SystemClock};
+use crate::cluster::{Settings, Shared};
+use crate::config::Fallback;
+use crate::crypto::{KeyRing, Keyed, Label};
 use crate::envelope::Envelope;
+use crate::security::admission::{Admission, ClientLimit, SharedPolicy};
 use crate::security::rate_limit::{PerClient, RateLimits};
 use crate::{VERSION, http, metrics, rpc, store, tls};
 
@@ -53,14 +56,27 @@ fn samples(app: &App) -> metrics::Samples {
         sms_failed: app.notify.sms.counters.failed.load(Relaxed),
         db_pool_size,
         db_pool_idle,
+        redis: None,
     }
 }
 
 /// `/health` and `/metrics`: what they read.
-fn ops(app: &Arc<App>) -> Arc<http::ops::Ops> {
+fn ops(app: &Arc<App>, shared: Option<Arc<Shared>>) -> Arc<http::ops::Ops> {
     let ping_db = app.db.clone();
     Arc::new(http::ops::Ops {
         version: VERSION,
+        redis_ping: shared.map(|redis| {
+            Box::new(move || {
+                let redis = redis.clone();
+                Box::pin(async move { redis.ping().await })
+                    as futures_util::future::BoxFuture<'static, bool>
+            }) as http::ops::Ping
+        }),
+        redis_required: {
+            let r = &app.config.redis;
+            r.redis_replay_fallback == Fallback::Refuse
+                || (app.config.rate_limiting() && r.redis_limits_fallback == Fallback::Refuse)
+        },
         database_ping: Box::new(move || {
             let db = ping_db.clone();
             Box::pin(async move { store::ping(&db).await })
@@ -98,7 +114,7 @@ fn portal_base(config: &crate::config::Config) -> Result<Option<url::Url>, Start
 /// redirect rule.
 fn portal(
     app: &Arc<App>,
-    limits: Option<Arc<RateLimits>>,
+    admission: Arc<Admission>,
 ) -> Result<Option<Arc<http::portal::Portal>>, StartError> {
     let config = &app.config;
     let Some(base) = portal_base(config)? else {
@@ -120,7 +136,7 @@ fn portal(
     let domain = config.portal.session_cookie_domain.trim();
     Ok(Some(Arc::new(http::portal::Portal {
         app: app.clone(),
-        limits,
+        admission,
         cookies: http::portal::Jar {
             session_name: config.gateway.session_cookie_name.clone(),
             secure: base.scheme() == "https",
@@ -165,6 +181,7 @@ fn brand(c: &crate::config::PortalConfig) -> Result<http::portal::Brand, StartEr
 fn gateway(
     app: &Arc<App>,
     clock: &SharedClock,
+    shared: Option<&Arc<Shared>>,
     background: &mut Vec<JoinHandle<()>>,
 ) -> Result<Arc<http::gateway::Gateway>, StartError> {
     let config = &app.config;
@@ -189,7 +206,13 @@ fn gateway(
         limiter: u32::try_from(config.gateway.gateway_rate_limit)
             .ok()
             .filter(|n| *n > 0)
-            .map(|n| PerClient::new(n, clock.clone())),
+            .map(|n| {
+                let fallback = config.redis.redis_limits_fallback;
+                ClientLimit::new(
+                    PerClient::new(n, clock.clone()),
+                    shared.map(|r| (r.clone(), fallback)),
+                )
+            }),
         trusted_proxies: config.server.trusted_proxies()?,
         // Shorter than the time a retired key stays published.
         jwks_max_age: (config.tokens.access_token_ttl / 2).min(300),
@@ -202,6 +225,28 @@ fn gateway(
         }
     }));
     Ok(gateway)
+}
+
+/// How far ahead of this clock Fernet accepts a token's timestamp (the
+/// `fernet` crate's skew): a remembered token must outlive that too.
+const FERNET_FUTURE_SKEW: u64 = 60;
+
+/// Redis, when `redis_url` is set (connected lazily: a Redis that is down
+/// at start fails requests as configured, not the start).
+fn shared_state(
+    config: &crate::config::Config,
+    ring: &KeyRing,
+) -> Result<Option<Arc<Shared>>, StartError> {
+    let Some(url) = config.redis.url() else {
+        return Ok(None);
+    };
+    let shared = Shared::connect(Settings {
+        url,
+        key_prefix: &config.redis.redis_key_prefix,
+        timeout: Duration::from_millis(config.redis.redis_timeout_ms),
+        keyed: Keyed::new(ring.derive(Label::SharedLimitKeys)),
+    })?;
+    Ok(Some(Arc::new(shared)))
 }
 
 /// Binds and serves every listener the configuration asks for, each
@@ -219,7 +264,22 @@ pub(super) async fn start(
         (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
         _ => None,
     };
-    let portal = portal(app, limits.clone())?;
+    let shared = shared_state(&config, &ring)?;
+    let admission = Arc::new(Admission::new(
+        limits,
+        shared.clone().map(|redis| SharedPolicy {
+            redis,
+            replay_ttl: Duration::from_secs(
+                config.server.request_ttl.saturating_add(FERNET_FUTURE_SKEW),
+            ),
+            replay_fallback: config.redis.redis_replay_fallback,
+            limits_fallback: config.redis.redis_limits_fallback,
+        }),
+    ));
+    let portal = portal(app, admission.clone())?;
+    // Without Redis the replay memory is this process's: tokens from
+    // before it started are refused, as it cannot know which it saw.
+    let not_before = shared.is_none().then(|| SystemClock.unix());
     let rpc = Arc::new(http::rpc::Rpc {
         app: app.clone(),
         // Wire freshness follows the real clock: a test that moves the
@@ -229,15 +289,16 @@ pub(super) async fn start(
             config.server.request_ttl,
             config.server.replay_cache_entries,
             Arc::new(SystemClock),
+            not_before,
         ),
-        dispatcher: rpc::Dispatcher::new(limits),
+        dispatcher: rpc::Dispatcher::new(admission),
         max_body_bytes: config.server.max_body_bytes,
         body_read_timeout: Duration::from_secs(config.server.body_read_timeout),
         require_client_ip: config.rate_limiting(),
     });
-    let ops = ops(app);
+    let ops = ops(app, shared.clone());
     let gateway_addr = config.gateway.gateway_addr()?;
-    let gateway = gateway(app, clock, background)?;
+    let gateway = gateway(app, clock, shared.as_ref(), background)?;
     let limits = http::Limits {
         header_read_timeout: Duration::from_secs(config.server.header_read_timeout),
         drain_timeout: Duration::from_secs(config.server.drain_timeout),
@@ -264,7 +325,13 @@ pub(super) async fn start(
     };
     app.metrics.set_source({
         let app = Arc::downgrade(app);
-        move || app.upgrade().map(|a| samples(&a)).unwrap_or_default()
+        move || {
+            let mut s = app.upgrade().map(|a| samples(&a)).unwrap_or_default();
+            if let Some(r) = &shared {
+                s.redis = Some((r.is_up(), r.failures()));
+            }
+            s
+        }
     });
     let on_rpc_port = config.ops.metrics && config.ops.metrics_listen.is_none();
     let routes = http::routes(

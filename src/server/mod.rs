@@ -95,6 +95,8 @@ pub enum StartError {
     Tls(#[from] tls::TlsError),
     #[error("authnzerver database: {0}")]
     Import(#[from] import::ImportError),
+    #[error("config key `redis_url`: {0}")]
+    Redis(#[from] crate::cluster::SharedError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,

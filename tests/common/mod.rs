@@ -40,6 +40,7 @@ pub mod phone;
 pub mod portal;
 pub mod process;
 pub mod python;
+pub mod redis;
 pub mod server;
 pub mod totp;
 pub mod visitor;

@@ -20,8 +20,8 @@ pub enum Detect {
     Runs(&'static [&'static str]),
 }
 
-/// Everything the suite needs from the machine besides Rust. A tool the next
-/// tests drive (redis-server) is one more entry.
+/// Everything the suite needs from the machine besides Rust; a tool the
+/// tests start is one more entry.
 pub const TOOLS: &[Tool] = &[
     Tool {
         name: "nginx",
@@ -55,6 +55,13 @@ pub const TOOLS: &[Tool] = &[
         detect: Detect::Binary(&["/usr/bin/chromedriver"]),
         packages: &["chromium-driver"],
         why: "the browser tests (tests/common/browser.rs) drive Chromium through chromedriver (WebDriver)",
+    },
+    Tool {
+        name: "redis-server",
+        // Where tests/common/redis.rs looks.
+        detect: Detect::Binary(&["/usr/bin/redis-server", "/usr/local/bin/redis-server"]),
+        packages: &["redis-server"],
+        why: "the cluster tests (tests/cluster.rs) start a real redis-server of their own",
     },
     Tool {
         name: "caddy",

@@ -33,8 +33,9 @@ use super::Peer;
 use crate::actions::{Ctx, Fault};
 use crate::app::App;
 use crate::logging::Escaped;
+use crate::security::admission::{Admission, Denied};
 use crate::security::client_addr::TrustedProxies;
-use crate::security::rate_limit::{RateLimits, retry_after_secs};
+use crate::security::rate_limit::retry_after_secs;
 use crate::security::redirect::RedirectRule;
 use crate::views::{self, Chrome, text};
 
@@ -43,8 +44,9 @@ const MAX_FORM_BYTES: u64 = 16 * 1024;
 
 pub struct Portal {
     pub app: Arc<App>,
-    /// The RPC's rate limits, counted the same way here.
-    pub limits: Option<Arc<RateLimits>>,
+    /// The RPC's rate limits, counted the same way here (and through Redis
+    /// when it is on).
+    pub admission: Arc<Admission>,
     /// The public base URL, ending in `/`.
     pub base: url::Url,
     pub cookies: Jar,
@@ -416,16 +418,17 @@ impl Portal {
         v: &Visit,
         address: Option<&str>,
     ) -> Result<Option<u64>, Fault> {
-        let Some(limits) = &self.limits else {
-            return Ok(None);
-        };
-        match limits.check(request, &v.client.to_string(), address) {
+        let client = v.client.to_string();
+        match self.admission.admit(None, request, &client, address).await {
             Ok(()) => Ok(None),
-            Err(refused) => {
+            Err(Denied::Limited(refused)) => {
                 crate::actions::audit::rate_limited(&self.app, &v.ctx(), request, refused.limit)
                     .await?;
                 Ok(Some(retry_after_secs(refused.retry_after)))
             }
+            // No token here, so never a replay.
+            Err(Denied::Replayed) => Ok(None),
+            Err(Denied::Unavailable(e)) => Err(Fault::Shared(e)),
         }
     }
 }

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::client_addr::window_key;
 use super::rate_window::BurstWindows;
 use crate::clock::SharedClock;
+use crate::cluster::{Limit, Rate};
 
 /// authnzerver's limits for sensitive actions, per minute.
 const ACTION_LIMITS: &[(&str, u32)] = &[
@@ -145,14 +146,15 @@ impl Clock for LimiterClock {
 }
 
 /// Key: an IPv4 address, an IPv6 /64, or a digest of an email address.
-type Key = u128;
+pub type Key = u128;
 type Gcra = RateLimiter<Key, DashMapStateStore<Key>, LimiterClock, StateInformationMiddleware>;
 
 /// One limit: GCRA, and burst windows so a burst counts as authnzerver
-/// counts it (`rate_window`).
+/// counts it (`rate_window`); `rate` is the same GCRA for Redis.
 struct Keyed {
     gcra: Gcra,
     windows: BurstWindows,
+    rate: Rate,
 }
 
 impl Keyed {
@@ -161,6 +163,7 @@ impl Keyed {
             gcra: RateLimiter::dashmap_with_clock(quota(per_minute, burst), clock.clone())
                 .with_middleware::<StateInformationMiddleware>(),
             windows: BurstWindows::new(per_minute, burst),
+            rate: Rate::new(per_minute, Duration::from_secs(60), burst),
         }
     }
 
@@ -268,6 +271,25 @@ impl RateLimits {
         Ok(())
     }
 
+    /// The limits `check` would count `request` against, in its order, for
+    /// the shared (Redis) limiter: same rates, same keys.
+    pub fn plan(&self, request: &str, client_ip: &str, address: Option<&str>) -> Vec<Planned> {
+        let ip = ip_key(client_ip);
+        let mut plan = Vec::with_capacity(3);
+        if let Some(l) = self.by_action.get(request) {
+            plan.push(Planned::new("action", format!("a:{request}"), ip, l.rate));
+        }
+        if let (Some(l), Some(addr)) = (self.by_address.get(request), address) {
+            let key = address_key(addr);
+            plan.push(Planned::new("address", format!("e:{request}"), key, l.rate));
+        }
+        let group = group_of(request);
+        if let Some(l) = self.by_group.get(group) {
+            plan.push(Planned::new(group, format!("g:{group}"), ip, l.rate));
+        }
+        plan
+    }
+
     /// Forgets keys whose limits are fully replenished; run on a timer.
     pub fn sweep(&self) {
         let now = self.clock.now();
@@ -291,11 +313,33 @@ impl RateLimits {
     }
 }
 
+/// A limit `RateLimits::plan` names: `label` as a refusal names it,
+/// `limiter` as Redis keys it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub label: &'static str,
+    pub limiter: String,
+    pub key: Key,
+    pub rate: Rate,
+}
+
+impl Planned {
+    fn new(label: &'static str, limiter: String, key: Key, rate: Rate) -> Planned {
+        Planned {
+            label,
+            limiter,
+            key,
+            rate,
+        }
+    }
+}
+
 /// One limit per client address (IPv6 by its /64), for the forward-auth
 /// endpoint, which has no envelope and no request groups.
 pub struct PerClient {
     limiter: RateLimiter<Key, DashMapStateStore<Key>, LimiterClock, NoOpMiddleware<Duration>>,
     clock: LimiterClock,
+    rate: Rate,
 }
 
 impl std::fmt::Debug for PerClient {
@@ -314,6 +358,20 @@ impl PerClient {
         PerClient {
             limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),
             clock,
+            rate: Rate::new(
+                rate.get(),
+                Duration::from_secs(1),
+                per_second.saturating_mul(2),
+            ),
+        }
+    }
+
+    /// This limit for `ip`, as the shared (Redis) limiter counts it.
+    pub fn shared_limit(&self, ip: IpAddr) -> Limit<'static> {
+        Limit {
+            limiter: "gw",
+            key: addr_key(ip),
+            rate: self.rate,
         }
     }
 
