@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::rate_limit::{PerClient, RateLimits, Refused};
+use crate::clock::Clock;
 use crate::cluster::{Limit, Shared, SharedError, Verdict};
 use crate::config::Fallback;
 
@@ -26,9 +27,8 @@ pub enum Denied {
 /// Redis and what to do without it.
 pub struct SharedPolicy {
     pub redis: Arc<Shared>,
-    /// How long a request token is remembered (its TTL plus the future skew
-    /// Fernet allows).
-    pub replay_ttl: Duration,
+    /// `request_ttl`: a token is remembered until it expires.
+    pub request_ttl: u64,
     pub replay_fallback: Fallback,
     pub limits_fallback: Fallback,
 }
@@ -77,7 +77,19 @@ impl Admission {
                 rate: p.rate,
             })
             .collect();
-        match shared.redis.admit(stamp, shared.replay_ttl, &limits).await {
+        // Kept until the token expires (a minute more for one stamped
+        // ahead, as Fernet allows): Redis holds the rate times the TTL.
+        let keep = stamp.map_or(Duration::ZERO, |(timestamp, _)| {
+            let now = crate::clock::SystemClock.unix();
+            Duration::from_secs(
+                timestamp
+                    .saturating_add(shared.request_ttl)
+                    .saturating_add(1)
+                    .saturating_sub(now)
+                    .max(1),
+            )
+        });
+        match shared.redis.admit(stamp, keep, &limits).await {
             Ok(Verdict::Admitted) => Ok(()),
             Ok(Verdict::Replayed) => Err(Denied::Replayed),
             Ok(Verdict::Limited { index, wait }) => Err(Denied::Limited(Refused {

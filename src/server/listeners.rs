@@ -227,10 +227,6 @@ fn gateway(
     Ok(gateway)
 }
 
-/// How far ahead of this clock Fernet accepts a token's timestamp (the
-/// `fernet` crate's skew): a remembered token must outlive that too.
-const FERNET_FUTURE_SKEW: u64 = 60;
-
 /// Redis, when `redis_url` is set (connected lazily: a Redis that is down
 /// at start fails requests as configured, not the start).
 fn shared_state(
@@ -269,9 +265,7 @@ pub(super) async fn start(
         limits,
         shared.clone().map(|redis| SharedPolicy {
             redis,
-            replay_ttl: Duration::from_secs(
-                config.server.request_ttl.saturating_add(FERNET_FUTURE_SKEW),
-            ),
+            request_ttl: config.server.request_ttl,
             replay_fallback: config.redis.redis_replay_fallback,
             limits_fallback: config.redis.redis_limits_fallback,
         }),
