@@ -310,3 +310,93 @@ async fn logouts_the_full_outbox_had_no_room_for_still_reach_the_other_within_tw
     b.stop().await;
     a.stop().await;
 }
+
+/// Statements that make the log refuse every insert (a trigger), and undo it.
+fn refuse_log_inserts(backend: sea_orm::DbBackend) -> (Vec<&'static str>, Vec<&'static str>) {
+    match backend {
+        sea_orm::DbBackend::Sqlite => (
+            vec![
+                "CREATE TRIGGER refuse_log BEFORE INSERT ON cache_invalidations \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+            ],
+            vec!["DROP TRIGGER refuse_log"],
+        ),
+        sea_orm::DbBackend::MySql => (
+            vec![
+                "CREATE TRIGGER refuse_log BEFORE INSERT ON cache_invalidations FOR EACH ROW \
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'",
+            ],
+            vec!["DROP TRIGGER refuse_log"],
+        ),
+        _ => (
+            vec![
+                "CREATE FUNCTION refuse_log() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+                "CREATE TRIGGER refuse_log BEFORE INSERT ON cache_invalidations \
+                 FOR EACH STATEMENT EXECUTE FUNCTION refuse_log()",
+            ],
+            vec![
+                "DROP TRIGGER refuse_log ON cache_invalidations",
+                "DROP FUNCTION refuse_log()",
+            ],
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_the_log_refused_reaches_the_other_once_the_log_takes_writes_again() {
+    use sea_orm::ConnectionTrait;
+    let (a, b) = pair_here(|c| c.sessions.session_cache_ttl = 3600).await;
+    let uid = a.verified_user("refused-log@example.com", PW).await;
+    let token = a.session_for(Some(uid), 1).await;
+    assert!(b.session_alive(&token).await, "B admits (and caches) it");
+
+    let db = sea_orm::Database::connect(&a.config.database.database_url)
+        .await
+        .expect("a connection of the test's own");
+    let (refuse, allow) = refuse_log_inserts(db.get_database_backend());
+    for sql in refuse {
+        db.execute_unprepared(sql).await.expect("trigger made");
+    }
+    a.ok("session-delete", json!({"session_token": token}))
+        .await;
+    let failed = || a.running().app.metrics.invalidations.publish_failed.get();
+    until(
+        Duration::from_secs(5),
+        "A gave up writing the logout",
+        async || failed() >= 1,
+    )
+    .await;
+    assert!(
+        b.session_alive(&token).await,
+        "B cannot know yet (its cache is all it has)"
+    );
+
+    for sql in allow {
+        db.execute_unprepared(sql).await.expect("trigger dropped");
+    }
+    // A keeps trying to publish "drop everything" (its retries wait up to
+    // 1.5 s), and B reads it within a second.
+    let took = until(
+        Duration::from_secs(4),
+        "deleted session refused by B once the log took writes",
+        async || !b.session_alive(&token).await,
+    )
+    .await;
+    eprintln!(
+        "{}: logout the log refused seen by the other process {took:?} after the log recovered",
+        backend()
+    );
+    assert!(
+        a.running()
+            .app
+            .metrics
+            .invalidations
+            .flush_all_published
+            .get()
+            >= 1
+    );
+    db.close().await.ok();
+    b.stop().await;
+    a.stop().await;
+}
