@@ -88,9 +88,17 @@ impl Sharing {
 }
 
 /// Starts publishing this process's invalidations and applying the
-/// others' (the log everywhere, `LISTEN` too on PostgreSQL).
-pub fn share(app: &Arc<App>) -> Sharing {
+/// others' (the log everywhere, `LISTEN` too on PostgreSQL). Reading starts
+/// at the log's end as it is now, before the process serves anything.
+pub async fn share(app: &Arc<App>) -> Sharing {
     let origin = new_origin();
+    let cursor = match invalidation::bounds(&app.db).await {
+        Ok((_, hi)) => Some(Cursor::new(hi.unwrap_or(0))),
+        Err(e) => {
+            tracing::warn!(error = %e, "cache invalidation log not read at start-up");
+            None
+        }
+    };
     let (outbox, queued) = mpsc::channel::<Invalidation>(outbox_capacity(app));
     app.sessions.set_outbox(outbox);
     let (stop, stopping) = watch::channel(false);
@@ -99,7 +107,7 @@ pub fn share(app: &Arc<App>) -> Sharing {
         queued,
         stopping,
     ));
-    let mut tasks = vec![tokio::spawn(reading(app.clone(), origin.clone()))];
+    let mut tasks = vec![tokio::spawn(reading(app.clone(), origin.clone(), cursor))];
     if invalidation::notifies(&app.db) {
         let (heard_tx, mut heard) = mpsc::channel::<Heard>(1024);
         tasks.push(tokio::spawn(invalidation::listen(app.db.clone(), heard_tx)));
@@ -293,13 +301,18 @@ async fn publishing(
     mut stopping: watch::Receiver<bool>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
+    // A `Running` dropped without `shutdown` keeps serving: so does this.
+    let mut watching = true;
     loop {
         // Woken at least every interval, so a full outbox noticed just
         // after the last batch, or a flush still owed, waits no longer.
         let stop = tokio::select! {
             n = queued.recv_many(&mut batch, BATCH) => n == 0,
             _ = tokio::time::sleep(POLL_INTERVAL) => false,
-            _ = stopping.changed() => true,
+            changed = stopping.changed(), if watching => {
+                watching = changed.is_ok();
+                watching && *stopping.borrow()
+            }
         };
         publisher.publish(&batch).await;
         batch.clear();
@@ -320,11 +333,11 @@ async fn publishing(
 }
 
 /// Reads the log every `POLL_INTERVAL` until aborted.
-async fn reading(app: Arc<App>, origin: String) {
+async fn reading(app: Arc<App>, origin: String, cursor: Option<Cursor>) {
     let mut reader = Reader {
         app,
         origin,
-        cursor: None,
+        cursor,
         failing: false,
     };
     let mut tick = tokio::time::interval(POLL_INTERVAL);
@@ -346,8 +359,10 @@ async fn reading(app: Arc<App>, origin: String) {
 struct Reader {
     app: Arc<App>,
     origin: String,
-    /// Where reading stands; `None` until the first read of the log.
+    /// Where reading stands; `None` until the log could be read.
     cursor: Option<Cursor>,
+    /// The last read failed (warned once per outage; reading resumes where
+    /// it stood, and `Cursor::check` tells whether rows were pruned since).
     failing: bool,
 }
 
@@ -357,12 +372,9 @@ impl Reader {
         let (lo, hi) = invalidation::bounds(db).await?;
         let now = Instant::now();
         let Some(cursor) = &mut self.cursor else {
-            // Start at the end: what came before is in the database this
-            // process reads. A start-up whose first reads failed may have
-            // cached meanwhile.
-            if self.failing {
-                flush(&self.app, "the log could not be read at start-up");
-            }
+            // The log could not be read at start-up: start at its end now,
+            // dropping whatever was cached meanwhile.
+            flush(&self.app, "the log could not be read at start-up");
             self.cursor = Some(Cursor::new(hi.unwrap_or(0)));
             return Ok(());
         };

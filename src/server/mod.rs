@@ -60,7 +60,7 @@ impl Server {
             problem: e.to_string(),
         })?
         .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
-        let sharing = crate::instances::share(&app);
+        let sharing = crate::instances::share(&app).await;
         let mut background = chores::start(&app, limits.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let served = listeners::start(&app, ring, limits, &clock, stopped, &mut background).await?;
