@@ -400,3 +400,58 @@ async fn a_logout_the_log_refused_reaches_the_other_once_the_log_takes_writes_ag
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_pruned_but_its_newest_row_stays() {
+    use sea_orm::ConnectionTrait;
+    let a = TestServer::start_with(|_| {}).await;
+    let app = a.running().app.clone();
+    let uid = a.verified_user("pruned@example.com", PW).await;
+    for _ in 0..3 {
+        let token = a.session_for(Some(uid), 1).await;
+        a.ok("session-delete", json!({"session_token": token}))
+            .await;
+    }
+    let published = || app.metrics.invalidations.published.get();
+    until(WITHIN_POLL, "the deletes written to the log", async || {
+        published() >= 3
+    })
+    .await;
+    let db = sea_orm::Database::connect(&a.config.database.database_url)
+        .await
+        .expect("a connection of the test's own");
+    let count_and_newest = async || {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*), MAX(id) FROM cache_invalidations",
+            ))
+            .await
+            .expect("log read")
+            .expect("one row");
+        (
+            row.try_get_by_index::<i64>(0).expect("count"),
+            row.try_get_by_index::<i64>(1).expect("newest id"),
+        )
+    };
+    let (rows, newest) = count_and_newest().await;
+    assert!(rows >= 3, "{rows} rows");
+
+    // Recent rows stay; once older than five minutes all but the newest go.
+    authnzd::instances::prune(&app).await;
+    assert_eq!(count_and_newest().await, (rows, newest));
+    a.clock.advance(chrono::Duration::minutes(6));
+    authnzd::instances::prune(&app).await;
+    assert_eq!(count_and_newest().await, (1, newest));
+
+    // Ids go on from there.
+    let token = a.session_for(Some(uid), 1).await;
+    a.ok("session-delete", json!({"session_token": token}))
+        .await;
+    until(WITHIN_POLL, "the next delete written", async || {
+        count_and_newest().await.1 > newest
+    })
+    .await;
+    db.close().await.ok();
+    a.stop().await;
+}
