@@ -8,7 +8,8 @@
 //! On the backend the other tests use (one SQLite file by default, MariaDB
 //! or PostgreSQL with `AUTHNZD_TEST_DATABASE_URL`): a logout or a lock
 //! through one is refused by the other within two seconds (the
-//! invalidation log), also when the outbox overflowed.
+//! invalidation log), also when the outbox overflowed or the log refused
+//! writes for a while; the log is pruned but never loses its newest id.
 
 mod common;
 
