@@ -15,8 +15,9 @@
 //! cached, so a lookup racing a delete or an edit cannot resurrect old data.
 //!
 //! Other processes on the same database hear of each invalidation through
-//! the outbox (PostgreSQL `NOTIFY`, see `store::invalidation`) and `apply`
-//! it; when that channel was down, `flush` drops everything.
+//! the outbox (the invalidation log, and on PostgreSQL `NOTIFY`; see
+//! `instances`) and `apply` it; when some may have been missed, `flush`
+//! drops everything.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -42,19 +43,25 @@ pub enum Invalidation {
     User(i64),
     /// All sessions of a user, and the user's row.
     UserSessions(i64),
+    /// Everything (some invalidations could not be delivered).
+    All,
 }
 
 impl Invalidation {
-    /// Its text form: `s:<digest>`, `u:<id>`, `r:<id>`.
+    /// Its text form: `s:<digest>`, `u:<id>`, `r:<id>`, `*`.
     pub fn encode(&self) -> String {
         match self {
             Invalidation::Session(t) => format!("s:{t}"),
             Invalidation::User(id) => format!("u:{id}"),
             Invalidation::UserSessions(id) => format!("r:{id}"),
+            Invalidation::All => "*".to_owned(),
         }
     }
 
     pub fn decode(text: &str) -> Option<Invalidation> {
+        if text == "*" {
+            return Some(Invalidation::All);
+        }
         let (kind, rest) = text.split_once(':')?;
         match kind {
             "s" => Some(Invalidation::Session(rest.to_owned())),
@@ -79,8 +86,11 @@ pub struct SessionCache {
     /// Session lookups answered from the cache, and not.
     hits: AtomicU64,
     misses: AtomicU64,
-    /// Where invalidations go for other processes (PostgreSQL only).
+    /// Where invalidations go for other processes.
     outbox: std::sync::OnceLock<tokio::sync::mpsc::Sender<Invalidation>>,
+    /// Invalidations the outbox had no room for since the publisher last
+    /// looked: it then tells the others to drop everything.
+    unsent: AtomicU64,
 }
 
 /// "All sessions of this user loaded before epoch E are stale", per user.
@@ -162,6 +172,7 @@ impl SessionCache {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             outbox: std::sync::OnceLock::new(),
+            unsent: AtomicU64::new(0),
         }
     }
 
@@ -235,10 +246,16 @@ impl SessionCache {
         if let Some(out) = self.outbox.get()
             && out.try_send(what).is_err()
         {
-            // Full (the database is slow or down): the others fall back
-            // on the TTL, or on the flush when their listener reconnects.
-            tracing::warn!("cache invalidation not sent to other processes");
+            // Full (the database is slow or down) or closed: counted, so
+            // the publisher tells the others to drop everything instead.
+            self.unsent.fetch_add(1, Ordering::AcqRel);
         }
+    }
+
+    /// How many invalidations found no room in the outbox since the last
+    /// call.
+    pub fn take_unsent(&self) -> u64 {
+        self.unsent.swap(0, Ordering::AcqRel)
     }
 
     /// After one session was deleted or edited.
@@ -277,6 +294,7 @@ impl SessionCache {
                 self.revoked.write().insert(user_id, mark, Instant::now());
                 self.users.invalidate(&user_id).await;
             }
+            Invalidation::All => self.flush(),
         }
     }
 
@@ -341,6 +359,7 @@ mod tests {
             Invalidation::Session("ab12".into()),
             Invalidation::User(7),
             Invalidation::UserSessions(-3),
+            Invalidation::All,
         ] {
             assert_eq!(Invalidation::decode(&i.encode()), Some(i));
         }

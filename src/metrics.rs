@@ -124,6 +124,24 @@ pub struct Transport {
     pub at_cap: Counter,
 }
 
+/// Cache invalidations shared with other processes (see `instances`).
+#[derive(Debug, Default)]
+pub struct Invalidations {
+    /// Invalidations written to the log.
+    pub published: Counter,
+    /// Batches the log refused after every retry.
+    pub publish_failed: Counter,
+    /// Invalidations the outbox had no room for.
+    pub outbox_full: Counter,
+    /// "Drop everything" published in their place.
+    pub flush_all_published: Counter,
+    /// Other processes' invalidations applied here.
+    pub applied: Counter,
+    /// Whole-cache flushes here: told to, fell behind the log, listener
+    /// reconnected, too many ids missing.
+    pub flushes: Counter,
+}
+
 /// Values read at scrape time from the parts that keep them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Samples {
@@ -266,6 +284,7 @@ pub struct Metrics {
     rejected: [Counter; 4],
     pub lockouts: Counter,
     pub transport: Arc<Transport>,
+    pub invalidations: Invalidations,
     source: Arc<parking_lot::RwLock<Option<Source>>>,
 }
 
@@ -334,6 +353,41 @@ impl Metrics {
             "Accounts locked after repeated failures.",
             lockouts.clone(),
         );
+        let invalidations = Invalidations::default();
+        for (name, help, c) in [
+            (
+                "authnzd_invalidations_published",
+                "Cache invalidations written to the log for other processes.",
+                &invalidations.published,
+            ),
+            (
+                "authnzd_invalidation_publish_failed",
+                "Batches of cache invalidations not written after every retry.",
+                &invalidations.publish_failed,
+            ),
+            (
+                "authnzd_invalidation_outbox_full",
+                "Cache invalidations the outbox had no room for.",
+                &invalidations.outbox_full,
+            ),
+            (
+                "authnzd_invalidation_flush_all_published",
+                "Flush-everything messages published for lost invalidations.",
+                &invalidations.flush_all_published,
+            ),
+            (
+                "authnzd_invalidations_applied",
+                "Other processes' cache invalidations applied.",
+                &invalidations.applied,
+            ),
+            (
+                "authnzd_session_cache_flushes",
+                "Whole session-cache flushes (invalidations may have been missed).",
+                &invalidations.flushes,
+            ),
+        ] {
+            registry.register(name, help, c.clone());
+        }
         let transport = Arc::new(Transport::default());
         registry.register(
             "authnzd_connections_open",
@@ -360,6 +414,7 @@ impl Metrics {
             rejected,
             lockouts,
             transport,
+            invalidations,
             source,
         }
     }

@@ -113,6 +113,17 @@ async fn counters_move_with_real_requests() {
     assert_eq!(value(&m, "authnzd_hash_workers_busy"), 0.0);
     assert_eq!(value(&m, "authnzd_mail_sent_total"), 0.0);
     assert_eq!(value(&m, "authnzd_sms_failed_total"), 0.0);
+    // The lock's invalidations go to the log (counted once written).
+    assert!(m.contains_key("authnzd_invalidations_published_total"));
+    for none in [
+        "authnzd_invalidation_publish_failed_total",
+        "authnzd_invalidation_outbox_full_total",
+        "authnzd_invalidation_flush_all_published_total",
+        "authnzd_invalidations_applied_total",
+        "authnzd_session_cache_flushes_total",
+    ] {
+        assert_eq!(value(&m, none), 0.0, "{none}");
+    }
     let build = format!(
         r#"authnzd_build_info{{version="{}"}}"#,
         env!("CARGO_PKG_VERSION")

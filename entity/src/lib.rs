@@ -7,6 +7,7 @@ pub mod address_failures;
 pub mod apikeys;
 pub mod apikeys_nosession;
 pub mod audit_events;
+pub mod cache_invalidations;
 pub mod login_grants;
 pub mod mfa_tokens;
 pub mod passkey_ceremonies;

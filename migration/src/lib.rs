@@ -14,6 +14,7 @@ mod m20261201_000008_varchar_digests;
 mod m20261202_000009_authentication_methods;
 mod m20261202_000010_device_key_binding;
 mod m20261203_000011_passkeys;
+mod m20261203_000012_invalidations;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_authentication_methods::Migration),
             Box::new(m20261202_000010_device_key_binding::Migration),
             Box::new(m20261203_000011_passkeys::Migration),
+            Box::new(m20261203_000012_invalidations::Migration),
         ]
     }
 }

@@ -3,8 +3,8 @@
 //! `internal-user-edit`, `user-resetpass-nosession`, `internal-user-delete`,
 //! and `user-new`'s checks for `add`), so validation, the password policy,
 //! hashing and session revocation are theirs. A running server sees a
-//! change within `session_cache_ttl` (its session cache; logins read the
-//! database and see it at once).
+//! change within a second (the invalidation log it reads; at once on
+//! PostgreSQL, and logins read the database and see it at once).
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -139,6 +139,11 @@ pub enum UserError {
     NoPassword,
     #[error("not deleted: add --yes to delete without a terminal to ask on")]
     NotConfirmed,
+    #[error(
+        "the change is made, but running servers could not be told to drop their cached \
+         copies ({0}); they may serve them until `session_cache_ttl` ends"
+    )]
+    Untold(#[from] authnzd::instances::Undelivered),
 }
 
 /// What start-up did that the operator should know (a new key file,
@@ -171,9 +176,11 @@ pub async fn run(config: Config, command: &UserCommand) -> Result<(), CliError> 
     };
     let outgoing = authnzd::instances::Outgoing::collect(&app);
     let result = command_on(&app, &ctx, command).await;
-    outgoing.send(&app).await;
+    let told = outgoing.send(app.clone()).await;
     app.db.clone().close().await.ok();
-    Ok(result?)
+    result?;
+    told.map_err(UserError::from)?;
+    Ok(())
 }
 
 async fn command_on(

@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 37] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 38] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -83,6 +83,13 @@ impl Config {
                 self.sessions.session_cache_entries,
                 0,
                 100_000_000,
+                "",
+            ),
+            (
+                "invalidation_outbox",
+                self.sessions.invalidation_outbox,
+                1,
+                1_000_000,
                 "",
             ),
             (

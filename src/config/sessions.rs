@@ -15,6 +15,9 @@ pub struct SessionsConfig {
     /// session may add a credential (a device key now, passkeys and the
     /// portal's pages next); later it must sign in again.
     pub fresh_sign_in_window: u64,
+    /// Cache invalidations waiting to be published to other processes, at
+    /// most; past it the others are told to drop everything.
+    pub invalidation_outbox: u64,
 }
 
 impl Default for SessionsConfig {
@@ -24,6 +27,7 @@ impl Default for SessionsConfig {
             session_cache_ttl: 60,
             session_cache_entries: 100_000,
             fresh_sign_in_window: 600,
+            invalidation_outbox: 10_000,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! What a server runs in the background: the hourly pruning, the timing of
-//! stored password-hash parameters, cache invalidations shared with other
-//! processes, the SQLite checkpoint, rate-limit sweeping and access-key
-//! rotation.
+//! stored password-hash parameters, the pruning of the cache-invalidation
+//! log (the sharing itself is `instances::share`), the SQLite checkpoint,
+//! rate-limit sweeping and access-key rotation.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +67,11 @@ pub(super) fn start(app: &Arc<App>, limits: Option<Arc<RateLimits>>) -> Vec<Join
             }
         }),
     ];
-    background.extend(instances::share(app));
+    background.push(every_with(
+        app,
+        instances::PRUNE_INTERVAL,
+        |app| async move { instances::prune(&app).await },
+    ));
     if config::sqlite_path(&app.config.database.database_url).is_some() {
         background.push(every_with(app, WAL_CHECKPOINT_INTERVAL, |app| async move {
             if let Err(e) = store::checkpoint(&app.db).await {

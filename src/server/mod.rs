@@ -36,6 +36,8 @@ pub struct Running {
     metrics_task: Option<JoinHandle<()>>,
     /// Periodic chores (session pruning, rate-limit sweeping).
     background: Vec<JoinHandle<()>>,
+    /// Cache invalidations shared with other processes.
+    sharing: crate::instances::Sharing,
 }
 
 impl Server {
@@ -58,6 +60,7 @@ impl Server {
             problem: e.to_string(),
         })?
         .map(|l| Arc::new(security::rate_limit::RateLimits::new(&l, clock.clone())));
+        let sharing = crate::instances::share(&app).await;
         let mut background = chores::start(&app, limits.clone());
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let served = listeners::start(&app, ring, limits, &clock, stopped, &mut background).await?;
@@ -73,6 +76,7 @@ impl Server {
             gateway_task: served.gateway.map(|(_, t)| t),
             metrics_task: served.metrics.map(|(_, t)| t),
             background,
+            sharing,
         })
     }
 }
@@ -112,7 +116,8 @@ impl Running {
     }
 
     /// Stops accepting, drains in-flight requests up to the drain deadline,
-    /// closes the database pool.
+    /// publishes the cache invalidations they made, closes the database
+    /// pool.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
@@ -122,6 +127,7 @@ impl Running {
         {
             let _ = t.await;
         }
+        self.sharing.finish().await;
         for chore in &self.background {
             chore.abort();
         }
