@@ -896,18 +896,22 @@ async fn thirty_wrong_passwords_posted_at_once_get_three_comparisons_as_over_rpc
     s.verified_user("burst@example.com", PW).await;
     let hashes = || s.running().app.credentials.hasher.runs();
     let before = s.settled_hashes().await;
+    // Thirty forms, each with its own pre-login session (a failed sign-in
+    // ends the one it used), posted at once.
+    let mut forms = Vec::new();
+    for _ in 0..30 {
+        let mut tab = Visitor::new(&s);
+        let csrf = tab.get("/login").await.csrf();
+        forms.push((tab, csrf));
+    }
     let mut v = Visitor::new(&s);
-    let csrf = v.get("/login").await.csrf();
-    let posts = (0..30).map(|_| {
-        let (mut tab, csrf) = (v.clone(), csrf.clone());
-        async move {
-            let form = [
-                ("csrf", csrf.as_str()),
-                ("email", "burst@example.com"),
-                ("password", "not the password at all"),
-            ];
-            tab.post("/login", &form).await.status
-        }
+    let posts = forms.into_iter().map(|(mut tab, csrf)| async move {
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("email", "burst@example.com"),
+            ("password", "not the password at all"),
+        ];
+        tab.post("/login", &form).await.status
     });
     let statuses = futures_util::future::join_all(posts).await;
     assert!(statuses.iter().all(|&st| st == 401), "{statuses:?}");
