@@ -176,16 +176,7 @@ impl Outgoing {
 
     pub async fn send(mut self, app: Arc<App>) -> Result<(), Undelivered> {
         let mut publisher = Publisher::new(app, new_origin());
-        let mut batch = Vec::with_capacity(BATCH);
-        while let Ok(what) = self.0.try_recv() {
-            batch.push(what);
-            if batch.len() == BATCH {
-                publisher.publish(&batch).await;
-                batch.clear();
-            }
-        }
-        publisher.publish(&batch).await;
-        publisher.settle().await;
+        publisher.drain(&mut self.0, &mut Vec::with_capacity(BATCH)).await;
         match publisher.lost {
             Some(e) => Err(e),
             None => Ok(()),
@@ -239,6 +230,24 @@ impl Publisher {
     /// Owes "drop everything" for invalidations the outbox had no room
     /// for, and writes what is owed (kept owed when it cannot be written
     /// yet: the next call tries again).
+    /// Writes everything queued now, in batches, then settles.
+    async fn drain(
+        &mut self,
+        queued: &mut mpsc::Receiver<Invalidation>,
+        batch: &mut Vec<Invalidation>,
+    ) {
+        while let Ok(what) = queued.try_recv() {
+            batch.push(what);
+            if batch.len() == BATCH {
+                self.publish(batch).await;
+                batch.clear();
+            }
+        }
+        self.publish(batch).await;
+        batch.clear();
+        self.settle().await;
+    }
+
     async fn settle(&mut self) {
         let unsent = self.app.sessions.take_unsent();
         if unsent > 0 {
@@ -317,15 +326,7 @@ async fn publishing(
         publisher.publish(&batch).await;
         batch.clear();
         if stop {
-            while let Ok(what) = queued.try_recv() {
-                batch.push(what);
-                if batch.len() == BATCH {
-                    publisher.publish(&batch).await;
-                    batch.clear();
-                }
-            }
-            publisher.publish(&batch).await;
-            publisher.settle().await;
+            publisher.drain(&mut queued, &mut batch).await;
             return;
         }
         publisher.settle().await;

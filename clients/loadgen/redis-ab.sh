@@ -16,7 +16,7 @@ R=$!
 sleep 0.5
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
-export AUTHNZD_LOG_LEVEL=warn AUTHNZD_DATABASE_URL="sqlite://$D/bench.sqlite"
+export AUTHNZD_LOG_LEVEL=warn AUTHNZD_DATABASE_URL="sqlite:///$D/bench.sqlite"
 run() {
   local name="$1"; shift
   env "$@" "$T/authnzd" serve --port 13621 >server.out 2>server.log &
