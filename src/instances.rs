@@ -176,7 +176,9 @@ impl Outgoing {
 
     pub async fn send(mut self, app: Arc<App>) -> Result<(), Undelivered> {
         let mut publisher = Publisher::new(app, new_origin());
-        publisher.drain(&mut self.0, &mut Vec::with_capacity(BATCH)).await;
+        publisher
+            .drain(&mut self.0, &mut Vec::with_capacity(BATCH))
+            .await;
         match publisher.lost {
             Some(e) => Err(e),
             None => Ok(()),
