@@ -24,7 +24,7 @@ fn state() -> &'static State {
         let key = KeyRing::generate_key();
         let ring = KeyRing::parse(&key).expect("a generated key parses");
         State {
-            envelope: Envelope::new(ring, 300, 100_000, Arc::new(SystemClock)),
+            envelope: Envelope::new(ring, 300, 100_000, Arc::new(SystemClock), None),
             fernet: fernet::Fernet::new(&key).expect("a generated key is a Fernet key"),
         }
     })
