@@ -72,7 +72,7 @@ impl Admission {
         let limits: Vec<Limit<'_>> = plan
             .iter()
             .map(|p| Limit {
-                limiter: &p.limiter,
+                limiter: p.limiter,
                 key: p.key,
                 rate: p.rate,
             })

@@ -155,11 +155,14 @@ struct Keyed {
     gcra: Gcra,
     windows: BurstWindows,
     rate: Rate,
+    /// Its name in Redis's keys, made once here, not per request.
+    name: String,
 }
 
 impl Keyed {
-    fn new(per_minute: u32, burst: u32, clock: &LimiterClock) -> Keyed {
+    fn new(name: String, per_minute: u32, burst: u32, clock: &LimiterClock) -> Keyed {
         Keyed {
+            name,
             gcra: RateLimiter::dashmap_with_clock(quota(per_minute, burst), clock.clone())
                 .with_middleware::<StateInformationMiddleware>(),
             windows: BurstWindows::new(per_minute, burst),
@@ -223,20 +226,20 @@ impl RateLimits {
         .into_iter()
         .map(|g| {
             let n = limits.groups.get(g).copied().unwrap_or(720);
-            (g, Keyed::new(n, burst, &clock))
+            (g, Keyed::new(format!("g:{g}"), n, burst, &clock))
         })
         .collect();
         // Sensitive actions get no burst beyond their own rate.
         let by_action = limits
             .actions
             .iter()
-            .map(|(a, n)| (a.clone(), Keyed::new(*n, *n, &clock)))
+            .map(|(a, n)| (a.clone(), Keyed::new(format!("a:{a}"), *n, *n, &clock)))
             .collect();
         let by_address = limits
             .actions
             .iter()
             .filter(|(a, _)| a.contains("email"))
-            .map(|(a, n)| (a.clone(), Keyed::new(*n, *n, &clock)))
+            .map(|(a, n)| (a.clone(), Keyed::new(format!("e:{a}"), *n, *n, &clock)))
             .collect();
         RateLimits {
             by_group,
@@ -273,19 +276,19 @@ impl RateLimits {
 
     /// The limits `check` would count `request` against, in its order, for
     /// the shared (Redis) limiter: same rates, same keys.
-    pub fn plan(&self, request: &str, client_ip: &str, address: Option<&str>) -> Vec<Planned> {
+    pub fn plan(&self, request: &str, client_ip: &str, address: Option<&str>) -> Vec<Planned<'_>> {
         let ip = ip_key(client_ip);
         let mut plan = Vec::with_capacity(3);
         if let Some(l) = self.by_action.get(request) {
-            plan.push(Planned::new("action", format!("a:{request}"), ip, l.rate));
+            plan.push(Planned::new("action", &l.name, ip, l.rate));
         }
         if let (Some(l), Some(addr)) = (self.by_address.get(request), address) {
             let key = address_key(addr);
-            plan.push(Planned::new("address", format!("e:{request}"), key, l.rate));
+            plan.push(Planned::new("address", &l.name, key, l.rate));
         }
         let group = group_of(request);
         if let Some(l) = self.by_group.get(group) {
-            plan.push(Planned::new(group, format!("g:{group}"), ip, l.rate));
+            plan.push(Planned::new(group, &l.name, ip, l.rate));
         }
         plan
     }
@@ -316,15 +319,15 @@ impl RateLimits {
 /// A limit `RateLimits::plan` names: `label` as a refusal names it,
 /// `limiter` as Redis keys it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Planned {
+pub struct Planned<'a> {
     pub label: &'static str,
-    pub limiter: String,
+    pub limiter: &'a str,
     pub key: Key,
     pub rate: Rate,
 }
 
-impl Planned {
-    fn new(label: &'static str, limiter: String, key: Key, rate: Rate) -> Planned {
+impl<'a> Planned<'a> {
+    fn new(label: &'static str, limiter: &'a str, key: Key, rate: Rate) -> Planned<'a> {
         Planned {
             label,
             limiter,
