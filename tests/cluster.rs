@@ -74,6 +74,30 @@ async fn a_replay_is_refused_by_the_other_process_and_after_a_restart() {
     assert!(redis.keys().await >= 3, "the replay keys live in Redis");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_token_sent_to_both_processes_at_once_is_accepted_once() {
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let a = TestServer::start_with(with_redis(&url)).await;
+    let b = TestServer::start_beside(&a, with_redis(&url)).await;
+    let token = captured(&a);
+    let sends = (0..16).map(|i| {
+        let (to, token) = (if i % 2 == 0 { a.url() } else { b.url() }, token.clone());
+        async move { post_raw(&to, token).await.0 }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 401).count(),
+        15,
+        "{statuses:?}"
+    );
+}
+
 #[tokio::test]
 async fn without_redis_a_restart_refuses_tokens_sealed_before_it() {
     let mut s = TestServer::start().await;
