@@ -1,4 +1,5 @@
-//! Users: lookups, creation, edits, lockout bookkeeping, deletion.
+//! Users: lookups, creation, edits, lockout bookkeeping, deletion; the
+//! mail slots in `mail`.
 
 use chrono::NaiveDateTime;
 use entity::{sessions, users};
@@ -10,6 +11,10 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::Writes;
+
+mod mail;
+
+pub use mail::{change_email_if, claim_forgotpass_mail, release_forgotpass_mail};
 
 pub async fn exists(db: &impl ConnectionTrait, user_id: i64) -> Result<bool, DbErr> {
     Ok(users::Entity::find_by_id(user_id).count(db).await? > 0)
@@ -369,81 +374,6 @@ pub async fn delete(w: Writes<'_>, user_id: i64) -> Result<bool, DbErr> {
     txn.commit().await?;
     w.cache.revoke_user_sessions(user_id).await;
     Ok(res.rows_affected > 0)
-}
-
-/// Takes the user's forgot-password mail slot: sets
-/// `emailforgotpass_sent_datetime` to `now` unless a mail was sent after
-/// `not_since`, in one conditional update, so that concurrent requests get
-/// one mail between them. False when the slot was taken.
-pub async fn claim_forgotpass_mail(
-    w: Writes<'_>,
-    user_id: i64,
-    now: NaiveDateTime,
-    not_since: NaiveDateTime,
-) -> Result<bool, DbErr> {
-    use sea_orm::Condition;
-    let res = users::Entity::update_many()
-        .col_expr(users::Column::EmailforgotpassSentDatetime, Expr::value(now))
-        .col_expr(users::Column::LastUpdated, Expr::value(now))
-        .filter(users::Column::UserId.eq(user_id))
-        .filter(
-            Condition::any()
-                .add(users::Column::EmailforgotpassSentDatetime.is_null())
-                .add(users::Column::EmailforgotpassSentDatetime.lt(not_since)),
-        )
-        .exec(w.db)
-        .await?;
-    w.cache.invalidate_user(user_id).await;
-    Ok(res.rows_affected == 1)
-}
-
-/// The address of `user_id` changed from `from` to `to`, verified, if it is
-/// still `from`: of concurrent uses of one link, one changes it. The
-/// verification mail's time is cleared, so no link sent before works again.
-/// `Ok(None)` when the address is no longer `from`; `Err` with a unique
-/// violation when `to` is taken (see `is_taken`).
-pub async fn change_email_if(
-    w: Writes<'_>,
-    user_id: i64,
-    from: &str,
-    to: &str,
-    now: NaiveDateTime,
-) -> Result<Option<users::Model>, DbErr> {
-    let res = users::Entity::update_many()
-        .col_expr(users::Column::Email, Expr::value(to))
-        .col_expr(users::Column::EmailVerified, Expr::value(true))
-        .col_expr(
-            users::Column::EmailverifySentDatetime,
-            Expr::value(Option::<NaiveDateTime>::None),
-        )
-        .col_expr(users::Column::LastUpdated, Expr::value(now))
-        .filter(users::Column::UserId.eq(user_id))
-        .filter(users::Column::Email.eq(from))
-        .exec(w.db)
-        .await?;
-    w.cache.invalidate_user(user_id).await;
-    if res.rows_affected != 1 {
-        return Ok(None);
-    }
-    by_id(w.db, user_id).await
-}
-
-/// Gives the slot back after a mail that could not be sent.
-pub async fn release_forgotpass_mail(
-    w: Writes<'_>,
-    user_id: i64,
-    previous: Option<NaiveDateTime>,
-) -> Result<(), DbErr> {
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::EmailforgotpassSentDatetime,
-            Expr::value(previous),
-        )
-        .filter(users::Column::UserId.eq(user_id))
-        .exec(w.db)
-        .await?;
-    w.cache.invalidate_user(user_id).await;
-    Ok(())
 }
 
 /// One stored password hash that starts with none of `prefixes` (hash
