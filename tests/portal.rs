@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::visitor::{Page, Visitor, portal_server};
+use common::visitor::{Page, Visitor, portal_server, signed_in};
 use common::{PW, TestServer, free_port};
 
 #[tokio::test]
@@ -84,7 +84,7 @@ async fn a_password_signs_in_and_forward_auth_follows_the_cookie() {
 
     let logout = v.post("/logout", &[("csrf", &account.csrf())]).await;
     assert_eq!(logout.status, 303);
-    assert!(logout.location().ends_with("/login?m=signed-out"));
+    logout.assert_to("/login?m=signed-out");
     assert_eq!(v.verify().await.status(), 401);
     assert_eq!(v.get("/account").await.status, 303);
 }
@@ -149,11 +149,7 @@ async fn a_totp_account_needs_its_code_and_a_wrong_one_starts_over() {
     let mut v = Visitor::new(&s);
     let asked = v.sign_in("two@example.com", PW, "").await;
     assert_eq!(asked.status, 303);
-    assert!(
-        asked.location().ends_with("/login/code"),
-        "{}",
-        asked.location()
-    );
+    asked.assert_to("/login/code");
     assert!(
         !v.jar.contains_key("authnzd_session"),
         "the password alone is not enough"
@@ -175,7 +171,7 @@ async fn a_totp_account_needs_its_code_and_a_wrong_one_starts_over() {
         .post_code("/login/code", &code_page, &s.totp_code(&secret, 1))
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert!(done.location().ends_with("/account"));
+    done.assert_to("/account");
     let verified = v.verify().await;
     assert_eq!(verified.headers()["x-auth-amr"], "pwd,otp");
 }
@@ -198,7 +194,7 @@ async fn the_account_page_sets_up_totp_and_signs_out_other_sessions() {
     let out = laptop
         .post("/account/sessions/others", &[("csrf", &account.csrf())])
         .await;
-    assert!(out.location().ends_with("/account?m=others-signed-out"));
+    out.assert_to("/account?m=others-signed-out");
     assert_eq!(phone.verify().await.status(), 401);
     assert_eq!(laptop.verify().await.status(), 200);
 
@@ -231,24 +227,18 @@ async fn the_account_page_sets_up_totp_and_signs_out_other_sessions() {
     // Now a sign-in asks for the code.
     let mut again = Visitor::new(&s);
     let asked = again.sign_in("acct@example.com", PW, "").await;
-    assert!(asked.location().ends_with("/login/code"));
+    asked.assert_to("/login/code");
 }
 
 #[tokio::test]
 async fn a_stale_sign_in_must_sign_in_again_before_adding_a_factor() {
     let s = portal_server().await;
-    s.verified_user("stale@example.com", PW).await;
-    let mut v = Visitor::new(&s);
-    assert_eq!(v.sign_in("stale@example.com", PW, "").await.status, 303);
+    let (mut v, _) = signed_in(&s, "stale@example.com").await;
     s.clock.advance(chrono::Duration::seconds(601));
     let account = v.get("/account").await;
     let started = v.post("/account/totp", &[("csrf", &account.csrf())]).await;
     assert_eq!(started.status, 303);
-    assert!(
-        started.location().contains("/login?m=sign-in-again&rd="),
-        "{}",
-        started.location()
-    );
+    started.assert_to_within("/login?m=sign-in-again&rd=");
 }
 
 /// The sign-in link and the code in a delivered message.
@@ -280,10 +270,7 @@ async fn an_email_link_signs_in_only_the_browser_that_asked() {
     let mut asked = Visitor::new(&s);
     let csrf = asked.get("/login").await.csrf();
     let sent = asked
-        .post(
-            "/login/email",
-            &[("csrf", &csrf), ("email", "link@example.com")],
-        )
+        .submit("/login/email", &csrf, &[("email", "link@example.com")])
         .await;
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert!(sent.body.contains("Check your email"));
@@ -319,10 +306,7 @@ async fn an_email_link_signs_in_only_the_browser_that_asked() {
     let mut typed = Visitor::new(&s);
     let csrf = typed.get("/login").await.csrf();
     typed
-        .post(
-            "/login/email",
-            &[("csrf", &csrf), ("email", "link@example.com")],
-        )
+        .submit("/login/email", &csrf, &[("email", "link@example.com")])
         .await;
     let (_, code) = link_and_code(&sink.wait_for(2).await, &s.url());
     let form = typed.get("/login").await;
@@ -365,7 +349,7 @@ async fn the_account_page_changes_the_password_and_signs_out_the_other_sessions(
 
     let done = laptop.post("/account/password", &fields(&csrf, PW)).await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert!(done.location().ends_with("/account?m=password-changed"));
+    done.assert_to("/account?m=password-changed");
     assert_eq!(laptop.verify().await.status(), 200, "this session stays");
     assert_eq!(phone.verify().await.status(), 401, "the others end");
     assert_eq!(
@@ -483,7 +467,7 @@ async fn ask_for_reset(v: &mut Visitor, email: &str) -> Page {
     let form = v.get("/login/forgot").await;
     assert_eq!(form.status, 200, "{}", form.body);
     assert!(form.body.contains("autocomplete=\"username\""));
-    v.post("/login/forgot", &[("csrf", &form.csrf()), ("email", email)])
+    v.submit("/login/forgot", &form.csrf(), &[("email", email)])
         .await
 }
 
@@ -492,9 +476,7 @@ const NEW_PW: &str = "a different passphrase 2026";
 #[tokio::test]
 async fn a_mailed_reset_link_sets_a_new_password_once_and_signs_everyone_out() {
     let (s, sink) = mailing_portal(false).await;
-    s.verified_user("lost@example.com", PW).await;
-    let mut phone = Visitor::new(&s);
-    assert_eq!(phone.sign_in("lost@example.com", PW, "").await.status, 303);
+    let (phone, _) = signed_in(&s, "lost@example.com").await;
 
     let mut v = Visitor::new(&s);
     let login = v.get("/login").await;
@@ -514,13 +496,10 @@ async fn a_mailed_reset_link_sets_a_new_password_once_and_signs_everyone_out() {
     assert!(form.body.contains("autocomplete=\"new-password\""));
     assert!(form.body.contains("value=\"lost@example.com\""));
     let weak = v
-        .post(
+        .submit(
             "/login/reset",
-            &[
-                ("csrf", &form.csrf()),
-                ("token", &token),
-                ("new_password", "short"),
-            ],
+            &form.csrf(),
+            &[("token", &token), ("new_password", "short")],
         )
         .await;
     assert_eq!(weak.status, 422, "{}", weak.body);
@@ -546,17 +525,14 @@ async fn a_mailed_reset_link_sets_a_new_password_once_and_signs_everyone_out() {
     assert_eq!(phone.verify().await.status(), 200);
 
     let done = v
-        .post(
+        .submit(
             "/login/reset",
-            &[
-                ("csrf", &weak.csrf()),
-                ("token", &token),
-                ("new_password", NEW_PW),
-            ],
+            &weak.csrf(),
+            &[("token", &token), ("new_password", NEW_PW)],
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert!(done.location().ends_with("/login?m=password-reset"));
+    done.assert_to("/login?m=password-reset");
     assert_eq!(phone.verify().await.status(), 401, "the other session ends");
     let notice = v.get(done.location()).await;
     assert!(notice.body.contains("Sign in with the new password"));
@@ -567,10 +543,10 @@ async fn a_mailed_reset_link_sets_a_new_password_once_and_signs_everyone_out() {
     assert!(message_of(&again).contains("already been used"));
     let form_csrf = v.get("/login/forgot").await.csrf();
     let replay = v
-        .post(
+        .submit(
             "/login/reset",
+            &form_csrf,
             &[
-                ("csrf", &form_csrf),
                 ("token", &token),
                 ("new_password", "yet another passphrase 2027"),
             ],
@@ -650,10 +626,7 @@ async fn an_unknown_address_gets_the_same_page_and_no_mail() {
     v.site = "cross-site";
     let csrf = v.get("/login/forgot").await.csrf();
     let cross = v
-        .post(
-            "/login/forgot",
-            &[("csrf", &csrf), ("email", "known@example.com")],
-        )
+        .submit("/login/forgot", &csrf, &[("email", "known@example.com")])
         .await;
     assert_eq!(cross.status, 403);
     assert_eq!(sink.settled_count().await, 1);
@@ -690,9 +663,10 @@ async fn an_expired_or_forged_reset_link_is_refused_with_a_page_that_says_so() {
     assert!(message_of(&late).contains("expired"));
     let csrf = v.get("/login/forgot").await.csrf();
     let posted = v
-        .post(
+        .submit(
             "/login/reset",
-            &[("csrf", &csrf), ("token", &token), ("new_password", NEW_PW)],
+            &csrf,
+            &[("token", &token), ("new_password", NEW_PW)],
         )
         .await;
     assert_eq!(posted.status, 400, "{}", posted.body);
@@ -778,7 +752,7 @@ async fn a_sign_up_is_verified_by_its_mailed_link_and_then_signs_in() {
 
     let verified = Visitor::new(&s).get(&link).await;
     assert_eq!(verified.status, 303, "{}", verified.body);
-    assert!(verified.location().ends_with("/login?m=email-verified"));
+    verified.assert_to("/login?m=email-verified");
     let mut signed = Visitor::new(&s);
     let done = signed.sign_in("fresh@example.com", NEW_PW, "").await;
     assert_eq!(done.status, 303, "{}", done.body);
@@ -851,11 +825,7 @@ async fn a_code_by_sms_signs_in_where_it_was_asked_for() {
     let mut other = Visitor::new(&s);
     let elsewhere = other.get("/login").await;
     let stolen = other.post_code("/login/sms/code", &elsewhere, &code).await;
-    assert!(
-        stolen.location().contains("/login?m=expired"),
-        "{}",
-        stolen.location()
-    );
+    stolen.assert_to_within("/login?m=expired");
     assert_eq!(other.verify().await.status(), 401);
 
     let wrong = v.post_code("/login/sms/code", &sent, "000000").await;
@@ -873,10 +843,7 @@ async fn without_an_sms_sender_no_sms_is_offered() {
     let login = v.get("/login").await;
     assert!(!login.body.contains("login/sms"));
     let asked = v
-        .post(
-            "/login/sms",
-            &[("csrf", &login.csrf()), ("phone", "+12015550123")],
-        )
+        .submit("/login/sms", &login.csrf(), &[("phone", "+12015550123")])
         .await;
     assert_eq!(asked.status, 404);
 }

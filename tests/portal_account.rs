@@ -6,7 +6,7 @@
 mod common;
 
 use common::device_keys::{Device, register};
-use common::visitor::{Page, Visitor, portal_server};
+use common::visitor::{Page, Visitor, portal_server, signed_in};
 use common::{PW, TestServer, free_port, mailsink};
 use serde_json::{Value, json};
 
@@ -42,17 +42,14 @@ async fn device_keys_are_listed_renamed_and_removed_only_by_their_owner() {
     let csrf = account.csrf();
 
     let done = v
-        .post(
+        .submit(
             "/account/keys/rename",
-            &[
-                ("csrf", &csrf),
-                ("key_id", &mine),
-                ("label", " work phone "),
-            ],
+            &csrf,
+            &[("key_id", &mine), ("label", " work phone ")],
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert!(done.location().ends_with("/account?m=key-renamed"));
+    done.assert_to("/account?m=key-renamed");
     assert_eq!(labels(&s, me).await, [json!("work phone")]);
     let shown = v.get("/account?m=key-renamed").await;
     assert!(shown.body.contains("value=\"work phone\""));
@@ -60,9 +57,10 @@ async fn device_keys_are_listed_renamed_and_removed_only_by_their_owner() {
 
     // Another user's key is no key of this account, renamed or removed.
     let refused = v
-        .post(
+        .submit(
             "/account/keys/rename",
-            &[("csrf", &csrf), ("key_id", &theirs), ("label", "mine now")],
+            &csrf,
+            &[("key_id", &theirs), ("label", "mine now")],
         )
         .await;
     assert_eq!(refused.status, 404, "{}", refused.body);
@@ -72,10 +70,7 @@ async fn device_keys_are_listed_renamed_and_removed_only_by_their_owner() {
             .contains("There is no such device key on your account.")
     );
     let refused = v
-        .post(
-            "/account/keys/delete",
-            &[("csrf", &csrf), ("key_id", &theirs)],
-        )
+        .submit("/account/keys/delete", &csrf, &[("key_id", &theirs)])
         .await;
     assert_eq!(refused.status, 404);
     assert_eq!(
@@ -86,22 +81,20 @@ async fn device_keys_are_listed_renamed_and_removed_only_by_their_owner() {
 
     let too_long = "x".repeat(201);
     let refused = v
-        .post(
+        .submit(
             "/account/keys/rename",
-            &[("csrf", &csrf), ("key_id", &mine), ("label", &too_long)],
+            &csrf,
+            &[("key_id", &mine), ("label", &too_long)],
         )
         .await;
     assert_eq!(refused.status, 422);
     assert_eq!(labels(&s, me).await, [json!("work phone")]);
 
     let removed = v
-        .post(
-            "/account/keys/delete",
-            &[("csrf", &csrf), ("key_id", &mine)],
-        )
+        .submit("/account/keys/delete", &csrf, &[("key_id", &mine)])
         .await;
     assert_eq!(removed.status, 303, "{}", removed.body);
-    assert!(removed.location().ends_with("/account?m=key-removed"));
+    removed.assert_to("/account?m=key-removed");
     assert!(labels(&s, me).await.is_empty());
     let account = v.get("/account").await;
     assert!(account.body.contains("id=\"device-keys-none\""));
@@ -140,13 +133,13 @@ async fn every_change_needs_a_fresh_sign_in_and_the_sessions_own_form() {
     for (path, field, value) in CHANGES {
         for token in ["0000", their_csrf.as_str()] {
             let forged = v
-                .post(path, &[("csrf", token), ("key_id", &key), (field, value)])
+                .submit(path, token, &[("key_id", &key), (field, value)])
                 .await;
             assert_eq!(forged.status, 403, "{path}: {}", forged.body);
         }
         v.site = "cross-site";
         let cross = v
-            .post(path, &[("csrf", &csrf), ("key_id", &key), (field, value)])
+            .submit(path, &csrf, &[("key_id", &key), (field, value)])
             .await;
         assert_eq!(cross.status, 403, "{path}");
         v.site = "same-origin";
@@ -160,7 +153,7 @@ async fn every_change_needs_a_fresh_sign_in_and_the_sessions_own_form() {
     let mut again = String::new();
     for (path, field, value) in CHANGES {
         let stale = v
-            .post(path, &[("csrf", &csrf), ("key_id", &key), (field, value)])
+            .submit(path, &csrf, &[("key_id", &key), (field, value)])
             .await;
         assert_eq!(stale.status, 303, "{path}: {}", stale.body);
         assert!(
@@ -177,10 +170,10 @@ async fn every_change_needs_a_fresh_sign_in_and_the_sessions_own_form() {
     assert_eq!(form.status, 200, "{}", form.location());
     assert!(form.body.contains("sign in again before changing"));
     let done = v
-        .post(
+        .submit(
             "/login",
+            &form.csrf(),
             &[
-                ("csrf", &form.csrf()),
                 ("email", "fresh@example.com"),
                 ("password", PW),
                 ("rd", "/account"),
@@ -188,7 +181,7 @@ async fn every_change_needs_a_fresh_sign_in_and_the_sessions_own_form() {
         )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert!(done.location().ends_with("/account"), "{}", done.location());
+    done.assert_to("/account");
     let account = v.get("/account").await;
     assert_eq!(
         sessions_listed(&account),
@@ -197,9 +190,10 @@ async fn every_change_needs_a_fresh_sign_in_and_the_sessions_own_form() {
     );
     let csrf = account.csrf();
     let renamed = v
-        .post(
+        .submit(
             "/account/keys/rename",
-            &[("csrf", &csrf), ("key_id", &key), ("label", "renamed")],
+            &csrf,
+            &[("key_id", &key), ("label", "renamed")],
         )
         .await;
     assert_eq!(renamed.status, 303, "{}", renamed.body);
@@ -245,8 +239,7 @@ fn shown_email(page: &Page) -> String {
 /// Asks for `to` on the account page of `v`; the page said.
 async fn ask_for(v: &mut Visitor, to: &str) -> Page {
     let csrf = v.get("/account").await.csrf();
-    v.post("/account/email", &[("csrf", &csrf), ("email", to)])
-        .await
+    v.submit("/account/email", &csrf, &[("email", to)]).await
 }
 
 #[tokio::test]
@@ -291,14 +284,10 @@ async fn a_new_address_counts_once_the_link_mailed_to_it_is_opened() {
     let at = form.body.find(field).unwrap() + field.len();
     let rd = form.body[at..].split('"').next().unwrap().to_owned();
     let back = elsewhere
-        .post(
+        .submit(
             "/login",
-            &[
-                ("csrf", &form.csrf()),
-                ("email", "else@example.com"),
-                ("password", PW),
-                ("rd", &rd),
-            ],
+            &form.csrf(),
+            &[("email", "else@example.com"), ("password", PW), ("rd", &rd)],
         )
         .await;
     assert_eq!(back.location(), format!("{}{link}", s.url()));
@@ -313,7 +302,7 @@ async fn a_new_address_counts_once_the_link_mailed_to_it_is_opened() {
 
     let opened = v.get(&link).await;
     assert_eq!(opened.status, 303, "{}", opened.body);
-    assert!(opened.location().ends_with("/account?m=email-changed"));
+    opened.assert_to("/account?m=email-changed");
     assert_eq!(shown_email(&v.get("/account").await), "new@example.com");
     assert!(s.login("new@example.com", PW).await.is_ok());
     assert!(s.login("old@example.com", PW).await.is_err());
@@ -350,11 +339,7 @@ async fn a_new_address_counts_once_the_link_mailed_to_it_is_opened() {
 async fn second_factor(s: &TestServer, email: &str, code: &str) -> (Visitor, u16) {
     let mut v = Visitor::new(s);
     let asked = v.sign_in(email, PW, "").await;
-    assert!(
-        asked.location().ends_with("/login/code"),
-        "{}",
-        asked.location()
-    );
+    asked.assert_to("/login/code");
     let form = v.get("/login/code").await;
     let status = v.post_code("/login/code", &form, code).await.status;
     (v, status)
@@ -425,21 +410,15 @@ async fn regenerated_recovery_codes_replace_the_old_ones_and_two_factor_turns_of
     assert_eq!(refused.status, 422);
     let off = v.post_code("/account/totp/off", &account, &new[1]).await;
     assert_eq!(off.status, 303, "{}", off.body);
-    assert!(off.location().ends_with("/account?m=totp-off"));
+    off.assert_to("/account?m=totp-off");
     let plain = Visitor::new(&s).sign_in("codes@example.com", PW, "").await;
-    assert!(
-        plain.location().ends_with("/account"),
-        "{}",
-        plain.location()
-    );
+    plain.assert_to("/account");
 }
 
 #[tokio::test]
 async fn the_set_up_pages_codes_download_as_a_text_file() {
     let s = portal_server().await;
-    s.verified_user("setup@example.com", PW).await;
-    let mut v = Visitor::new(&s);
-    assert_eq!(v.sign_in("setup@example.com", PW, "").await.status, 303);
+    let (mut v, _) = signed_in(&s, "setup@example.com").await;
     let account = v.get("/account").await;
     let started = v.post("/account/totp", &[("csrf", &account.csrf())]).await;
     let at = started.body.find("id=\"totp-secret\">").unwrap() + 17;

@@ -57,7 +57,7 @@ async fn nginx(p: Ports) -> Nginx {
 
 #[tokio::test]
 async fn nginx_sends_the_browser_to_the_portal_and_back_after_password_and_totp() {
-    let site = Site::start_with(nginx, |_| {}).await;
+    let site = Site::start_on("127.0.0.1", nginx, |_| {}).await;
     let b = Browser::start().await;
     site.round_trip_with_totp(&b, "/app/report?year=2026", "portal-login")
         .await;
@@ -78,7 +78,7 @@ fn link_in(raw: &[u8], origin: &str) -> String {
 async fn an_email_link_signs_in_the_browser_that_asked_and_no_other() {
     let sink = common::mailsink::MailSink::start();
     let port = sink.port;
-    let site = Site::start_with(nginx, move |c| {
+    let site = Site::start_on("127.0.0.1", nginx, move |c| {
         common::mail::smtp_to(c, port);
         c.passwordless.passwordless_link_base_url = String::new();
     })
@@ -108,7 +108,7 @@ async fn an_email_link_signs_in_the_browser_that_asked_and_no_other() {
 
 #[tokio::test]
 async fn a_phone_added_on_the_account_page_then_signs_in_by_itself() {
-    let site = Site::start_with(nginx, |_| {}).await;
+    let site = Site::start_on("127.0.0.1", nginx, |_| {}).await;
     let email = "ada@example.com";
     let uid = site.s.verified_user(email, PW).await;
     let b = Browser::start().await;
@@ -164,7 +164,7 @@ async fn foreign_site(target: String) -> String {
 
 #[tokio::test]
 async fn the_account_page_signs_out_another_browser_and_refuses_forms_from_elsewhere() {
-    let site = Site::start_with(nginx, |_| {}).await;
+    let site = Site::start_on("127.0.0.1", nginx, |_| {}).await;
     site.s.verified_user("lin@example.com", PW).await;
     let laptop = Browser::start().await;
     let phone = Browser::start().await;

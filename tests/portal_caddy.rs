@@ -41,7 +41,7 @@ async fn caddy(p: Ports) -> Caddy {
 
 #[tokio::test]
 async fn caddy_sends_the_browser_to_the_portal_and_back_after_password_and_totp() {
-    let site = Site::start_with(caddy, |_| {}).await;
+    let site = Site::start_on("127.0.0.1", caddy, |_| {}).await;
     let b = Browser::start().await;
     site.round_trip_with_totp(&b, "/app/x", "portal-caddy-login")
         .await;

@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::phone::{Phone, read_svg_qr};
-use common::visitor::{Visitor, portal_server};
+use common::visitor::{Visitor, portal_server, signed_in};
 use common::{PW, TestServer};
 use reqwest::header::{LOCATION, SET_COOKIE};
 
@@ -192,9 +192,7 @@ async fn a_spent_or_unknown_wait_says_over_and_nothing_else() {
 #[tokio::test]
 async fn a_phone_is_added_from_the_account_page_once_this_browser_confirms_it() {
     let s = portal_server().await;
-    s.verified_user("kim@example.com", PW).await;
-    let mut v = Visitor::new(&s);
-    assert_eq!(v.sign_in("kim@example.com", PW, "").await.status, 303);
+    let (mut v, _) = signed_in(&s, "kim@example.com").await;
     let account = v.get("/account").await;
     assert!(account.body.contains("id=\"device-keys-none\""));
     let page = v
@@ -233,7 +231,7 @@ async fn a_phone_is_added_from_the_account_page_once_this_browser_confirms_it() 
         .post("/account/keys/add/confirm", &[("csrf", &seen.csrf())])
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert!(done.location().ends_with("/account?m=key-added"));
+    done.assert_to("/account?m=key-added");
     assert!(v.get("/account").await.body.contains("id=\"device-keys\""));
     // Once: confirming again finds nothing to confirm.
     let again = v
@@ -259,11 +257,7 @@ async fn adding_a_phone_needs_a_fresh_sign_in() {
         .post("/account/keys/add", &[("csrf", &account.csrf())])
         .await;
     assert_eq!(stale.status, 303);
-    assert!(
-        stale.location().contains("m=sign-in-again"),
-        "{}",
-        stale.location()
-    );
+    stale.assert_to_within("m=sign-in-again");
 }
 
 #[tokio::test]

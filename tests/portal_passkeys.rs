@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::visitor::{Page, Visitor, portal_server};
+use common::visitor::{Page, Visitor, portal_server, signed_in};
 use common::{PW, TestServer, free_port};
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
@@ -35,22 +35,21 @@ async fn server() -> (TestServer, String) {
 
 /// The script's request: JSON, from this site, with the visitor's cookies.
 async fn post_json(v: &mut Visitor, path: &str, body: &Value) -> (u16, Value) {
-    let url = format!("{}{}", v.base, path.trim_start_matches('/'));
-    let res = v
-        .http
-        .post(url)
-        .header("cookie", v.cookie_header())
-        .header("sec-fetch-site", v.site)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let page = v.keep(res).await;
+    let page = v.post_json(path, body).await;
     let kind = page.headers.get("content-type").unwrap().to_str().unwrap();
     assert_eq!(kind, "application/json", "{}", page.body);
     assert_eq!(page.headers.get("cache-control").unwrap(), "no-store");
     (page.status, serde_json::from_str(&page.body).unwrap())
+}
+
+/// A server, a browser signed in as a new user (`email`), and a passkey
+/// it added from the account page, labelled `label`.
+async fn with_passkey(email: &str, label: &str) -> (TestServer, String, Visitor, SoftPasskey, i64) {
+    let (s, origin) = server().await;
+    let (mut v, user_id) = signed_in(&s, email).await;
+    let mut a = SoftPasskey::new(true);
+    add_from_account(&mut v, &mut a, &origin, label).await;
+    (s, origin, v, a, user_id)
 }
 
 fn script_allowed(page: &Page) -> bool {
@@ -128,9 +127,7 @@ fn sign_with(a: &mut SoftPasskey, options: &Value, origin: &str) -> Value {
 async fn a_passkey_added_on_the_account_page_signs_in_with_one_click() {
     let (s, origin) = server().await;
     let email = "pk-portal@example.com";
-    s.verified_user(email, PW).await;
-    let mut v = Visitor::new(&s);
-    assert_eq!(v.sign_in(email, PW, "").await.status, 303);
+    let (mut v, _) = signed_in(&s, email).await;
 
     // The form token is checked, and only JSON is taken.
     let (status, said) = post_json(
@@ -259,13 +256,8 @@ async fn with_passkeys_off_no_page_offers_one_or_runs_script() {
 
 #[tokio::test]
 async fn a_passkey_is_renamed_and_removed_on_the_account_page() {
-    let (s, origin) = server().await;
     let email = "pk-manage@example.com";
-    let user_id = s.verified_user(email, PW).await;
-    let mut v = Visitor::new(&s);
-    assert_eq!(v.sign_in(email, PW, "").await.status, 303);
-    let mut a = SoftPasskey::new(true);
-    add_from_account(&mut v, &mut a, &origin, "").await;
+    let (s, _, mut v, _, user_id) = with_passkey(email, "").await;
     let listed = s.ok("passkey-list", json!({"user_id": user_id})).await;
     let id = listed["passkeys"][0]["passkey_id"]
         .as_str()
@@ -276,28 +268,23 @@ async fn a_passkey_is_renamed_and_removed_on_the_account_page() {
     assert!(account.body.contains(&format!("value=\"{id}\"")));
     let csrf = account.csrf();
     let renamed = v
-        .post(
+        .submit(
             "/account/passkeys/rename",
-            &[("csrf", &csrf), ("passkey_id", &id), ("label", "phone")],
+            &csrf,
+            &[("passkey_id", &id), ("label", "phone")],
         )
         .await;
-    assert!(renamed.location().ends_with("/account?m=passkey-renamed"));
+    renamed.assert_to("/account?m=passkey-renamed");
     let listed = s.ok("passkey-list", json!({"user_id": user_id})).await;
     assert_eq!(listed["passkeys"][0]["label"], "phone");
     let unknown = v
-        .post(
-            "/account/passkeys/delete",
-            &[("csrf", &csrf), ("passkey_id", "nope")],
-        )
+        .submit("/account/passkeys/delete", &csrf, &[("passkey_id", "nope")])
         .await;
     assert_eq!(unknown.status, 404);
     let removed = v
-        .post(
-            "/account/passkeys/delete",
-            &[("csrf", &csrf), ("passkey_id", &id)],
-        )
+        .submit("/account/passkeys/delete", &csrf, &[("passkey_id", &id)])
         .await;
-    assert!(removed.location().ends_with("/account?m=passkey-removed"));
+    removed.assert_to("/account?m=passkey-removed");
     let listed = s.ok("passkey-list", json!({"user_id": user_id})).await;
     assert_eq!(listed["passkeys"], json!([]));
     let account = v.get("/account").await;
@@ -306,13 +293,8 @@ async fn a_passkey_is_renamed_and_removed_on_the_account_page() {
 
 #[tokio::test]
 async fn the_code_form_offers_the_passkey_as_the_second_step() {
-    let (s, origin) = server().await;
     let email = "pk-second@example.com";
-    let user_id = s.verified_user(email, PW).await;
-    let mut v = Visitor::new(&s);
-    assert_eq!(v.sign_in(email, PW, "").await.status, 303);
-    let mut a = SoftPasskey::new(true);
-    add_from_account(&mut v, &mut a, &origin, "key").await;
+    let (s, origin, mut v, mut a, user_id) = with_passkey(email, "key").await;
     s.with_totp(user_id).await;
     let account = v.get("/account").await;
     v.post("/logout", &[("csrf", &account.csrf())]).await;

@@ -29,21 +29,9 @@ pub struct Site<P> {
 
 impl<P> Site<P> {
     /// The server (portal on, `portal_url` the proxy's origin, then
-    /// `tweak`), and the proxy `start_proxy` starts on the ports it is given.
-    pub async fn start_with<F, Fut>(
-        start_proxy: F,
-        tweak: impl FnOnce(&mut authnzd::config::Config) + Send + 'static,
-    ) -> Site<P>
-    where
-        F: FnOnce(Ports) -> Fut,
-        Fut: Future<Output = P>,
-    {
-        Site::start_on("127.0.0.1", start_proxy, tweak).await
-    }
-
-    /// As `start_with`, the browser reaching the proxy as `host` (a
-    /// loopback name: `localhost` where a host name is needed, as a
-    /// WebAuthn RP ID is).
+    /// `tweak`), and the proxy `start_proxy` starts on the ports it is
+    /// given; the browser reaches the proxy as `host` (a loopback address,
+    /// or `localhost` where a host name is needed, as a WebAuthn RP ID is).
     pub async fn start_on<F, Fut>(
         host: &str,
         start_proxy: F,

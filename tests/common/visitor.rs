@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
-use super::{TestServer, free_port};
+use super::{PW, TestServer, free_port};
 
 /// A browser's cookie jar and forms, by hand: each cookie kept as set.
 /// A clone is the same browser in another tab.
@@ -31,6 +31,24 @@ impl Page {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
+    }
+
+    /// Asserts the answer sends the browser to a URL ending in `end`.
+    #[track_caller]
+    pub fn assert_to(&self, end: &str) {
+        let to = self.location();
+        assert!(to.ends_with(end), "{} to {to:?}, not …{end}", self.status);
+    }
+
+    /// Asserts the answer sends the browser to a URL holding `part`.
+    #[track_caller]
+    pub fn assert_to_within(&self, part: &str) {
+        let to = self.location();
+        assert!(
+            to.contains(part),
+            "{} to {to:?}, not to …{part}…",
+            self.status
+        );
     }
 
     /// The value of the hidden `csrf` field.
@@ -87,12 +105,25 @@ impl Visitor {
         }
     }
 
-    pub async fn get(&mut self, path: &str) -> Page {
+    /// A request to `path` with this visitor's cookies; a POST also says it
+    /// comes from this site, as a browser's form or script does.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.base, path.trim_start_matches('/'));
-        let res = self
+        let post = method == reqwest::Method::POST;
+        let req = self
             .http
-            .get(url)
-            .header("cookie", self.cookie_header())
+            .request(method, url)
+            .header("cookie", self.cookie_header());
+        if post {
+            req.header("sec-fetch-site", self.site)
+        } else {
+            req
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .request(reqwest::Method::GET, path)
             .send()
             .await
             .unwrap();
@@ -100,16 +131,25 @@ impl Visitor {
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let url = format!("{}{}", self.base, path.trim_start_matches('/'));
-        let res = self
-            .http
-            .post(url)
-            .header("cookie", self.cookie_header())
-            .header("sec-fetch-site", self.site)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let req = self.request(reqwest::Method::POST, path).form(form);
+        let res = req.send().await.unwrap();
+        self.keep(res).await
+    }
+
+    /// A form posted with its `csrf` token and `fields`.
+    pub async fn submit(&mut self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form = vec![("csrf", csrf)];
+        form.extend_from_slice(fields);
+        self.post(path, &form).await
+    }
+
+    /// A script's request: `body` as JSON.
+    pub async fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Page {
+        let req = self
+            .request(reqwest::Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        let res = req.send().await.unwrap();
         self.keep(res).await
     }
 
@@ -144,6 +184,16 @@ impl Visitor {
             .await
             .unwrap()
     }
+}
+
+/// A user with a verified address (`email`, `PW`) and a browser signed in
+/// as them; the user's id.
+pub async fn signed_in(s: &TestServer, email: &str) -> (Visitor, i64) {
+    let user_id = s.verified_user(email, PW).await;
+    let mut v = Visitor::new(s);
+    let done = v.sign_in(email, PW, "").await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    (v, user_id)
 }
 
 pub async fn portal_server() -> TestServer {
