@@ -23,8 +23,18 @@ async fn status(client: &Client, request: &str, body: Value) -> u16 {
     }
 }
 
-fn with_redis(url: &str) -> impl Fn(&mut Config) + Copy + use<'_> {
-    move |c: &mut Config| c.redis.redis_url = Some(url.into())
+/// A Redis, and two processes on one database sharing it, each
+/// configured by `tweak` too.
+async fn two_on_redis(tweak: fn(&mut Config)) -> (Redis, TestServer, TestServer) {
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let both = |c: &mut Config| {
+        c.redis.redis_url = Some(url.as_str().into());
+        tweak(c);
+    };
+    let a = TestServer::start_with(both).await;
+    let b = TestServer::start_beside(&a, both).await;
+    (redis, a, b)
 }
 
 /// A sealed `session-new` the test can send more than once.
@@ -39,10 +49,7 @@ fn captured(s: &TestServer) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_is_refused_by_the_other_process_and_after_a_restart() {
-    let redis = Redis::start().await;
-    let url = redis.url();
-    let a = TestServer::start_with(with_redis(&url)).await;
-    let mut b = TestServer::start_beside(&a, with_redis(&url)).await;
+    let (redis, a, mut b) = two_on_redis(|_| {}).await;
 
     let token = captured(&a);
     assert_eq!(
@@ -76,10 +83,7 @@ async fn a_replay_is_refused_by_the_other_process_and_after_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_token_sent_to_both_processes_at_once_is_accepted_once() {
-    let redis = Redis::start().await;
-    let url = redis.url();
-    let a = TestServer::start_with(with_redis(&url)).await;
-    let b = TestServer::start_beside(&a, with_redis(&url)).await;
+    let (_redis, a, b) = two_on_redis(|_| {}).await;
     let token = captured(&a);
     let sends = (0..16).map(|i| {
         let (to, token) = (if i % 2 == 0 { a.url() } else { b.url() }, token.clone());
@@ -112,16 +116,9 @@ async fn without_redis_a_restart_refuses_tokens_sealed_before_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_address_limit_is_counted_once_for_both_processes() {
-    let redis = Redis::start().await;
-    let url = redis.url();
-    let url = url.as_str();
     // 10 at once, then one a second, for `session` requests per address.
-    let limited = move |c: &mut Config| {
-        c.redis.redis_url = Some(url.into());
-        c.limits.rate_limits = "session:60; burst:10".into();
-    };
-    let a = TestServer::start_with(limited).await;
-    let b = TestServer::start_beside(&a, limited).await;
+    let (_redis, a, b) =
+        two_on_redis(|c| c.limits.rate_limits = "session:60; burst:10".into()).await;
     let (ca, cb) = (a.client_from("203.0.113.9"), b.client_from("203.0.113.9"));
     let started = Instant::now();
     let mut admitted = 0;
@@ -224,16 +221,8 @@ async fn redis_going_away_does_what_the_operator_chose_and_its_return_is_noticed
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_forward_auth_limit_is_counted_once_for_both_processes() {
-    let redis = Redis::start().await;
-    let url = redis.url();
-    let url = url.as_str();
     // 5 a second per address, 10 at once.
-    let limited = move |c: &mut Config| {
-        c.redis.redis_url = Some(url.into());
-        c.gateway.gateway_rate_limit = 5;
-    };
-    let a = TestServer::start_with(limited).await;
-    let b = TestServer::start_beside(&a, limited).await;
+    let (_redis, a, b) = two_on_redis(|c| c.gateway.gateway_rate_limit = 5).await;
     let started = Instant::now();
     let mut admitted = 0;
     for i in 0..40 {

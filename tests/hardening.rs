@@ -183,10 +183,7 @@ async fn debug_output_of_config_app_and_parameters_holds_no_secret() {
     {
         assert!(!printed.contains(secret), "Debug shows {secret}");
     }
-    assert!(
-        printed.contains("REDACTED"),
-        "secrets are not even named: {printed}"
-    );
+    assert!(printed.contains("REDACTED"), "not even named: {printed}");
 }
 
 #[tokio::test]

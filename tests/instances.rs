@@ -31,11 +31,20 @@ async fn until(bound: Duration, what: &str, mut check: impl AsyncFnMut() -> bool
     let started = Instant::now();
     loop {
         if check().await {
-            return started.elapsed();
+            let took = started.elapsed();
+            eprintln!("{}: {what} after {took:?}", backend());
+            return took;
         }
         assert!(started.elapsed() < bound, "{what}: not within {bound:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `token` deleted through `a`: `b` refuses it within `WITHIN`.
+async fn deleted_through(a: &TestServer, b: &TestServer, token: &str, what: &str) {
+    a.ok("session-delete", json!({"session_token": token}))
+        .await;
+    until(WITHIN, what, async || !b.session_alive(token).await).await;
 }
 
 async fn pair(
@@ -80,33 +89,25 @@ async fn deletes_locks_and_edits_through_one_are_seen_by_the_other_within_a_seco
     let token = a.session_for(Some(uid), 1).await;
     assert!(b.session_alive(&token).await, "B caches it");
     assert!(b.session_alive(&token).await);
-    a.ok("session-delete", json!({"session_token": token}))
-        .await;
-    let took = until(WITHIN, "deleted session refused by B", async || {
-        !b.session_alive(&token).await
-    })
-    .await;
-    eprintln!("session delete seen by the other process after {took:?}");
+    deleted_through(&a, &b, &token, "deleted session refused by B").await;
 
     // A user edited through A.
     let token = a.session_for(Some(uid), 1).await;
     assert_eq!(full_name(&b.session_exists(&token).await), "Test Person");
     a.edit_user(uid, json!({"full_name": "Renamed Person"}))
         .await;
-    let took = until(WITHIN, "edit seen by B", async || {
+    until(WITHIN, "edit seen by B", async || {
         full_name(&b.session_exists(&token).await) == "Renamed Person"
     })
     .await;
-    eprintln!("user edit seen by the other process after {took:?}");
 
     // A user locked through A: B refuses the user's sessions.
     assert!(b.session_alive(&token).await);
     a.lock_user(uid, "lock").await;
-    let took = until(WITHIN, "locked user's session refused by B", async || {
+    until(WITHIN, "locked user's session refused by B", async || {
         !b.session_alive(&token).await
     })
     .await;
-    eprintln!("user lock seen by the other process after {took:?}");
     a.lock_user(uid, "unlock").await;
 
     // The listener's connection killed: notifications meanwhile are lost,
@@ -140,12 +141,7 @@ async fn deletes_locks_and_edits_through_one_are_seen_by_the_other_within_a_seco
     // And invalidations flow again.
     let token = a.session_for(Some(uid), 1).await;
     assert!(b.session_alive(&token).await);
-    a.ok("session-delete", json!({"session_token": token}))
-        .await;
-    until(WITHIN, "delete after the reconnection", async || {
-        !b.session_alive(&token).await
-    })
-    .await;
+    deleted_through(&a, &b, &token, "delete after the reconnection").await;
     admin.close().await.ok();
     a.stop().await;
     b.stop().await;
@@ -226,30 +222,22 @@ async fn a_logout_or_lock_through_one_is_refused_by_the_other_within_two_seconds
     )
     .await;
     assert!(!a.session_alive(&token).await, "A refuses it at once");
-    let took = until(WITHIN_POLL, "logged-out session refused by B", async || {
+    until(WITHIN_POLL, "logged-out session refused by B", async || {
         !b.session_alive(&token).await
     })
     .await;
-    eprintln!(
-        "{}: logout seen by the other process after {took:?}",
-        backend()
-    );
 
     // The other way: a lock through B, seen by A.
     let token = a.session_for(Some(uid), 1).await;
     assert!(a.session_alive(&token).await);
     assert!(b.session_alive(&token).await);
     b.lock_user(uid, "lock").await;
-    let took = until(
+    until(
         WITHIN_POLL,
         "locked user's session refused by A",
         async || !a.session_alive(&token).await,
     )
     .await;
-    eprintln!(
-        "{}: lock seen by the other process after {took:?}",
-        backend()
-    );
     b.stop().await;
     a.stop().await;
 }
@@ -378,16 +366,12 @@ async fn a_logout_the_log_refused_reaches_the_other_once_the_log_takes_writes_ag
     }
     // A keeps trying to publish "drop everything" (its retries wait up to
     // 1.5 s), and B reads it within a second.
-    let took = until(
+    until(
         Duration::from_secs(4),
         "deleted session refused by B once the log took writes",
         async || !b.session_alive(&token).await,
     )
     .await;
-    eprintln!(
-        "{}: logout the log refused seen by the other process {took:?} after the log recovered",
-        backend()
-    );
     assert!(
         a.running()
             .app

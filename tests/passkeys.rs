@@ -24,7 +24,16 @@ fn configure(c: &mut Config) {
 }
 
 async fn server() -> TestServer {
-    TestServer::start_with(configure).await
+    server_with(|_| {}).await
+}
+
+/// The passkey server, then `tweak`.
+async fn server_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    TestServer::start_with(|c| {
+        configure(c);
+        tweak(c);
+    })
+    .await
 }
 
 fn url(s: &str) -> Url {
@@ -373,11 +382,7 @@ async fn a_totp_account_signs_in_with_a_user_verified_passkey_or_uses_it_as_the_
 
 #[tokio::test]
 async fn a_presence_only_security_key_is_one_factor() {
-    let s = TestServer::start_with(|c| {
-        configure(c);
-        c.webauthn.webauthn_user_verification = "discouraged".into();
-    })
-    .await;
+    let s = server_with(|c| c.webauthn.webauthn_user_verification = "discouraged".into()).await;
     let user_id = s.verified_user("up@example.com", PW).await;
     let (_, session) = s.login("up@example.com", PW).await.expect("signs in");
     let mut key = add_passkey(&s, user_id, &session, SoftPasskey::new(false)).await;
@@ -440,10 +445,9 @@ async fn a_ceremony_started_on_one_instance_is_finished_on_another() {
 
 #[tokio::test]
 async fn a_registration_is_bound_to_its_session_and_to_the_allowed_models() {
-    let s = TestServer::start_with(|c| {
-        configure(c);
-        // No authenticator has this model.
-        c.webauthn.webauthn_aaguids = "6f1d3b1c-3c2a-4e55-9a53-0d8a1b0c2d3e".into();
+    // No authenticator has this model.
+    let s = server_with(|c| {
+        c.webauthn.webauthn_aaguids = "6f1d3b1c-3c2a-4e55-9a53-0d8a1b0c2d3e".into()
     })
     .await;
     let user_id = s.verified_user("models@example.com", PW).await;
@@ -481,8 +485,7 @@ async fn a_registration_is_bound_to_its_session_and_to_the_allowed_models() {
 #[tokio::test]
 async fn an_allowed_model_registers() {
     // The software authenticator's AAGUID is all zeros.
-    let s = TestServer::start_with(|c| {
-        configure(c);
+    let s = server_with(|c| {
         c.webauthn.webauthn_aaguids =
             "6f1d3b1c-3c2a-4e55-9a53-0d8a1b0c2d3e; 00000000-0000-0000-0000-000000000000".into();
     })

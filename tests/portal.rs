@@ -83,7 +83,6 @@ async fn a_password_signs_in_and_forward_auth_follows_the_cookie() {
     assert!(account.body.contains("this browser"));
 
     let logout = v.post("/logout", &[("csrf", &account.csrf())]).await;
-    assert_eq!(logout.status, 303);
     logout.assert_to("/login?m=signed-out");
     assert_eq!(v.verify().await.status(), 401);
     assert_eq!(v.get("/account").await.status, 303);
@@ -148,7 +147,6 @@ async fn a_totp_account_needs_its_code_and_a_wrong_one_starts_over() {
     let secret = s.with_totp(uid).await;
     let mut v = Visitor::new(&s);
     let asked = v.sign_in("two@example.com", PW, "").await;
-    assert_eq!(asked.status, 303);
     asked.assert_to("/login/code");
     assert!(
         !v.jar.contains_key("authnzd_session"),
@@ -170,7 +168,6 @@ async fn a_totp_account_needs_its_code_and_a_wrong_one_starts_over() {
     let done = v
         .post_code("/login/code", &code_page, &s.totp_code(&secret, 1))
         .await;
-    assert_eq!(done.status, 303, "{}", done.body);
     done.assert_to("/account");
     let verified = v.verify().await;
     assert_eq!(verified.headers()["x-auth-amr"], "pwd,otp");
@@ -348,7 +345,6 @@ async fn the_account_page_changes_the_password_and_signs_out_the_other_sessions(
     );
 
     let done = laptop.post("/account/password", &fields(&csrf, PW)).await;
-    assert_eq!(done.status, 303, "{}", done.body);
     done.assert_to("/account?m=password-changed");
     assert_eq!(laptop.verify().await.status(), 200, "this session stays");
     assert_eq!(phone.verify().await.status(), 401, "the others end");
@@ -531,7 +527,6 @@ async fn a_mailed_reset_link_sets_a_new_password_once_and_signs_everyone_out() {
             &[("token", &token), ("new_password", NEW_PW)],
         )
         .await;
-    assert_eq!(done.status, 303, "{}", done.body);
     done.assert_to("/login?m=password-reset");
     assert_eq!(phone.verify().await.status(), 401, "the other session ends");
     let notice = v.get(done.location()).await;
@@ -751,7 +746,6 @@ async fn a_sign_up_is_verified_by_its_mailed_link_and_then_signs_in() {
     assert_eq!(sink.settled_count().await, 1);
 
     let verified = Visitor::new(&s).get(&link).await;
-    assert_eq!(verified.status, 303, "{}", verified.body);
     verified.assert_to("/login?m=email-verified");
     let mut signed = Visitor::new(&s);
     let done = signed.sign_in("fresh@example.com", NEW_PW, "").await;

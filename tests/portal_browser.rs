@@ -58,10 +58,8 @@ async fn nginx(p: Ports) -> Nginx {
 #[tokio::test]
 async fn nginx_sends_the_browser_to_the_portal_and_back_after_password_and_totp() {
     let site = Site::start_on("127.0.0.1", nginx, |_| {}).await;
-    let b = Browser::start().await;
-    site.round_trip_with_totp(&b, "/app/report?year=2026", "portal-login")
+    site.round_trip_with_totp("/app/report?year=2026", "portal-login")
         .await;
-    b.close().await;
 }
 
 /// The sign-in link and the code in a delivered message.

@@ -9,7 +9,6 @@
 
 mod common;
 
-use common::browser::Browser;
 use common::caddy::Caddy;
 use common::portal::{Ports, Site};
 
@@ -42,10 +41,8 @@ async fn caddy(p: Ports) -> Caddy {
 #[tokio::test]
 async fn caddy_sends_the_browser_to_the_portal_and_back_after_password_and_totp() {
     let site = Site::start_on("127.0.0.1", caddy, |_| {}).await;
-    let b = Browser::start().await;
-    site.round_trip_with_totp(&b, "/app/x", "portal-caddy-login")
+    site.round_trip_with_totp("/app/x", "portal-caddy-login")
         .await;
-    b.close().await;
 
     // Without the cookie: authnzd's 302, passed on by Caddy as it is.
     authnzd::tls::install_provider();

@@ -77,6 +77,11 @@ fn sets_session(res: &reqwest::Response) -> bool {
     })
 }
 
+/// Where an answer sends the browser.
+fn location(res: &reqwest::Response) -> &str {
+    res.headers()[LOCATION].to_str().unwrap()
+}
+
 #[tokio::test]
 async fn the_page_waits_live_and_the_session_goes_once_to_this_browser_only() {
     let s = portal_server().await;
@@ -120,12 +125,7 @@ async fn the_page_waits_live_and_the_session_goes_once_to_this_browser_only() {
     assert!(!sets_session(&other), "{:?}", other.headers());
     let done = b.get("login/device/finish?rd=/account", &b.cookies).await;
     assert_eq!(done.status(), 303);
-    assert!(
-        done.headers()[LOCATION]
-            .to_str()
-            .unwrap()
-            .ends_with("/account")
-    );
+    assert!(location(&done).ends_with("/account"));
     let session = done
         .headers()
         .get_all(SET_COOKIE)
@@ -160,10 +160,7 @@ async fn a_totp_account_still_asks_for_its_code_after_the_phone() {
     let done = b.get("login/device/finish", &b.cookies).await;
     assert_eq!(done.status(), 303);
     assert!(
-        done.headers()[LOCATION]
-            .to_str()
-            .unwrap()
-            .ends_with("/login/code"),
+        location(&done).ends_with("/login/code"),
         "{:?}",
         done.headers()
     );
@@ -230,7 +227,6 @@ async fn a_phone_is_added_from_the_account_page_once_this_browser_confirms_it() 
     let done = v
         .post("/account/keys/add/confirm", &[("csrf", &seen.csrf())])
         .await;
-    assert_eq!(done.status, 303, "{}", done.body);
     done.assert_to("/account?m=key-added");
     assert!(v.get("/account").await.body.contains("id=\"device-keys\""));
     // Once: confirming again finds nothing to confirm.

@@ -350,19 +350,10 @@ async fn the_password_alone_passes_nowhere_for_a_totp_user() {
     };
     let login = s.try_login(email, PW).await;
     assert!(needs_step(&login).is_some());
-    let passcheck = s
-        .call(
-            "user-passcheck",
-            json!({"session_token": session, "password": PW}),
-        )
-        .await;
-    assert!(needs_step(&passcheck).is_some());
-    let nosession = s
-        .call(
-            "user-passcheck-nosession",
-            json!({"email": email, "password": PW}),
-        )
-        .await;
+    let body = json!({"session_token": session, "password": PW});
+    assert!(needs_step(&s.call("user-passcheck", body).await).is_some());
+    let body = json!({"email": email, "password": PW});
+    let nosession = s.call("user-passcheck-nosession", body).await;
     let token = needs_step(&nosession).expect("an mfa_token");
     // The passcheck's second step.
     next_step(&s);

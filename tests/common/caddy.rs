@@ -4,8 +4,9 @@
 //! off. Killed on drop.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+
+use super::process::Foreground;
 
 pub fn caddy_binary() -> PathBuf {
     let in_path = std::env::var_os("PATH")
@@ -19,17 +20,7 @@ pub fn caddy_binary() -> PathBuf {
 }
 
 /// Caddy in the foreground, killed on drop.
-pub struct Caddy {
-    child: Child,
-    pub dir: tempfile::TempDir,
-}
-
-impl Drop for Caddy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub struct Caddy(Foreground);
 
 /// The global options (no admin endpoint, no certificates) before `sites`.
 fn caddyfile(sites: &str) -> String {
@@ -52,8 +43,8 @@ impl Caddy {
         std::fs::write(&conf, caddyfile(sites)).unwrap();
         let log_path = d.join("caddy.log");
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = Command::new(caddy_binary())
-            .arg("run")
+        let mut cmd = Command::new(caddy_binary());
+        cmd.arg("run")
             .arg("--config")
             .arg(&conf)
             .arg("--adapter")
@@ -65,24 +56,12 @@ impl Caddy {
             .env("XDG_CACHE_HOME", d.join("cache"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("caddy starts");
-        let mut caddy = Caddy { child, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", ready)).is_err() {
-            let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-            if let Ok(Some(status)) = caddy.child.try_wait() {
-                panic!("caddy exited ({status}): {}", log());
-            }
-            assert!(Instant::now() < deadline, "caddy did not start: {}", log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        caddy
+            .stderr(log);
+        Caddy(Foreground::start("caddy", cmd, dir, ready, "caddy.log").await)
     }
 
     /// What Caddy logged so far (JSON lines).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("caddy.log")).unwrap_or_default()
+        std::fs::read_to_string(self.0.dir.path().join("caddy.log")).unwrap_or_default()
     }
 }

@@ -2,8 +2,9 @@
 //! writes, and a small upstream that says which user nginx passed it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+
+use super::process::Foreground;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -45,17 +46,7 @@ pub async fn upstream() -> u16 {
 }
 
 /// nginx in the foreground, killed on drop.
-pub struct Nginx {
-    child: Child,
-    pub dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub struct Nginx(Foreground);
 
 /// The `http { … }` frame around `servers`, with every path in `dir`.
 fn frame(dir: &Path, servers: &str) -> String {
@@ -88,25 +79,15 @@ impl Nginx {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, frame(dir.path(), servers)).unwrap();
-        let child = Command::new(nginx_binary())
-            .arg("-p")
+        let mut cmd = Command::new(nginx_binary());
+        cmd.arg("-p")
             .arg(dir.path())
             .arg("-c")
             .arg(&conf)
             .arg("-e")
             .arg(dir.path().join("error.log"))
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nginx starts");
-        let nginx = Nginx { child, dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", ready)).is_err() {
-            let log =
-                std::fs::read_to_string(nginx.dir.path().join("error.log")).unwrap_or_default();
-            assert!(Instant::now() < deadline, "nginx did not start: {log}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        nginx
+            .stderr(Stdio::null());
+        Nginx(Foreground::start("nginx", cmd, dir, ready, "error.log").await)
     }
 }

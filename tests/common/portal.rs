@@ -73,13 +73,14 @@ impl<P> Site<P> {
         b.wait_for("#account-email").await;
     }
 
-    /// A user with TOTP on, and a visit to the upstream at `path` without
-    /// a session: the proxy sends `b` to the portal's login page
+    /// A user with TOTP on, and a new browser's visit to the upstream at
+    /// `path` without a session: the proxy sends it to the portal's login page
     /// (screenshot `shot`), the password and then a TOTP code bring it back
     /// to `path`, where the upstream sees the user. No session cookie before
     /// the code; afterwards the session cookie (`HttpOnly`,
     /// `SameSite=Lax`) and none of the sign-in's own.
-    pub async fn round_trip_with_totp(&self, b: &Browser, path: &str, shot: &str) {
+    pub async fn round_trip_with_totp(&self, path: &str, shot: &str) {
+        let b = Browser::start().await;
         let email = "grace@example.com";
         let uid = self.s.verified_user(email, PW).await;
         let secret = self.s.with_totp(uid).await;
@@ -110,5 +111,6 @@ impl<P> Site<P> {
         assert_eq!(cookie.same_site.as_deref(), Some("Lax"));
         assert!(b.cookie("authnzd_mfa").await.is_none());
         assert!(b.cookie("authnzd_prelogin").await.is_none());
+        b.close().await;
     }
 }

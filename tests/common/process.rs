@@ -18,6 +18,41 @@ impl Drop for Guard {
     }
 }
 
+/// A proxy (nginx, Caddy) in the foreground with its files in a temp dir,
+/// killed on drop.
+pub struct Foreground {
+    child: Guard,
+    pub dir: tempfile::TempDir,
+}
+
+impl Foreground {
+    /// `cmd` spawned, then waited for until `ready` accepts connections;
+    /// its log (`log` in `dir`) is shown if it exits or does not start.
+    pub async fn start(
+        name: &str,
+        mut cmd: Command,
+        dir: tempfile::TempDir,
+        ready: u16,
+        log: &str,
+    ) -> Foreground {
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let mut f = Foreground {
+            child: Guard(child),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", ready)).is_err() {
+            let log = || std::fs::read_to_string(f.dir.path().join(log)).unwrap_or_default();
+            if let Ok(Some(status)) = f.child.0.try_wait() {
+                panic!("{name} exited ({status}): {}", log());
+            }
+            assert!(Instant::now() < deadline, "{name} did not start: {}", log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        f
+    }
+}
+
 /// `authnzd` run in `dir`, with none of the test's own `AUTHNZD_*` /
 /// `AUTHNZERVER_*` settings.
 pub fn authnzd(dir: &Path) -> Command {

@@ -33,9 +33,11 @@ impl Page {
             .unwrap_or_default()
     }
 
-    /// Asserts the answer sends the browser to a URL ending in `end`.
+    /// Asserts the answer is a redirect (the portal's are all 303) to a
+    /// URL ending in `end`.
     #[track_caller]
     pub fn assert_to(&self, end: &str) {
+        assert_eq!(self.status, 303, "{}", self.body);
         let to = self.location();
         assert!(to.ends_with(end), "{} to {to:?}, not …{end}", self.status);
     }
@@ -197,11 +199,14 @@ pub async fn signed_in(s: &TestServer, email: &str) -> (Visitor, i64) {
 }
 
 pub async fn portal_server() -> TestServer {
-    let port = free_port();
-    TestServer::start_with(move |c| {
+    TestServer::start_with(portal_on(free_port())).await
+}
+
+/// The portal on, served at `port` on loopback.
+pub fn portal_on(port: u16) -> impl FnOnce(&mut authnzd::config::Config) + Send + 'static {
+    move |c| {
         c.server.port = port;
         c.portal.portal = true;
         c.portal.portal_url = format!("http://127.0.0.1:{port}/");
-    })
-    .await
+    }
 }
