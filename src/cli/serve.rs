@@ -2,6 +2,7 @@
 
 use authnzd::config::{Config, LogFormat};
 use authnzd::{Server, store};
+use sd_notify::NotifyState;
 
 use super::CliError;
 
@@ -89,12 +90,25 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     if !json_logs {
         eprintln!("authnzd: listening on {}", running.url());
     }
+    // Every listener is bound by now: units ordered after ours may start.
+    let status = format!("listening on {}", running.url());
+    tell_service_manager(&[NotifyState::Ready, NotifyState::Status(&status)]);
     tokio::select! {
         () = shutdown_signal() => {}
         () = running.wait() => return Err(CliError::Serve("server stopped unexpectedly".into())),
     }
+    tell_service_manager(&[NotifyState::Stopping]);
     running.shutdown().await;
     Ok(())
+}
+
+/// Tells systemd (`Type=notify`) where the service is; nothing when
+/// `NOTIFY_SOCKET` is unset (not started by systemd). A failed notice is
+/// logged, not fatal: systemd then times the start out on its own.
+fn tell_service_manager(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "could not notify the service manager");
+    }
 }
 
 async fn shutdown_signal() {
