@@ -43,7 +43,7 @@ fn package() -> &'static Package {
         deb::generate_assets(Path::new(BIN)).expect("man pages and completions");
         let file = dir.join("authnzd.deb");
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let made = deb::cargo_deb(env!("CARGO").as_ref(), workspace, "dev", &file)
+        let made = deb::cargo_deb(env!("CARGO").as_ref(), workspace, "dev", Some(&file))
             .arg("--fast")
             .output()
             .expect("cargo deb runs (`cargo xtask test` installs cargo-deb)");

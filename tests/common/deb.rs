@@ -61,14 +61,16 @@ pub fn generate_assets(bin: &Path) -> io::Result<PathBuf> {
 }
 
 /// `cargo deb` for the authnzd package already built under `profile`
-/// (`release`, or `dev` for the tests' build), written to `out`.
-pub fn cargo_deb(cargo: &OsStr, workspace: &Path, profile: &str, out: &Path) -> Command {
+/// (`release`, or `dev` for the tests' build), written to `out` (a file
+/// or a directory) if given.
+pub fn cargo_deb(cargo: &OsStr, workspace: &Path, profile: &str, out: Option<&Path>) -> Command {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
         .args(["deb", "--package", "authnzd", "--no-build", "--profile"])
-        .arg(profile)
-        .arg("--output")
-        .arg(out);
+        .arg(profile);
+    if let Some(out) = out {
+        cmd.arg("--output").arg(out);
+    }
     cmd
 }
 

@@ -141,12 +141,24 @@ fn deb(args: &[OsString]) -> Result<ExitCode> {
     let assets = deb::generate_assets(&target.join(dir).join("authnzd"))
         .context("generating the man pages and completions")?;
     eprintln!("xtask: generated {}", assets.display());
+    // cargo-deb takes `--output` once: the caller's, else ours.
     let out = target.join("debian");
-    let mut package = deb::cargo_deb(&cargo_path(), &workspace()?, profile, &out);
+    let out = (!names_output(deb_args)).then_some(out.as_path());
+    let mut package = deb::cargo_deb(&cargo_path(), &workspace()?, profile, out);
     package.args(deb_args);
     strip_cargo_run_env(&mut package);
     let status = package.status().context("running cargo deb")?;
     Ok(exit_code(status))
+}
+
+/// Whether cargo-deb's arguments name the output.
+fn names_output(args: &[OsString]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .filter_map(|a| a.to_str())
+        .any(|a| {
+            a == "-o" || a.starts_with("--output") || (a.starts_with("-o") && !a.starts_with("--"))
+        })
 }
 
 /// The workspace root: this package's parent.
@@ -318,6 +330,16 @@ mod tests {
             (false, args(&["--test", "users", "--", "--all-databases"]))
         );
         assert_eq!(split_all_databases(&[]), (false, vec![]));
+    }
+
+    #[test]
+    fn the_callers_output_replaces_ours() {
+        assert!(names_output(&args(&["--fast", "--output", "x.deb"])));
+        assert!(names_output(&args(&["--output=x.deb"])));
+        assert!(names_output(&args(&["-o", "dir"])));
+        assert!(names_output(&args(&["-odir"])));
+        assert!(!names_output(&args(&["--fast"])));
+        assert!(!names_output(&args(&["--", "--output", "x"])));
     }
 
     #[test]
