@@ -320,6 +320,20 @@ fn bad_env_value_is_one_line_naming_the_key() {
 }
 
 #[test]
+fn log_requests_is_on_unless_the_file_or_the_environment_says_false() {
+    figment::Jail::expect_with(|jail| {
+        assert!(Config::load(None).expect("defaults").logging.log_requests);
+        jail.create_file("quiet.toml", "log_requests = false\n")?;
+        let quiet = Config::load(Some(Path::new("quiet.toml"))).expect("loads");
+        assert!(!quiet.logging.log_requests);
+        jail.set_env("AUTHNZD_LOG_REQUESTS", "true");
+        let loud = Config::load(Some(Path::new("quiet.toml"))).expect("loads");
+        assert!(loud.logging.log_requests);
+        Ok(())
+    });
+}
+
+#[test]
 fn the_sections_serialise_as_one_flat_map_of_keys() {
     let keys = config_keys();
     for key in ["listen", "database_url", "secret", "smtp_host", "log_level"] {
