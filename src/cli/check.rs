@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use authnzd::config::Config;
+use authnzd::config::{self, Config};
 use authnzd::envelope::KeyRing;
 use authnzd::keys::{self, KeySource};
 use authnzd::security::rate_limit::Limits;
@@ -84,18 +84,27 @@ fn key_problem(config: &Config) -> Option<String> {
 }
 
 /// Whether the database answers (a SQLite file that does not exist yet is
-/// not opened, so that it is not created).
+/// not opened, so that it is not created; a missing directory is a problem,
+/// since `serve` creates only the file).
 async fn database_problem(config: &Config) -> Option<String> {
-    let url = &config.database.database_url;
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let file = rest.trim_start_matches("//");
-        let file = file.split('?').next().unwrap_or(file);
-        if file != ":memory:" && !file.is_empty() && !std::path::Path::new(file).exists() {
-            eprintln!("note: database file {file} does not exist; serve will create it");
-            return None;
+    // Normalised here too: with other problems `config` is as read.
+    let raw = &config.database.database_url;
+    let url = config::normalised_database_url(raw).unwrap_or_else(|| raw.clone());
+    if let Some(file) = config::sqlite_path(&url)
+        && !file.exists()
+    {
+        if let Some(problem) = config::sqlite_directory_missing(&url) {
+            return Some(format!("database: {problem}"));
         }
+        eprintln!(
+            "note: database file {} does not exist; serve will create it",
+            file.display()
+        );
+        return None;
     }
-    let connected = tokio::time::timeout(DATABASE_WAIT, store::connect(config)).await;
+    let mut normalised = config.clone();
+    normalised.database.database_url = url;
+    let connected = tokio::time::timeout(DATABASE_WAIT, store::connect(&normalised)).await;
     match connected {
         Err(_) => Some(format!(
             "database: no answer within {} s",

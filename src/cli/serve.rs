@@ -2,6 +2,7 @@
 
 use authnzd::config::{Config, LogFormat};
 use authnzd::{Server, store};
+use sd_notify::NotifyState;
 
 use super::CliError;
 
@@ -89,25 +90,46 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     if !json_logs {
         eprintln!("authnzd: listening on {}", running.url());
     }
+    // Listened for before READY=1: systemd may stop us right after it.
+    let stop = shutdown_signal();
+    // Every listener is bound by now: units ordered after ours may start.
+    let status = format!("listening on {}", running.url());
+    tell_service_manager(&[NotifyState::Ready, NotifyState::Status(&status)]);
     tokio::select! {
-        () = shutdown_signal() => {}
+        () = stop => {}
         () = running.wait() => return Err(CliError::Serve("server stopped unexpectedly".into())),
     }
+    tell_service_manager(&[NotifyState::Stopping]);
     running.shutdown().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Tells systemd (`Type=notify`) where the service is; nothing when
+/// `NOTIFY_SOCKET` is unset (not started by systemd). A failed notice is
+/// logged, not fatal: systemd then times the start out on its own.
+fn tell_service_manager(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "could not notify the service manager");
+    }
+}
+
+/// SIGTERM or SIGINT, caught from this call on (not from the first poll):
+/// one that comes before the select drains the server rather than kill it.
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (term, interrupt) {
+            (Ok(mut term), Ok(mut interrupt)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

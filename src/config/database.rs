@@ -1,6 +1,6 @@
 //! The database: where it is, its pool, and the superuser made on first start.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,4 +88,39 @@ pub fn sqlite_path(normalised: &str) -> Option<PathBuf> {
         return None;
     }
     Some(PathBuf::from(path))
+}
+
+/// Why the SQLite file of a normalised URL cannot be created when its
+/// directory is missing (`None`: not SQLite, in memory, or the directory
+/// is there). For a relative path it names the rule and the absolute
+/// spelling: `sqlite:///var/lib/…`, an absolute path to sqlx, is relative
+/// here as in SQLAlchemy, and the bare "No such file" says neither.
+pub fn sqlite_directory_missing(normalised: &str) -> Option<String> {
+    let file = sqlite_path(normalised)?;
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty())?;
+    if dir.is_dir() {
+        return None;
+    }
+    let shown = format!(
+        "cannot create {}: directory {}",
+        file.display(),
+        dir.display()
+    );
+    if file.is_absolute() {
+        return Some(format!(
+            "{shown} does not exist (authnzd creates the database file, not its directory)"
+        ));
+    }
+    let cwd = std::env::current_dir()
+        .map(|d| format!(" in the working directory {}", d.display()))
+        .unwrap_or_default();
+    let relative = file.display();
+    let meant = Path::new("/").join(file.strip_prefix(".").unwrap_or(&file));
+    Some(format!(
+        "{shown} does not exist{cwd}. A SQLite URL's path is relative to the working \
+         directory unless it has four slashes, as in SQLAlchemy and authnzerver \
+         (`sqlite:///{relative}` is `{relative}`); for the absolute path write \
+         `sqlite:///{}`",
+        meant.display()
+    ))
 }

@@ -39,7 +39,9 @@ mod tests;
 mod tokens;
 mod webauthn;
 
-pub use database::{DatabaseConfig, normalised_database_url, sqlite_path};
+pub use database::{
+    DatabaseConfig, normalised_database_url, sqlite_directory_missing, sqlite_path,
+};
 pub use gateway::GatewayConfig;
 pub use hashing::HashingConfig;
 pub use keys::KeysConfig;

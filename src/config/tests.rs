@@ -5,7 +5,7 @@ use std::path::Path;
 use figment::Figment;
 use figment::providers::Serialized;
 
-use super::database::{normalise_database_url, sqlite_path};
+use super::database::{normalise_database_url, sqlite_directory_missing, sqlite_path};
 use super::server::{
     DEFAULT_MAX_CONNECTIONS, MAX_BODY_READ_TIMEOUT, MAX_CONNECTIONS, connection_budget,
 };
@@ -58,6 +58,46 @@ fn sqlalchemy_urls_are_accepted() {
     );
     assert!(normalise_database_url("oracle://x").is_none());
     assert!(normalise_database_url("no-scheme").is_none());
+}
+
+#[test]
+fn a_missing_sqlite_directory_names_the_rule_and_the_absolute_spelling() {
+    // Three slashes: relative, as SQLAlchemy reads it (and sqlx does not).
+    let url = normalise_database_url("sqlite:///no-such-dir-authnzd/sub/db.sqlite").unwrap();
+    let said = sqlite_directory_missing(&url).expect("the directory is missing");
+    assert!(
+        said.contains("directory no-such-dir-authnzd/sub does not exist in the working directory"),
+        "{said}"
+    );
+    assert!(said.contains("four slashes"), "{said}");
+    assert!(
+        said.ends_with("`sqlite:////no-such-dir-authnzd/sub/db.sqlite`"),
+        "{said}"
+    );
+    let url = normalise_database_url("sqlite://./no-such-dir-authnzd/db.sqlite").unwrap();
+    let said = sqlite_directory_missing(&url).expect("missing");
+    assert!(
+        said.ends_with("`sqlite:////no-such-dir-authnzd/db.sqlite`"),
+        "{said}"
+    );
+    // Absolute: only that the directory is not made.
+    let url = normalise_database_url("sqlite:////no-such-dir-authnzd/db.sqlite").unwrap();
+    let said = sqlite_directory_missing(&url).expect("missing");
+    assert!(
+        said.contains("directory /no-such-dir-authnzd does not exist"),
+        "{said}"
+    );
+    assert!(!said.contains("four slashes"), "{said}");
+    // A directory that is there, the working directory, memory, PostgreSQL.
+    for url in [
+        "sqlite:////tmp/authnzd-x.sqlite",
+        "sqlite:///authnzd-x.sqlite",
+        "sqlite::memory:",
+        "postgres://u@h/db",
+    ] {
+        let url = normalise_database_url(url).unwrap();
+        assert_eq!(sqlite_directory_missing(&url), None, "{url}");
+    }
 }
 
 #[test]
@@ -275,6 +315,20 @@ fn bad_env_value_is_one_line_naming_the_key() {
         let msg = err.to_string();
         assert!(!msg.contains('\n'), "{msg}");
         assert!(msg.contains("port"), "{msg}");
+        Ok(())
+    });
+}
+
+#[test]
+fn log_requests_is_on_unless_the_file_or_the_environment_says_false() {
+    figment::Jail::expect_with(|jail| {
+        assert!(Config::load(None).expect("defaults").logging.log_requests);
+        jail.create_file("quiet.toml", "log_requests = false\n")?;
+        let quiet = Config::load(Some(Path::new("quiet.toml"))).expect("loads");
+        assert!(!quiet.logging.log_requests);
+        jail.set_env("AUTHNZD_LOG_REQUESTS", "true");
+        let loud = Config::load(Some(Path::new("quiet.toml"))).expect("loads");
+        assert!(loud.logging.log_requests);
         Ok(())
     });
 }

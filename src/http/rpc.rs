@@ -16,7 +16,7 @@ use super::text;
 use crate::actions::{Ctx, Refusal};
 use crate::app::App;
 use crate::envelope::{Envelope, OpenError};
-use crate::logging::Escaped;
+use crate::logging::{Escaped, REQUESTS};
 use crate::metrics::{Outcome as Counted, Rejected};
 use crate::rpc::{self, Dispatcher, Handled};
 use crate::security::rate_limit::retry_after_secs;
@@ -55,7 +55,7 @@ pub fn filter(
                     }
                     Ok(Err(())) => text(StatusCode::BAD_REQUEST, "could not read the request body"),
                     Err(_) => {
-                        tracing::info!(outcome = "body timeout", "request refused");
+                        tracing::info!(target: REQUESTS, outcome = "body timeout", "request refused");
                         metrics.rejected(Rejected::BodyDeadline);
                         body_timeout()
                     }
@@ -124,7 +124,7 @@ impl Rpc {
         match AssertUnwindSafe(self.answer(body)).catch_unwind().await {
             Ok(res) => res,
             Err(_) => {
-                tracing::error!(outcome = "panic", "request");
+                tracing::error!(target: REQUESTS, outcome = "panic", "request");
                 unavailable()
             }
         }
@@ -135,12 +135,12 @@ impl Rpc {
         let opened = match self.envelope.open(body) {
             Ok(o) => o,
             Err(OpenError::Undecryptable) => {
-                tracing::info!(outcome = "unauthenticated", "request refused");
+                tracing::info!(target: REQUESTS, outcome = "unauthenticated", "request refused");
                 self.app.metrics.rejected(Rejected::Unauthenticated);
                 return undecryptable();
             }
             Err(e) => {
-                tracing::info!(outcome = "bad envelope", error = %Escaped(&e), "request refused");
+                tracing::info!(target: REQUESTS, outcome = "bad envelope", error = %Escaped(&e), "request refused");
                 self.app.metrics.rejected(Rejected::BadEnvelope);
                 return text(StatusCode::BAD_REQUEST, e.to_string());
             }
@@ -196,7 +196,7 @@ impl Rpc {
                 metrics.request(&name, Counted::Limited, took);
                 metrics.rate_limited(refused.limit);
                 let secs = retry_after_secs(refused.retry_after);
-                tracing::warn!(reqid = %opened.reqid, request = logged_name, outcome = "rate limited", limit = refused.limit, retry_after = secs, "request");
+                tracing::warn!(target: REQUESTS, reqid = %opened.reqid, request = logged_name, outcome = "rate limited", limit = refused.limit, retry_after = secs, "request");
                 let mut res = text(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate limit exceeded; retry later",
@@ -206,13 +206,13 @@ impl Rpc {
                 res
             }
             Ok(Handled::Replayed) => {
-                tracing::info!(outcome = "unauthenticated", "request refused");
+                tracing::info!(target: REQUESTS, outcome = "unauthenticated", "request refused");
                 metrics.rejected(Rejected::Unauthenticated);
                 undecryptable()
             }
             Err(fault) => {
                 metrics.request(&name, Counted::Fault, took);
-                tracing::error!(reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %Escaped(&fault), latency_us, "request");
+                tracing::error!(target: REQUESTS, reqid = %opened.reqid, request = logged_name, outcome = "fault", error = %Escaped(&fault), latency_us, "request");
                 unavailable()
             }
         }
@@ -236,6 +236,7 @@ fn log_answered(
         Some(r) => (r.as_str(), None),
     };
     tracing::info!(
+        target: REQUESTS,
         reqid = %reqid,
         request,
         outcome,

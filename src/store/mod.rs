@@ -74,8 +74,13 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
 /// database surfaces as 503 instead of a hung request.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = crate::config::sqlite_path(&config.database.database_url) {
-        create_private(&path)
-            .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", path.display())))?;
+        create_private(&path).map_err(|e| {
+            let url = &config.database.database_url;
+            let why = (e.kind() == std::io::ErrorKind::NotFound)
+                .then(|| crate::config::sqlite_directory_missing(url))
+                .flatten();
+            DbErr::Custom(why.unwrap_or_else(|| format!("cannot create {}: {e}", path.display())))
+        })?;
     }
     let mut opts = ConnectOptions::new(config.database.database_url.clone());
     opts.max_connections(config.database.db_max_connections)

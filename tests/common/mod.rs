@@ -21,6 +21,7 @@
 //! - `portal`: the server with the sign-in portal behind one of them (`Site`).
 //! - `visitor`: a browser by hand over plain HTTP for the portal (`Visitor`).
 //! - `device_keys`: an authenticator app's Ed25519 key and its registration.
+//! - `deb`: the Debian package made from a build (shared with `cargo xtask deb`).
 // Each test crate uses its own part of the kit and of these re-exports.
 #![allow(dead_code, unused_imports)]
 
@@ -30,6 +31,7 @@ pub mod browser;
 pub mod caddy;
 pub mod cli;
 pub mod concurrency;
+pub mod deb;
 pub mod device_keys;
 pub mod fake_twilio;
 pub mod fixtures;

@@ -1,17 +1,25 @@
 //! `cargo xtask test [--all-databases] [cargo test args…]`: the one test
 //! command of a fresh machine. Checks the system tools the tests drive
 //! (`tools::TOOLS`), installs the missing ones with apt-get when it runs as
-//! root (else prints the command and stops), makes the tests' Python venv,
-//! then runs `cargo test --workspace` with the arguments given.
+//! root (else prints the command and stops), installs cargo-deb with cargo,
+//! makes the tests' Python venv, then runs `cargo test --workspace` with
+//! the arguments given.
+//!
+//! `cargo xtask deb [--dev] [cargo deb args…]`: the Debian package, from a
+//! release build (`--dev`: from the debug build, as the tests make it).
 
 mod tools;
 // The test kit's own venv code, so the package list and the venv's place
 // have one definition.
 #[path = "../../tests/common/python/venv.rs"]
 mod venv;
+// And its packaging steps, so the package test makes the package as
+// operators do.
+#[path = "../../tests/common/deb.rs"]
+mod deb;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -19,10 +27,16 @@ use anyhow::{Context, Result, bail, ensure};
 use tools::{Plan, TOOLS, Tool};
 
 const USAGE: &str = "usage: cargo xtask test [--all-databases] [cargo test args…]
+       cargo xtask deb [--dev] [cargo deb args…]
 
-  Checks and (as root, with apt-get) installs the system tools the tests
-  drive, makes the tests' Python venv, runs `cargo test --workspace`.
-  --all-databases  run the suite on SQLite, then PostgreSQL and MariaDB";
+  test: checks and (as root, with apt-get) installs the system tools the
+  tests drive, installs cargo-deb, makes the tests' Python venv, runs
+  `cargo test --workspace`.
+  --all-databases  run the suite on SQLite, then PostgreSQL and MariaDB
+
+  deb: builds authnzd (release), generates its man pages and completions,
+  and packages it with cargo-deb into target/debian/.
+  --dev  package the debug build instead (quick; for trying the package)";
 
 const DATABASE_URL: &str = "AUTHNZD_TEST_DATABASE_URL";
 
@@ -55,11 +69,14 @@ fn run(args: Vec<OsString>) -> Result<ExitCode> {
         println!("{USAGE}");
         return Ok(ExitCode::SUCCESS);
     }
-    if task != "test" {
-        bail!("unknown task {task:?}\n{USAGE}");
+    match task.to_str() {
+        Some("test") => {}
+        Some("deb") => return deb(rest),
+        _ => bail!("unknown task {task:?}\n{USAGE}"),
     }
     let (all_databases, cargo_args) = split_all_databases(rest);
     provide_tools()?;
+    provide_cargo_deb()?;
     let py = venv::ensure(&target_tmpdir()?).context("making the tests' Python venv")?;
     eprintln!("xtask: Python venv: {}", py.display());
     if !all_databases {
@@ -92,6 +109,92 @@ fn split_all_databases(args: &[OsString]) -> (bool, Vec<OsString>) {
         .map(|(_, a)| a.clone())
         .collect();
     (found, kept)
+}
+
+/// `cargo xtask deb`: builds, generates the assets Cargo.toml's
+/// `[package.metadata.deb]` names, and packages with `cargo deb --no-build`
+/// (the build is ours: cargo-deb would not generate the assets).
+fn deb(args: &[OsString]) -> Result<ExitCode> {
+    let dev = args.first().is_some_and(|a| a == "--dev");
+    let deb_args = if dev { &args[1..] } else { args };
+    provide_cargo_deb()?;
+    let (profile, dir) = if dev {
+        ("dev", "debug")
+    } else {
+        ("release", "release")
+    };
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--package",
+        "authnzd",
+        "--bin",
+        "authnzd",
+        "--profile",
+        profile,
+    ]);
+    let built = build.status().context("running cargo build")?;
+    if !built.success() {
+        return Ok(exit_code(built));
+    }
+    let target = target_dir()?;
+    let assets = deb::generate_assets(&target.join(dir).join("authnzd"))
+        .context("generating the man pages and completions")?;
+    eprintln!("xtask: generated {}", assets.display());
+    // cargo-deb takes `--output` once: the caller's, else ours.
+    let out = target.join("debian");
+    let out = (!names_output(deb_args)).then_some(out.as_path());
+    let mut package = deb::cargo_deb(&cargo_path(), &workspace()?, profile, out);
+    package.args(deb_args);
+    strip_cargo_run_env(&mut package);
+    let status = package.status().context("running cargo deb")?;
+    Ok(exit_code(status))
+}
+
+/// Whether cargo-deb's arguments name the output.
+fn names_output(args: &[OsString]) -> bool {
+    args.iter()
+        .take_while(|a| *a != "--")
+        .filter_map(|a| a.to_str())
+        .any(|a| {
+            a == "-o" || a.starts_with("--output") || (a.starts_with("-o") && !a.starts_with("--"))
+        })
+}
+
+/// The workspace root: this package's parent.
+fn workspace() -> Result<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
+}
+
+/// cargo-deb (`cargo deb`), which the package test and `cargo xtask deb`
+/// run: installed with cargo when missing, at the version `deb` pins.
+fn provide_cargo_deb() -> Result<()> {
+    let present = cargo()
+        .args(["deb", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: missing cargo-deb: the package test (tests/service.rs) makes the Debian package with it"
+    );
+    let mut install = cargo();
+    install.args([
+        "install",
+        "cargo-deb",
+        "--locked",
+        "--version",
+        deb::CARGO_DEB_VERSION,
+    ]);
+    let status = install.status().context("running cargo install")?;
+    ensure!(status.success(), "cargo install cargo-deb failed: {status}");
+    Ok(())
 }
 
 /// Makes sure every tool of `TOOLS` is there, or says how to get it.
@@ -139,33 +242,49 @@ fn apt_get(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The tests' `CARGO_TARGET_TMPDIR`: `tmp` in the target directory this
-/// binary was built in (`<target>/debug/xtask`), which honours
-/// `CARGO_TARGET_DIR` and cargo's configuration alike.
+/// The tests' `CARGO_TARGET_TMPDIR`: `tmp` in the target directory.
 fn target_tmpdir() -> Result<PathBuf> {
+    Ok(target_dir()?.join("tmp"))
+}
+
+/// The target directory this binary was built in (`<target>/debug/xtask`),
+/// which honours `CARGO_TARGET_DIR` and cargo's configuration alike.
+fn target_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the xtask binary")?;
-    let target = exe
-        .parent()
+    exe.parent()
         .and_then(|profile| profile.parent())
-        .with_context(|| format!("no target directory above {}", exe.display()))?;
-    Ok(target.join("tmp"))
+        .map(Path::to_path_buf)
+        .with_context(|| format!("no target directory above {}", exe.display()))
 }
 
 /// `cargo test --workspace` with `args`, inheriting the environment.
 fn cargo_test(args: &[OsString]) -> Command {
-    // The cargo that runs us, so `cargo +toolchain xtask` stays on it.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = cargo();
     cmd.args(["test", "--workspace"]).args(args);
-    // What `cargo run` set for us describes the xtask package; passed on,
-    // build scripts that watch it (ring: CARGO_MANIFEST_DIR) would rebuild
-    // here and again under a plain `cargo test`.
+    cmd
+}
+
+/// The cargo that runs us, so `cargo +toolchain xtask` stays on it.
+fn cargo_path() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Cargo, inheriting the environment less what `cargo run` set for us.
+fn cargo() -> Command {
+    let mut cmd = Command::new(cargo_path());
+    strip_cargo_run_env(&mut cmd);
+    cmd
+}
+
+/// What `cargo run` set for us describes the xtask package; passed on,
+/// build scripts that watch it (ring: CARGO_MANIFEST_DIR) would rebuild
+/// here and again under a plain `cargo test`.
+fn strip_cargo_run_env(cmd: &mut Command) {
     for (name, _) in std::env::vars_os() {
         if name.to_str().is_some_and(set_by_cargo_run) {
             cmd.env_remove(name);
         }
     }
-    cmd
 }
 
 fn set_by_cargo_run(name: &str) -> bool {
@@ -211,6 +330,16 @@ mod tests {
             (false, args(&["--test", "users", "--", "--all-databases"]))
         );
         assert_eq!(split_all_databases(&[]), (false, vec![]));
+    }
+
+    #[test]
+    fn the_callers_output_replaces_ours() {
+        assert!(names_output(&args(&["--fast", "--output", "x.deb"])));
+        assert!(names_output(&args(&["--output=x.deb"])));
+        assert!(names_output(&args(&["-o", "dir"])));
+        assert!(names_output(&args(&["-odir"])));
+        assert!(!names_output(&args(&["--fast"])));
+        assert!(!names_output(&args(&["--", "--output", "x"])));
     }
 
     #[test]

@@ -70,6 +70,24 @@ pub const TOOLS: &[Tool] = &[
         packages: &["caddy"],
         why: "the portal's Caddy test (tests/portal_caddy.rs) puts a real Caddy (forward_auth) in front of the server",
     },
+    Tool {
+        name: "dpkg-deb",
+        detect: Detect::Binary(&["dpkg-deb"]),
+        packages: &["dpkg"],
+        why: "the package test (tests/service.rs) reads the Debian package's files, modes and control files with it",
+    },
+    Tool {
+        name: "systemd-analyze",
+        detect: Detect::Binary(&["systemd-analyze"]),
+        packages: &["systemd"],
+        why: "the package test (tests/service.rs) verifies the systemd unit and rates its hardening with it",
+    },
+    Tool {
+        name: "man",
+        detect: Detect::Binary(&["man"]),
+        packages: &["man-db"],
+        why: "systemd-analyze verify looks up the unit's Documentation= man pages with it",
+    },
 ];
 
 impl Tool {
