@@ -174,7 +174,8 @@ async fn redis_going_away_does_what_the_operator_chose_and_its_return_is_noticed
     // The default: no replay check, no request (503, which a client retries).
     assert_eq!(status(&refusing.client, "session-new", body()).await, 503);
     assert_eq!(status(&refusing.client, "session-new", body()).await, 503);
-    let (code, health) = refusing.health().await;
+    let down = |_: u16, h: &Value| h["redis"]["up"] == json!(false);
+    let (code, health) = refusing.health_until(down).await;
     assert_eq!(
         (code, &health["redis"]["up"]),
         (503, &json!(false)),
@@ -186,7 +187,7 @@ async fn redis_going_away_does_what_the_operator_chose_and_its_return_is_noticed
     let token = captured(&local);
     assert_eq!(post_raw(&local.url(), token.clone()).await.0, 200);
     assert_eq!(post_raw(&local.url(), token).await.0, 401);
-    let (code, health) = local.health().await;
+    let (code, health) = local.health_until(down).await;
     assert_eq!(
         (code, &health["redis"]["up"]),
         (200, &json!(false)),
@@ -202,7 +203,7 @@ async fn redis_going_away_does_what_the_operator_chose_and_its_return_is_noticed
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(refusing.health().await.0, 200);
+    assert_eq!(refusing.health_until(|code, _| code == 200).await.0, 200);
     let metrics = common::http()
         .get(format!("{}metrics", refusing.url()))
         .send()

@@ -246,7 +246,7 @@ async fn a_database_fault_is_503_and_the_server_keeps_serving() {
     s.running().app.db.clone().close().await.unwrap();
     let reply = s.call("session-new", session_new_body(None, 1)).await;
     assert_eq!(reply.status, 503);
-    let (status, body) = s.health().await;
+    let (status, body) = s.health_until(|status, _| status == 503).await;
     assert_eq!(status, 503);
     assert_eq!(body["database"], false);
     // Requests that need no database are still answered.

@@ -65,22 +65,22 @@ fn ops(app: &Arc<App>, shared: Option<Arc<Shared>>) -> Arc<http::ops::Ops> {
     let ping_db = app.db.clone();
     Arc::new(http::ops::Ops {
         version: VERSION,
-        redis_ping: shared.map(|redis| {
-            Box::new(move || {
+        redis: shared.map(|redis| {
+            http::ops::Checked::new(Box::new(move || {
                 let redis = redis.clone();
                 Box::pin(async move { redis.ping().await })
                     as futures_util::future::BoxFuture<'static, bool>
-            }) as http::ops::Ping
+            }))
         }),
         redis_required: {
             let r = &app.config.redis;
             r.redis_replay_fallback == Fallback::Refuse
                 || (app.config.rate_limiting() && r.redis_limits_fallback == Fallback::Refuse)
         },
-        database_ping: Box::new(move || {
+        database: http::ops::Checked::new(Box::new(move || {
             let db = ping_db.clone();
             Box::pin(async move { store::ping(&db).await })
-        }),
+        })),
         delivery: {
             let app = app.clone();
             Box::new(move || {

@@ -243,6 +243,21 @@ impl TestServer {
         (status, res.json().await.expect("health JSON"))
     }
 
+    /// `/health` once `wanted` holds of it: the server reuses a check's
+    /// answer for up to `CHECK_REUSED_FOR`, so a change must show within
+    /// that (plus a round trip's slack); the last answer if it did not.
+    pub async fn health_until(&self, wanted: impl Fn(u16, &Value) -> bool) -> (u16, Value) {
+        let within = authnzd::http::ops::CHECK_REUSED_FOR + Duration::from_millis(500);
+        let started = std::time::Instant::now();
+        loop {
+            let (status, body) = self.health().await;
+            if wanted(status, &body) || started.elapsed() >= within {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Asserts the server still serves: a new session is made.
     pub async fn assert_serving(&self) {
         self.ok("session-new", super::session_new_body(None, 1))
