@@ -40,28 +40,39 @@ pub fn filter(
         .and(warp::body::stream())
         .then(move |length: Option<u64>, body| {
             let rpc = rpc.clone();
-            async move {
-                let metrics = &rpc.app.metrics;
-                if length.is_some_and(|n| n > rpc.max_body_bytes) {
-                    metrics.rejected(Rejected::TooLarge);
-                    return too_large();
-                }
-                let read = read_limited(body, length, rpc.max_body_bytes);
-                match tokio::time::timeout(rpc.body_read_timeout, read).await {
-                    Ok(Ok(Some(bytes))) => rpc.handle(&bytes).await,
-                    Ok(Ok(None)) => {
-                        metrics.rejected(Rejected::TooLarge);
-                        too_large()
-                    }
-                    Ok(Err(())) => text(StatusCode::BAD_REQUEST, "could not read the request body"),
-                    Err(_) => {
-                        tracing::info!(target: REQUESTS, outcome = "body timeout", "request refused");
-                        metrics.rejected(Rejected::BodyDeadline);
-                        body_timeout()
-                    }
-                }
-            }
+            async move { rpc.exchange(length, body).await }
         })
+}
+
+impl Rpc {
+    /// Everything after the headers: the body read within its limit and
+    /// deadline, then the answer. The same for warp's route and the
+    /// transport's direct one (`http::Direct`).
+    pub async fn exchange<S, B, E>(&self, length: Option<u64>, body: S) -> Response
+    where
+        S: Stream<Item = Result<B, E>>,
+        B: Buf,
+    {
+        let metrics = &self.app.metrics;
+        if length.is_some_and(|n| n > self.max_body_bytes) {
+            metrics.rejected(Rejected::TooLarge);
+            return too_large();
+        }
+        let read = read_limited(body, length, self.max_body_bytes);
+        match tokio::time::timeout(self.body_read_timeout, read).await {
+            Ok(Ok(Some(bytes))) => self.handle(&bytes).await,
+            Ok(Ok(None)) => {
+                metrics.rejected(Rejected::TooLarge);
+                too_large()
+            }
+            Ok(Err(())) => text(StatusCode::BAD_REQUEST, "could not read the request body"),
+            Err(_) => {
+                tracing::info!(target: REQUESTS, outcome = "body timeout", "request refused");
+                metrics.rejected(Rejected::BodyDeadline);
+                body_timeout()
+            }
+        }
+    }
 }
 
 fn too_large() -> Response {
@@ -89,13 +100,13 @@ const RESERVE_MAX: u64 = 64 * 1024;
 
 /// The whole body, or `None` once it passes `limit` (chunked bodies carry no
 /// length up front; a declared length sizes the buffer, up to `RESERVE_MAX`).
-async fn read_limited<S, B>(
+async fn read_limited<S, B, E>(
     body: S,
     length: Option<u64>,
     limit: u64,
 ) -> Result<Option<BytesMut>, ()>
 where
-    S: Stream<Item = Result<B, warp::Error>>,
+    S: Stream<Item = Result<B, E>>,
     B: Buf,
 {
     let expected = length.unwrap_or(0).min(limit).min(RESERVE_MAX);

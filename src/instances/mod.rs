@@ -138,10 +138,6 @@ pub async fn prune(app: &App) {
     }
 }
 
-/// For a short-lived process (the operator's `authnzd user …`): collects
-/// its invalidations; `Outgoing::send` writes them to the log before it
-/// exits, so the running servers see a lock by command within a second
-
 fn new_origin() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }

@@ -310,7 +310,15 @@ pub(super) async fn start(
             let (listener, at) = bind(at).await?;
             let routes = http::gateway_routes(gateway, portal.clone(), ops.clone());
             let transport = app.metrics.transport.clone();
-            let task = http::serve(listener, routes, limits, tls.clone(), transport, stopping());
+            let task = http::serve(
+                listener,
+                routes,
+                None,
+                limits,
+                tls.clone(),
+                transport,
+                stopping(),
+            );
             gateway_served = Some((at, tokio::spawn(task)));
             tracing::info!(addr = %at, "forward-auth and JWKS listening");
             None
@@ -328,6 +336,10 @@ pub(super) async fn start(
         }
     });
     let on_rpc_port = config.ops.metrics && config.ops.metrics_listen.is_none();
+    let direct = Arc::new(http::Direct {
+        rpc: rpc.clone(),
+        allowed_hosts: config.allowed_host_list(),
+    });
     let routes = http::routes(
         rpc,
         ops.clone(),
@@ -341,7 +353,7 @@ pub(super) async fn start(
         let (listener, at) = bind(at).await?;
         let routes = http::metrics_routes(ops);
         let transport = Arc::new(metrics::Transport::default());
-        let task = http::serve(listener, routes, limits, None, transport, stopping());
+        let task = http::serve(listener, routes, None, limits, None, transport, stopping());
         metrics_served = Some((at, tokio::spawn(task)));
         tracing::info!(addr = %at, "metrics listening");
     }
@@ -350,6 +362,7 @@ pub(super) async fn start(
     let task = tokio::spawn(http::serve(
         listener,
         routes,
+        Some(direct),
         limits,
         tls,
         transport,
