@@ -145,6 +145,8 @@ pub struct Invalidations {
 /// Values read at scrape time from the parts that keep them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Samples {
+    /// The runtime's threads serving requests (`worker_threads`).
+    pub worker_threads: u64,
     pub hash_workers_busy: u64,
     pub hash_queue_depth: u64,
     pub hashes: u64,
@@ -187,6 +189,12 @@ impl Collector for Sampled {
     fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let s = self.0.read().as_ref().map(|f| f()).unwrap_or_default();
         let e = &mut e;
+        gauge(
+            e,
+            "authnzd_worker_threads",
+            "Threads serving requests.",
+            s.worker_threads,
+        )?;
         gauge(
             e,
             "authnzd_hash_workers_busy",

@@ -232,3 +232,35 @@ async fn acknowledged_writes_survive_kill_9() {
         assert!(r.success, "acknowledged session lost after kill -9: {r:?}");
     }
 }
+
+/// What `/metrics` on `port` says of the threads serving requests.
+async fn workers(port: u16) -> u64 {
+    let text = common::http()
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("authnzd_worker_threads "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no worker count in {text}"))
+}
+
+#[tokio::test]
+async fn worker_threads_sets_how_many_threads_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let url = format!("sqlite:///{}/w.sqlite", dir.path().display());
+    for n in [1, 3] {
+        let env = [
+            ("AUTHNZD_WORKER_THREADS", n.to_string()),
+            ("AUTHNZD_METRICS", "true".to_owned()),
+        ];
+        let server = common::process::serve(dir.path(), port, &url, &env).await;
+        assert_eq!(workers(port).await, n);
+        drop(server);
+    }
+}

@@ -205,10 +205,16 @@ impl Cli {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)
+    runtime_with(None)
+}
+
+/// The runtime, with `workers` threads when given (else one per core).
+fn runtime_with(workers: Option<usize>) -> Result<tokio::runtime::Runtime, CliError> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers {
+        b.worker_threads(n);
+    }
+    b.enable_all().build().map_err(CliError::Runtime)
 }
 
 pub fn run() -> ExitCode {
@@ -228,7 +234,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         None | Some(Command::Serve) => {
             let config = cli.load_config()?;
             authnzd::logging::init(&config);
-            runtime()?.block_on(serve::serve(config))
+            runtime_with(config.server.worker_threads)?.block_on(serve::serve(config))
         }
         Some(Command::Migrate) => {
             let config = cli.load_config()?;

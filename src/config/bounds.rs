@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 38] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 39] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -107,6 +107,13 @@ impl Config {
                 "",
             ),
             ("hash_queue", z(self.hashing.hash_queue), 1, 1_000_000, ""),
+            (
+                "worker_threads",
+                z(self.server.worker_threads.unwrap_or(1)),
+                1,
+                1024,
+                "",
+            ),
             (
                 "argon2_memory_kib",
                 n(self.hashing.argon2_memory_kib),

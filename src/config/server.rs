@@ -63,6 +63,10 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Time in-flight requests get to finish at shutdown, in seconds.
     pub drain_timeout: u64,
+    /// Threads serving requests; default one per core. Fewer than the
+    /// cores costs less CPU a request (no hand-offs between threads) where
+    /// a proxy or the frontend shares the machine (BENCHMARKS.md).
+    pub worker_threads: Option<usize>,
     /// How answers spell datetimes: `naive` (authnzerver's naive UTC ISO
     /// form) or `rfc3339` (with `+00:00`).
     pub datetime_format: crate::timefmt::DatetimeFormat,
@@ -89,6 +93,7 @@ impl Default for ServerConfig {
             header_read_timeout: 10,
             body_read_timeout: 5,
             max_connections: None,
+            worker_threads: None,
             drain_timeout: 10,
             datetime_format: crate::timefmt::DatetimeFormat::Naive,
             tls_cert_file: None,

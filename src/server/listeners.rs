@@ -45,6 +45,7 @@ fn samples(app: &App) -> metrics::Samples {
     let (db_pool_size, db_pool_idle) = store::pool_stats(&app.db);
     let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
     metrics::Samples {
+        worker_threads: 0,
         hash_workers_busy: n(app.credentials.hasher.busy()),
         hash_queue_depth: n(app.credentials.hasher.queued()),
         hashes: app.credentials.hasher.runs(),
@@ -325,10 +326,12 @@ pub(super) async fn start(
         }
         None => Some((gateway, portal)),
     };
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
     app.metrics.set_source({
         let app = Arc::downgrade(app);
         move || {
             let mut s = app.upgrade().map(|a| samples(&a)).unwrap_or_default();
+            s.worker_threads = u64::try_from(workers).unwrap_or(u64::MAX);
             if let Some(r) = &shared {
                 s.redis = Some((r.is_up(), r.failures()));
             }
