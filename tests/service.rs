@@ -47,11 +47,8 @@ fn package() -> &'static Package {
             .arg("--fast")
             .output()
             .expect("cargo deb runs (`cargo xtask test` installs cargo-deb)");
-        assert!(
-            made.status.success(),
-            "cargo deb: {}",
-            String::from_utf8_lossy(&made.stderr)
-        );
+        let why = String::from_utf8_lossy(&made.stderr);
+        assert!(made.status.success(), "cargo deb: {why}");
         let control = dir.join("control");
         let root = dir.join("root");
         succeeds(Command::new("dpkg-deb").arg("-e").arg(&file).arg(&control));
