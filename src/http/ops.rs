@@ -17,18 +17,25 @@ pub type Ping = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, bool> +
 /// shows within a second.
 pub const CHECK_REUSED_FOR: Duration = Duration::from_secs(1);
 
+/// How long a ping may take before it counts as "down": the others wait
+/// for the one asking, so a database that hangs must not hang `/health`.
+pub const PING_WITHIN: Duration = Duration::from_secs(2);
+
 /// A ping's answer, asked again once it is `CHECK_REUSED_FOR` old, by one
-/// caller at a time (the others wait for that answer rather than asking too).
+/// caller at a time (the others wait for that answer rather than asking
+/// too), and "down" when it does not come within `within`.
 pub struct Checked {
     ping: Ping,
+    within: Duration,
     last: parking_lot::Mutex<Option<(Instant, bool)>>,
     asking: tokio::sync::Mutex<()>,
 }
 
 impl Checked {
-    pub fn new(ping: Ping) -> Checked {
+    pub fn new(ping: Ping, within: Duration) -> Checked {
         Checked {
             ping,
+            within,
             last: parking_lot::Mutex::new(None),
             asking: tokio::sync::Mutex::new(()),
         }
@@ -48,7 +55,9 @@ impl Checked {
         if let Some(up) = self.recent() {
             return up;
         }
-        let up = (self.ping)().await;
+        let up = tokio::time::timeout(self.within, (self.ping)())
+            .await
+            .unwrap_or(false);
         *self.last.lock() = Some((Instant::now(), up));
         up
     }
@@ -132,4 +141,53 @@ pub fn health(
             res
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::{Checked, Ping};
+
+    fn counting(asked: &Arc<AtomicUsize>, answer: Option<bool>) -> Ping {
+        let asked = asked.clone();
+        Box::new(move || {
+            asked.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                match answer {
+                    Some(up) => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        up
+                    }
+                    None => std::future::pending().await,
+                }
+            })
+        })
+    }
+
+    #[tokio::test]
+    async fn sixty_four_checks_at_once_ask_once() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let checked = Checked::new(counting(&asked, Some(true)), Duration::from_secs(1));
+        let all = futures_util::future::join_all((0..64).map(|_| checked.up())).await;
+        assert!(all.into_iter().all(|up| up));
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_ping_that_never_answers_is_down_for_everyone_waiting() {
+        let asked = Arc::new(AtomicUsize::new(0));
+        let checked = Checked::new(counting(&asked, None), Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        let all = futures_util::future::join_all((0..8).map(|_| checked.up())).await;
+        assert!(all.into_iter().all(|up| !up));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(asked.load(Ordering::SeqCst), 1);
+    }
 }

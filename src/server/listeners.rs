@@ -67,21 +67,27 @@ fn ops(app: &Arc<App>, shared: Option<Arc<Shared>>) -> Arc<http::ops::Ops> {
     Arc::new(http::ops::Ops {
         version: VERSION,
         redis: shared.map(|redis| {
-            http::ops::Checked::new(Box::new(move || {
-                let redis = redis.clone();
-                Box::pin(async move { redis.ping().await })
-                    as futures_util::future::BoxFuture<'static, bool>
-            }))
+            http::ops::Checked::new(
+                Box::new(move || {
+                    let redis = redis.clone();
+                    Box::pin(async move { redis.ping().await })
+                        as futures_util::future::BoxFuture<'static, bool>
+                }),
+                http::ops::PING_WITHIN,
+            )
         }),
         redis_required: {
             let r = &app.config.redis;
             r.redis_replay_fallback == Fallback::Refuse
                 || (app.config.rate_limiting() && r.redis_limits_fallback == Fallback::Refuse)
         },
-        database: http::ops::Checked::new(Box::new(move || {
-            let db = ping_db.clone();
-            Box::pin(async move { store::ping(&db).await })
-        })),
+        database: http::ops::Checked::new(
+            Box::new(move || {
+                let db = ping_db.clone();
+                Box::pin(async move { store::ping(&db).await })
+            }),
+            http::ops::PING_WITHIN,
+        ),
         delivery: {
             let app = app.clone();
             Box::new(move || {
