@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use entity::{sessions, users};
 use moka::future::Cache;
+use sha2::{Digest, Sha256};
 
 /// A session with its user, as the actions see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,14 +73,28 @@ impl Invalidation {
     }
 }
 
-#[derive(Debug)]
+/// Held by value: moka keeps each value behind a pointer of its own.
+#[derive(Debug, Clone)]
 struct SessionEntry {
     session: Arc<sessions::Model>,
     loaded_at: u64,
 }
 
+/// A session's cache key: its digest's 32 bytes, not the 64-character hex
+/// string (a tenth of an entry's weight with a million sessions). A digest
+/// that is not 64 hex digits (only tests make one) is hashed to 32 bytes.
+type SessionKey = [u8; 32];
+
+fn session_key(token_hash: &str) -> SessionKey {
+    let mut key = [0; 32];
+    if hex::decode_to_slice(token_hash, &mut key).is_err() {
+        key = Sha256::digest(token_hash.as_bytes()).into();
+    }
+    key
+}
+
 pub struct SessionCache {
-    sessions: Cache<String, Arc<SessionEntry>>,
+    sessions: Cache<SessionKey, SessionEntry>,
     users: Cache<i64, Arc<users::Model>>,
     revoked: parking_lot::RwLock<Revocations>,
     epoch: AtomicU64,
@@ -188,7 +203,7 @@ impl SessionCache {
     /// A cached session, unless its user's sessions were revoked after it
     /// was loaded.
     pub async fn session(&self, token_hash: &str) -> Option<Arc<sessions::Model>> {
-        let found = self.sessions.get(token_hash).await.and_then(|entry| {
+        let found = self.sessions.get(&session_key(token_hash)).await.and_then(|entry| {
             let stale = self
                 .revoked
                 .read()
@@ -214,14 +229,15 @@ impl SessionCache {
 
     pub async fn put_session(
         &self,
-        token_hash: String,
+        token_hash: &str,
         session: Arc<sessions::Model>,
         loaded_at: u64,
     ) {
-        let entry = Arc::new(SessionEntry { session, loaded_at });
-        self.sessions.insert(token_hash.clone(), entry).await;
+        let key = session_key(token_hash);
+        let entry = SessionEntry { session, loaded_at };
+        self.sessions.insert(key, entry).await;
         if self.epoch() != loaded_at {
-            self.sessions.invalidate(&token_hash).await;
+            self.sessions.invalidate(&key).await;
         }
     }
 
@@ -283,7 +299,7 @@ impl SessionCache {
         match what {
             Invalidation::Session(token_hash) => {
                 self.bump();
-                self.sessions.invalidate(&token_hash).await;
+                self.sessions.invalidate(&session_key(&token_hash)).await;
             }
             Invalidation::User(user_id) => {
                 self.bump();
@@ -333,7 +349,7 @@ mod tests {
         let cache = SessionCache::with_marks(100, 2, Duration::from_secs(600));
         for id in 1..=11 {
             let e = cache.epoch();
-            cache.put_session(format!("t{id}"), session(id), e).await;
+            cache.put_session(&format!("t{id}"), session(id), e).await;
         }
         for id in 1..=10 {
             cache.revoke_user_sessions(id).await;
@@ -347,8 +363,8 @@ mod tests {
         // User 11 was not revoked, but the floor may cover it: at worst a
         // re-read, never a stale answer. Sessions loaded now are served.
         let e = cache.epoch();
-        cache.put_session("t1".into(), session(1), e).await;
-        cache.put_session("t11".into(), session(11), e).await;
+        cache.put_session("t1", session(1), e).await;
+        cache.put_session("t11", session(11), e).await;
         assert!(cache.session("t1").await.is_some());
         assert!(cache.session("t11").await.is_some());
     }
@@ -371,7 +387,7 @@ mod tests {
     async fn a_flush_drops_everything() {
         let cache = SessionCache::new(100, Duration::from_secs(600));
         let e = cache.epoch();
-        cache.put_session("t1".into(), session(1), e).await;
+        cache.put_session("t1", session(1), e).await;
         cache.flush();
         assert!(cache.session("t1").await.is_none());
     }
@@ -380,8 +396,8 @@ mod tests {
     async fn sessions_of_other_users_stay_cached_while_marks_fit() {
         let cache = SessionCache::new(100, Duration::from_secs(600));
         let e = cache.epoch();
-        cache.put_session("t1".into(), session(1), e).await;
-        cache.put_session("t2".into(), session(2), e).await;
+        cache.put_session("t1", session(1), e).await;
+        cache.put_session("t2", session(2), e).await;
         cache.revoke_user_sessions(1).await;
         assert!(cache.session("t1").await.is_none());
         assert!(cache.session("t2").await.is_some());

@@ -177,7 +177,10 @@ pub struct ReplayGuard {
 
 #[derive(Default)]
 struct ReplayShard {
-    by_second: BTreeMap<u64, HashSet<u128>>,
+    /// Tags by the second they were stamped, each folded to 64 bits: a
+    /// false match among a million has a 2^-44 chance (and refuses one
+    /// request); remembering half as much matters more.
+    by_second: BTreeMap<u64, HashSet<u64>>,
     len: usize,
     floor: u64,
 }
@@ -214,7 +217,8 @@ impl ReplayGuard {
         if timestamp < shard.floor {
             return false;
         }
-        if !shard.by_second.entry(timestamp).or_default().insert(tag) {
+        let kept = (tag ^ (tag >> 64)) as u64;
+        if !shard.by_second.entry(timestamp).or_default().insert(kept) {
             return false;
         }
         shard.len += 1;

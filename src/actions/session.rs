@@ -136,7 +136,7 @@ pub async fn live_session_by_digest(
                 return Ok(None);
             };
             let s = Arc::new(s);
-            app.sessions.put_session(hash, s.clone(), epoch).await;
+            app.sessions.put_session(&hash, s.clone(), epoch).await;
             s
         }
     };
