@@ -234,9 +234,7 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         None | Some(Command::Serve) => {
             let config = cli.load_config()?;
             authnzd::logging::init(&config);
-            // Requests are served on threads of their own (`http::Fronts`,
-            // `worker_threads` of them); this runtime keeps the chores.
-            runtime_with(Some(1))?.block_on(serve::serve(config))
+            runtime_with(config.server.worker_threads)?.block_on(serve::serve(config))
         }
         Some(Command::Migrate) => {
             let config = cli.load_config()?;

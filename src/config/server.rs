@@ -63,10 +63,9 @@ pub struct ServerConfig {
     pub max_connections: Option<usize>,
     /// Time in-flight requests get to finish at shutdown, in seconds.
     pub drain_timeout: u64,
-    /// Threads serving requests, each with every connection it accepted
-    /// to itself; default one per core. Fewer than the cores costs less CPU
-    /// a request where a proxy or the frontend shares the machine
-    /// (BENCHMARKS.md).
+    /// Threads serving requests; default one per core. Fewer than the
+    /// cores costs less CPU a request (no hand-offs between threads) where
+    /// a proxy or the frontend shares the machine (BENCHMARKS.md).
     pub worker_threads: Option<usize>,
     /// How answers spell datetimes: `naive` (authnzerver's naive UTC ISO
     /// form) or `rfc3339` (with `+00:00`).

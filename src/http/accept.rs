@@ -37,33 +37,6 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-/// What a listener's accept loops share, on every serving thread: the
-/// limits, TLS, the connection counters and the cap's permits (the cap is
-/// the listener's, not each thread's).
-#[derive(Clone)]
-pub struct Listening {
-    pub limits: Limits,
-    pub tls: Option<tokio_rustls::TlsAcceptor>,
-    pub transport: Arc<crate::metrics::Transport>,
-    slots: Arc<Semaphore>,
-}
-
-impl Listening {
-    pub fn new(
-        limits: Limits,
-        tls: Option<tokio_rustls::TlsAcceptor>,
-        transport: Arc<crate::metrics::Transport>,
-    ) -> Listening {
-        let cap = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
-        Listening {
-            limits,
-            tls,
-            transport,
-            slots: Arc::new(Semaphore::new(cap)),
-        }
-    }
-}
-
 /// Whether a connection has a request in hand, and since when it has not.
 struct Activity {
     busy: AtomicUsize,
@@ -160,27 +133,22 @@ const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 /// accepting, lets in-flight requests finish for up to the drain deadline,
 /// and drops whatever is left (a stalled client cannot hold the process).
 ///
-/// At most `limits.max_connections` connections are served at once, by
-/// all the loops of one `Listening` together: a permit is taken before
-/// `accept` and moved into the connection's task, so it comes back however
-/// the connection ends.
+/// At most `limits.max_connections` connections are served at once: a
+/// permit is taken before `accept` and moved into the connection's task, so
+/// it comes back however the connection ends.
 pub async fn serve<F>(
     listener: TcpListener,
     routes: F,
     direct: Option<Arc<Direct>>,
-    on: Listening,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    transport: Arc<crate::metrics::Transport>,
     shutdown: impl Future<Output = ()>,
 ) where
     F: Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static,
     F::Future: Send,
 {
     let service = warp::service(routes);
-    let Listening {
-        limits,
-        tls,
-        transport,
-        slots,
-    } = on;
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -195,6 +163,7 @@ pub async fn serve<F>(
     let graceful = GracefulShutdown::new();
     let mut conns = JoinSet::new();
     let cap = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(cap));
     let mut slot: Option<OwnedSemaphorePermit> = None;
     let mut cap_warned: Option<Instant> = None;
     tokio::pin!(shutdown);

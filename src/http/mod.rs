@@ -11,14 +11,12 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 mod accept;
-mod fronts;
 pub mod gateway;
 pub mod ops;
 pub mod portal;
 pub mod rpc;
 
-pub use accept::{Limits, Listening, serve};
-pub use fronts::Fronts;
+pub use accept::{Limits, serve};
 
 /// The TCP peer of the connection a request came on (warp's own
 /// `addr::remote` is filled only by warp's server, not by this accept loop).

@@ -28,8 +28,6 @@ pub(super) struct Served {
     pub task: JoinHandle<()>,
     pub gateway: Option<(SocketAddr, JoinHandle<()>)>,
     pub metrics: Option<(SocketAddr, JoinHandle<()>)>,
-    /// The threads every listener is served on.
-    pub fronts: http::Fronts,
 }
 
 /// A listener on `at` and the address it got (port 0 picks one).
@@ -313,30 +311,28 @@ pub(super) async fn start(
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
-    let threads = config
-        .server
-        .worker_threads
-        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
-        .unwrap_or(1);
-    let fronts = http::Fronts::start(threads).map_err(StartError::Threads)?;
     let mut gateway_served = None;
     let on_rpc = match gateway_addr {
         Some(at) => {
             let (listener, at) = bind(at).await?;
             let routes = http::gateway_routes(gateway, portal.clone(), ops.clone());
-            let on = http::Listening::new(limits, tls.clone(), app.metrics.transport.clone());
-            let task = fronts
-                .serve(listener, |l| {
-                    http::serve(l, routes.clone(), None, on.clone(), stopping())
-                })
-                .map_err(|source| StartError::Bind { addr: at, source })?;
-            gateway_served = Some((at, task));
+            let transport = app.metrics.transport.clone();
+            let task = http::serve(
+                listener,
+                routes,
+                None,
+                limits,
+                tls.clone(),
+                transport,
+                stopping(),
+            );
+            gateway_served = Some((at, tokio::spawn(task)));
             tracing::info!(addr = %at, "forward-auth and JWKS listening");
             None
         }
         None => Some((gateway, portal)),
     };
-    let workers = fronts.threads();
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
     app.metrics.set_source({
         let app = Arc::downgrade(app);
         move || {
@@ -365,28 +361,22 @@ pub(super) async fn start(
     if let (true, Some(at)) = (config.ops.metrics, config.ops.metrics_listen) {
         let (listener, at) = bind(at).await?;
         let routes = http::metrics_routes(ops);
-        let on = http::Listening::new(limits, None, Arc::new(metrics::Transport::default()));
-        let task = fronts
-            .serve(listener, |l| {
-                http::serve(l, routes.clone(), None, on.clone(), stopping())
-            })
-            .map_err(|source| StartError::Bind { addr: at, source })?;
-        metrics_served = Some((at, task));
+        let transport = Arc::new(metrics::Transport::default());
+        let task = http::serve(listener, routes, None, limits, None, transport, stopping());
+        metrics_served = Some((at, tokio::spawn(task)));
         tracing::info!(addr = %at, "metrics listening");
     }
     let https = tls.is_some();
-    let on = http::Listening::new(limits, tls, app.metrics.transport.clone());
-    let task = fronts
-        .serve(listener, |l| {
-            http::serve(
-                l,
-                routes.clone(),
-                Some(direct.clone()),
-                on.clone(),
-                stopping(),
-            )
-        })
-        .map_err(|source| StartError::Bind { addr, source })?;
+    let transport = app.metrics.transport.clone();
+    let task = tokio::spawn(http::serve(
+        listener,
+        routes,
+        Some(direct),
+        limits,
+        tls,
+        transport,
+        stopping(),
+    ));
     tracing::info!(%addr, https, version = VERSION, "authnzd listening");
     Ok(Served {
         addr,
@@ -394,6 +384,5 @@ pub(super) async fn start(
         task,
         gateway: gateway_served,
         metrics: metrics_served,
-        fronts,
     })
 }

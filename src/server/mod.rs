@@ -19,8 +19,7 @@ use crate::{import, keys, security, setup, tls};
 
 pub struct Server;
 
-/// A running server. Dropping it stops its serving threads at once, with
-/// whatever they had in hand; `shutdown` drains first.
+/// A running server. Dropping it does not stop it; call `shutdown`.
 pub struct Running {
     pub addr: SocketAddr,
     pub report: StartReport,
@@ -39,9 +38,6 @@ pub struct Running {
     background: Vec<JoinHandle<()>>,
     /// Cache invalidations shared with other processes.
     sharing: crate::instances::Sharing,
-    /// Last to go: connections opened on these threads (the database's
-    /// among them) are driven by them until then.
-    fronts: crate::http::Fronts,
 }
 
 impl Server {
@@ -81,7 +77,6 @@ impl Server {
             metrics_task: served.metrics.map(|(_, t)| t),
             background,
             sharing,
-            fronts: served.fronts,
         })
     }
 }
@@ -106,8 +101,6 @@ pub enum StartError {
     Import(#[from] import::ImportError),
     #[error("config key `redis_url`: {0}")]
     Redis(#[from] crate::cluster::SharedError),
-    #[error("cannot start the serving threads: {0}")]
-    Threads(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -139,7 +132,6 @@ impl Running {
             chore.abort();
         }
         let _ = self.app.db.clone().close().await;
-        drop(self.fronts);
     }
 
     /// Resolves when the server stops on its own (it should not).
