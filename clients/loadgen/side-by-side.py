@@ -9,7 +9,11 @@ a markdown table into BENCHMARKS.md between marker comments (reruns replace
 it). Python 3.11 standard library only.
 
     clients/loadgen/side-by-side.py                       # authnzd only
-    clients/loadgen/side-by-side.py --authnzerver /path/to/venv --postgres --million
+    clients/loadgen/side-by-side.py --floor --authnzerver /path/to/venv --postgres --million
+
+--floor first runs nginx `return 200` (one worker, no access log) under the
+load generator's plain `health` scenario: the cost of a bare HTTP exchange,
+which the summary compares each server's CPU per request with.
 
 --authnzerver takes a virtualenv with authnzerver installed (its bin/python
 makes the database and key, its bin/authnzrv serves). --million seeds
@@ -21,6 +25,7 @@ only that step.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -198,6 +203,34 @@ def start_authnzerver(spec: str, workdir: Path, port: int) -> Server:
     return server
 
 
+def start_floor(workdir: Path, port: int) -> Server:
+    """nginx answering `return 200` to everything: the floor."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise SystemExit("--floor needs nginx (apt-get install nginx-light)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "nginx.conf").write_text(
+        f"daemon off; master_process off; worker_processes 1;\n"
+        f"pid {workdir}/nginx.pid; error_log {workdir}/error.log warn;\n"
+        "events { worker_connections 1024; }\n"
+        "http { access_log off; keepalive_requests 1000000;\n"
+        f"  server {{ listen 127.0.0.1:{port}; location / {{ return 200 \"ok\"; }} }} }}\n")
+    # The plain `health` scenario sends no envelope; any key will do.
+    key_file = workdir / "any.key"
+    key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+    logf = open(workdir / "nginx.out", "w")
+    proc = subprocess.Popen([nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
+                             "-e", str(workdir / "error.log")], stdout=logf, stderr=logf)
+    url = f"http://127.0.0.1:{port}/"
+    server = Server("nginx floor", "-", proc, url, key_file)
+    try:
+        wait_health(url + "health", proc)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 def loadgen(lg: Path, server: Server, scenario: str, c: int, out: Path, duration: str,
             extra: list[str] | None = None) -> dict:
     cmd = [str(lg), "--url", server.url, "--key-file", str(server.key_file), "--scenario", scenario,
@@ -278,6 +311,26 @@ def summary(rows: list[dict], notes: list[str]) -> str:
                        f"({h['throughput_rps']:,.0f} req/s); p99 {s['latency_ms']['p99']:.2f} ms; "
                        f"load generator {s['cpu']['loadgen_us_per_request']:.1f} µs/req, server "
                        f"{fmt(s['cpu']['server_us_per_request'])} µs/req.")
+    floor = {c: find(rows, "nginx floor", "-", "health", c) for c in CONCURRENCY}
+    for c, f in floor.items():
+        if not f:
+            continue
+        fus = f["cpu"]["server_us_per_request"]
+        parts = []
+        for scenario in ["health", "session-exists", "user-check-access"]:
+            a = find(rows, "authnzd", "SQLite", scenario, c)
+            if a and a["cpu"]["server_us_per_request"]:
+                aus = a["cpu"]["server_us_per_request"]
+                parts.append(f"{scenario} {aus:.1f} µs = {aus / fus:.1f}×")
+        out.append(f"- Against the floor at c={c} (nginx `return 200`, {fus:.1f} µs of server CPU per "
+                   f"request, {f['throughput_rps']:,.0f} req/s): authnzd " + "; ".join(parts) + ".")
+    for scenario in ["session-exists", "user-check-access", "session-new"]:
+        a = find(rows, "authnzd", "SQLite", scenario, 16)
+        z = find(rows, "authnzerver", "SQLite", scenario, 16)
+        if a and z and a["cpu"]["server_us_per_request"] and z["cpu"]["server_us_per_request"]:
+            aus, zus = a["cpu"]["server_us_per_request"], z["cpu"]["server_us_per_request"]
+            out.append(f"- {scenario} at c=16, server CPU per request: authnzd {aus:.1f} µs, authnzerver "
+                       f"{zus:,.0f} µs = {zus / aus:.0f}× less.")
     for scenario in SCENARIOS:
         a = find(rows, "authnzd", "SQLite", scenario, 16)
         z = find(rows, "authnzerver", "SQLite", scenario, 16)
@@ -311,6 +364,8 @@ def psql(*sql: str) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--authnzerver", help="authnzerver virtualenv to compare with")
+    p.add_argument("--floor", action="store_true",
+                   help="first run nginx `return 200` (the floor) under the same load generator")
     p.add_argument("--postgres", action="store_true",
                    help="also run authnzd on PostgreSQL at 127.0.0.1:5432 (user postgres, scratch database)")
     p.add_argument("--million", action="store_true",
@@ -336,6 +391,11 @@ def main() -> None:
     load = os.getloadavg()
     servers: list[Server] = []
     try:
+        if a.floor:
+            f = start_floor(tmp / "floor", 13559)
+            servers.append(f)
+            rows += run_suite(lg, f, results, a.duration, ["health"], CONCURRENCY)
+            f.stop()
         az = start_authnzd(authnzd, tmp / "authnzd", 13560, f"sqlite:///{tmp}/authnzd/authnzd.sqlite",
                            "SQLite")
         servers.append(az)
