@@ -203,13 +203,17 @@ impl SessionCache {
     /// A cached session, unless its user's sessions were revoked after it
     /// was loaded.
     pub async fn session(&self, token_hash: &str) -> Option<Arc<sessions::Model>> {
-        let found = self.sessions.get(&session_key(token_hash)).await.and_then(|entry| {
-            let stale = self
-                .revoked
-                .read()
-                .is_stale(entry.session.user_id, entry.loaded_at);
-            (!stale).then(|| entry.session.clone())
-        });
+        let found = self
+            .sessions
+            .get(&session_key(token_hash))
+            .await
+            .and_then(|entry| {
+                let stale = self
+                    .revoked
+                    .read()
+                    .is_stale(entry.session.user_id, entry.loaded_at);
+                (!stale).then(|| entry.session.clone())
+            });
         let count = if found.is_some() {
             &self.hits
         } else {
