@@ -108,6 +108,16 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("AUTHNZD_", "AUTHNZERVER_"))}
 
 
+def answering(server: "Server", timeout: float = 60.0) -> "Server":
+    """`server` once its /health answers; stopped if it never does."""
+    try:
+        wait_health(server.url + "health", server.proc, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 class Server:
     def __init__(self, label: str, backend: str, proc: subprocess.Popen, url: str, key_file: Path):
         self.label, self.backend, self.proc, self.url, self.key_file = label, backend, proc, url, key_file
@@ -135,13 +145,7 @@ def start_authnzd(binary: Path, workdir: Path, port: int, database_url: str, bac
     logf = open(workdir / "server.log", "w")
     proc = subprocess.Popen([str(binary), "serve"], cwd=workdir, env=env, stdout=logf, stderr=logf)
     url = f"http://127.0.0.1:{port}/"
-    server = Server("authnzd", backend, proc, url, workdir / "authnzd.key")
-    try:
-        wait_health(url + "health", proc)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return answering(Server("authnzd", backend, proc, url, workdir / "authnzd.key"))
 
 
 def start_authnzerver(spec: str, workdir: Path, port: int) -> Server:
@@ -192,12 +196,7 @@ def start_authnzerver(spec: str, workdir: Path, port: int) -> Server:
     proc = subprocess.Popen([str(venv / "bin" / "authnzrv"), f"--basedir={workdir}"], cwd=workdir,
                             env=env, stdout=logf, stderr=logf)
     url = f"http://127.0.0.1:{port}/"
-    server = Server("authnzerver", "SQLite", proc, url, key_file)
-    try:
-        wait_health(url + "health", proc, timeout=120)
-    except BaseException:
-        server.stop()
-        raise
+    server = answering(Server("authnzerver", "SQLite", proc, url, key_file), timeout=120)
     # The main process and its worker processes share the work.
     server.pids = [proc.pid] + children(proc.pid)
     return server
@@ -222,13 +221,7 @@ def start_floor(workdir: Path, port: int) -> Server:
     proc = subprocess.Popen([nginx, "-p", str(workdir), "-c", str(workdir / "nginx.conf"),
                              "-e", str(workdir / "error.log")], stdout=logf, stderr=logf)
     url = f"http://127.0.0.1:{port}/"
-    server = Server("nginx floor", "-", proc, url, key_file)
-    try:
-        wait_health(url + "health", proc)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return answering(Server("nginx floor", "-", proc, url, key_file))
 
 
 def loadgen(lg: Path, server: Server, scenario: str, c: int, out: Path, duration: str,
