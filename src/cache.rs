@@ -81,7 +81,7 @@ struct SessionEntry {
 }
 
 /// A session's cache key: its digest's 32 bytes, not the 64-character hex
-/// string (a tenth of an entry's weight with a million sessions). A digest
+/// string (about a tenth of an entry's weight with a million sessions). A digest
 /// that is not 64 hex digits (only tests make one) is hashed to 32 bytes.
 type SessionKey = [u8; 32];
 
