@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use entity::{sessions, users};
 use moka::future::Cache;
-use sha2::{Digest, Sha256};
 
 /// A session with its user, as the actions see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,16 +80,15 @@ struct SessionEntry {
 }
 
 /// A session's cache key: its digest's 32 bytes, not the 64-character hex
-/// string (about a tenth of an entry's weight with a million sessions). A digest
-/// that is not 64 hex digits (only tests make one) is hashed to 32 bytes.
+/// string (about a tenth of an entry's weight with a million sessions).
 type SessionKey = [u8; 32];
 
-fn session_key(token_hash: &str) -> SessionKey {
+/// `None` for anything but a token digest (`tokens::digest`): never cached,
+/// so never served from the cache nor in need of invalidating.
+fn session_key(token_hash: &str) -> Option<SessionKey> {
     let mut key = [0; 32];
-    if hex::decode_to_slice(token_hash, &mut key).is_err() {
-        key = Sha256::digest(token_hash.as_bytes()).into();
-    }
-    key
+    hex::decode_to_slice(token_hash, &mut key).ok()?;
+    Some(key)
 }
 
 pub struct SessionCache {
@@ -203,17 +201,17 @@ impl SessionCache {
     /// A cached session, unless its user's sessions were revoked after it
     /// was loaded.
     pub async fn session(&self, token_hash: &str) -> Option<Arc<sessions::Model>> {
-        let found = self
-            .sessions
-            .get(&session_key(token_hash))
-            .await
-            .and_then(|entry| {
-                let stale = self
-                    .revoked
-                    .read()
-                    .is_stale(entry.session.user_id, entry.loaded_at);
-                (!stale).then(|| entry.session.clone())
-            });
+        let found = match session_key(token_hash) {
+            Some(key) => self.sessions.get(&key).await,
+            None => None,
+        }
+        .and_then(|entry| {
+            let stale = self
+                .revoked
+                .read()
+                .is_stale(entry.session.user_id, entry.loaded_at);
+            (!stale).then(|| entry.session.clone())
+        });
         let count = if found.is_some() {
             &self.hits
         } else {
@@ -237,7 +235,9 @@ impl SessionCache {
         session: Arc<sessions::Model>,
         loaded_at: u64,
     ) {
-        let key = session_key(token_hash);
+        let Some(key) = session_key(token_hash) else {
+            return;
+        };
         let entry = SessionEntry { session, loaded_at };
         self.sessions.insert(key, entry).await;
         if self.epoch() != loaded_at {
@@ -303,7 +303,9 @@ impl SessionCache {
         match what {
             Invalidation::Session(token_hash) => {
                 self.bump();
-                self.sessions.invalidate(&session_key(&token_hash)).await;
+                if let Some(key) = session_key(&token_hash) {
+                    self.sessions.invalidate(&key).await;
+                }
             }
             Invalidation::User(user_id) => {
                 self.bump();
@@ -330,12 +332,17 @@ impl SessionCache {
 mod tests {
     use super::*;
 
+    /// The digest of test token `t<id>`: cache keys are token digests.
+    fn digest_of(id: i64) -> String {
+        crate::security::tokens::digest(&format!("t{id}"))
+    }
+
     fn session(user_id: i64) -> Arc<sessions::Model> {
         let t = chrono::DateTime::from_timestamp(1_800_000_000, 0)
             .unwrap()
             .naive_utc();
         Arc::new(sessions::Model {
-            token_hash: format!("t{user_id}"),
+            token_hash: digest_of(user_id),
             ip_address: "203.0.113.7".into(),
             user_agent: "ua".into(),
             user_id,
@@ -353,24 +360,24 @@ mod tests {
         let cache = SessionCache::with_marks(100, 2, Duration::from_secs(600));
         for id in 1..=11 {
             let e = cache.epoch();
-            cache.put_session(&format!("t{id}"), session(id), e).await;
+            cache.put_session(&digest_of(id), session(id), e).await;
         }
         for id in 1..=10 {
             cache.revoke_user_sessions(id).await;
         }
         for id in 1..=10 {
             assert!(
-                cache.session(&format!("t{id}")).await.is_none(),
+                cache.session(&digest_of(id)).await.is_none(),
                 "user {id}'s revoked session served from the cache"
             );
         }
         // User 11 was not revoked, but the floor may cover it: at worst a
         // re-read, never a stale answer. Sessions loaded now are served.
         let e = cache.epoch();
-        cache.put_session("t1", session(1), e).await;
-        cache.put_session("t11", session(11), e).await;
-        assert!(cache.session("t1").await.is_some());
-        assert!(cache.session("t11").await.is_some());
+        cache.put_session(&digest_of(1), session(1), e).await;
+        cache.put_session(&digest_of(11), session(11), e).await;
+        assert!(cache.session(&digest_of(1)).await.is_some());
+        assert!(cache.session(&digest_of(11)).await.is_some());
     }
 
     #[test]
@@ -388,22 +395,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_token_digests_are_cached() {
+        let cache = SessionCache::new(100, Duration::from_secs(600));
+        let e = cache.epoch();
+        cache.put_session("not-a-digest", session(1), e).await;
+        assert!(cache.session("not-a-digest").await.is_none());
+        cache.put_session(&digest_of(1), session(1), e).await;
+        assert!(cache.session(&digest_of(1)).await.is_some());
+        cache.invalidate_session(&digest_of(1)).await;
+        assert!(cache.session(&digest_of(1)).await.is_none());
+    }
+
+    #[tokio::test]
     async fn a_flush_drops_everything() {
         let cache = SessionCache::new(100, Duration::from_secs(600));
         let e = cache.epoch();
-        cache.put_session("t1", session(1), e).await;
+        cache.put_session(&digest_of(1), session(1), e).await;
         cache.flush();
-        assert!(cache.session("t1").await.is_none());
+        assert!(cache.session(&digest_of(1)).await.is_none());
     }
 
     #[tokio::test]
     async fn sessions_of_other_users_stay_cached_while_marks_fit() {
         let cache = SessionCache::new(100, Duration::from_secs(600));
         let e = cache.epoch();
-        cache.put_session("t1", session(1), e).await;
-        cache.put_session("t2", session(2), e).await;
+        cache.put_session(&digest_of(1), session(1), e).await;
+        cache.put_session(&digest_of(2), session(2), e).await;
         cache.revoke_user_sessions(1).await;
-        assert!(cache.session("t1").await.is_none());
-        assert!(cache.session("t2").await.is_some());
+        assert!(cache.session(&digest_of(1)).await.is_none());
+        assert!(cache.session(&digest_of(2)).await.is_some());
     }
 }

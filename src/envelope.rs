@@ -356,6 +356,17 @@ mod tests {
     }
 
     #[test]
+    fn replay_guard_tells_apart_tags_that_differ_only_in_their_high_half() {
+        let guard = ReplayGuard::new(10_000, 300);
+        let low = 0x5a5a_u128;
+        let high = low | (0x3c_u128 << 64);
+        assert!(guard.first_sight(1000, low, 1000));
+        assert!(guard.first_sight(1000, high, 1000));
+        assert!(!guard.first_sight(1000, high, 1000));
+        assert!(!guard.first_sight(1000, low, 1000));
+    }
+
+    #[test]
     fn replay_guard_forgets_expired_seconds() {
         let guard = ReplayGuard::new(10_000, 300);
         assert!(guard.first_sight(1000, 1, 1000));
