@@ -200,8 +200,8 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::ApikeyNew) -> Done<answers::
         .is_some_and(|s| {
             s.user.user_id == p.user_id
                 && s.user.user_role == p.user_role
-                && s.session.ip_address == p.ip_address
-                && s.session.user_agent == p.user_agent
+                && s.session.ip_address() == p.ip_address
+                && s.session.user_agent() == p.user_agent
         });
     if !session_ok {
         return Err(No::new(

@@ -105,8 +105,8 @@ pub async fn signup(
         ("account_verify_url", verify_url.as_str()),
         ("verification_code", token.as_str()),
         ("verification_expiry", expires.as_str()),
-        ("browser_identifier", session.session.user_agent.as_str()),
-        ("ip_address", session.session.ip_address.as_str()),
+        ("browser_identifier", session.session.user_agent()),
+        ("ip_address", session.session.ip_address()),
         ("user_email", user.email.as_str()),
     ];
     if app
@@ -191,8 +191,8 @@ pub async fn forgotpass(
         ("password_forgot_url", p.password_forgot_url.as_str()),
         ("verification_code", token.as_str()),
         ("verification_expiry", expires.as_str()),
-        ("browser_identifier", session.session.user_agent.as_str()),
-        ("ip_address", session.session.ip_address.as_str()),
+        ("browser_identifier", session.session.user_agent()),
+        ("ip_address", session.session.ip_address()),
         ("user_email", user.email.as_str()),
     ];
     if app

@@ -55,7 +55,7 @@ fn identity(found: &CachedSession, now: chrono::NaiveDateTime) -> Option<Identit
         email_verified: u.email_verified,
         role: u.user_role.clone(),
         full_name: u.full_name.clone(),
-        amr: found.session.amr.clone(),
+        amr: found.session.amr().to_owned(),
         auth_time: found.session.auth_time,
     })
 }

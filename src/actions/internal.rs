@@ -4,7 +4,7 @@
 use authnzd_proto::{self as proto, answers};
 use std::sync::Arc;
 
-use entity::sessions;
+use crate::cache::SessionRow;
 use serde_json::{Map, Value};
 
 use super::user::{self, toggle_user_lock, user_info};
@@ -193,7 +193,7 @@ pub async fn session_edit(
     let Some(found) = live_session(&app, token).await? else {
         return Err(failed(Refusal::NoSuchSession));
     };
-    let merged = merge_extra(found.session.extra_info_json.as_ref(), &p.update_dict);
+    let merged = merge_extra(found.session.extra_info_json().as_ref(), &p.update_dict);
     let hash = tokens::digest(token);
     if !store::sessions::set_extra_info(app.writes(), &hash, Some(merged), app.now()).await? {
         return Err(failed(Refusal::NoSuchSession));
@@ -211,15 +211,15 @@ pub async fn session_edit(
 
 /// The session as `internal-session-edit` answers it (`token` is the one
 /// asked about: only its digest is stored).
-fn record(s: &sessions::Model, token: &str) -> answers::SessionRecord {
+fn record(s: &SessionRow, token: &str) -> answers::SessionRecord {
     answers::SessionRecord {
         user_id: s.user_id,
         session_token: token.to_owned(),
-        ip_address: s.ip_address.clone(),
-        user_agent: s.user_agent.clone(),
+        ip_address: s.ip_address().to_owned(),
+        user_agent: s.user_agent().to_owned(),
         created: timefmt::format(s.created),
         expires: timefmt::format(s.expires),
-        extra_info_json: s.extra_info_json.clone(),
+        extra_info_json: s.extra_info_json(),
     }
 }
 
@@ -249,11 +249,11 @@ mod tests {
             let map = json!({
                 "user_id": s.user_id,
                 "session_token": "tok",
-                "ip_address": s.ip_address,
-                "user_agent": s.user_agent,
+                "ip_address": s.ip_address(),
+                "user_agent": s.user_agent(),
                 "created": crate::timefmt::format(s.created),
                 "expires": crate::timefmt::format(s.expires),
-                "extra_info_json": s.extra_info_json,
+                "extra_info_json": s.extra_info_json(),
             });
             assert_eq!(serde_json::to_value(record(s, "tok")).unwrap(), map);
         }

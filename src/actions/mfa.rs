@@ -140,7 +140,7 @@ pub async fn freshly_signed_in(app: &App, found: &CachedSession) -> Result<bool,
             .clamp(0, i64::MAX)
             <= window
     });
-    let amr = Amr::parse(&found.session.amr);
+    let amr = Amr::parse(found.session.amr());
     if !recent || amr.is_empty() {
         return Ok(false);
     }

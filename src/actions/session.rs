@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{Ctx, Done, Event, Fault, No, Refusal, Refused, Said, no};
 use crate::app::App;
-use crate::cache::CachedSession;
+use crate::cache::{CachedSession, SessionRow};
 use crate::secret::ExposeSecret;
 use crate::security::tokens;
 use crate::store::{self, seed::ANONYMOUS_ID};
@@ -135,8 +135,12 @@ pub async fn live_session_by_digest(
             let Some(s) = store::sessions::find_live(&app.db, &hash, now).await? else {
                 return Ok(None);
             };
+            // Found under `hash`, so it is a digest (nothing else is stored).
+            let Some(s) = SessionRow::from_model(s) else {
+                return Ok(None);
+            };
             let s = Arc::new(s);
-            app.sessions.put_session(&hash, s.clone(), epoch).await;
+            app.sessions.put_session(s.clone(), epoch).await;
             s
         }
     };
@@ -277,29 +281,35 @@ pub(crate) mod tests {
     use entity::sessions;
     use serde_json::json;
 
+    fn t(secs: i64, micros: u32) -> chrono::NaiveDateTime {
+        chrono::DateTime::from_timestamp(secs, micros * 1000)
+            .unwrap()
+            .naive_utc()
+    }
+
+    /// A session's row, with every optional field set or none.
+    fn row(filled: bool) -> sessions::Model {
+        sessions::Model {
+            token_hash: "ab".repeat(32),
+            ip_address: "2001:db8::1".into(),
+            user_agent: "Mozilla/5.0 \"quoted\" \\ \u{1F600}\n".into(),
+            user_id: 4,
+            created: t(1_800_000_000, 0),
+            expires: t(1_800_086_400, 123_456),
+            extra_info_json: filled.then_some(json!({"device": "phone", "n": [1, 2]})),
+            amr: if filled {
+                "pwd otp".into()
+            } else {
+                String::new()
+            },
+            auth_time: filled.then_some(t(1_799_999_000, 42)),
+        }
+    }
+
     /// A session and its user, with every optional field set or none.
     pub(crate) fn found(filled: bool) -> CachedSession {
-        let t = |secs: i64, micros: u32| {
-            chrono::DateTime::from_timestamp(secs, micros * 1000)
-                .unwrap()
-                .naive_utc()
-        };
         CachedSession {
-            session: Arc::new(sessions::Model {
-                token_hash: "ab".repeat(32),
-                ip_address: "2001:db8::1".into(),
-                user_agent: "Mozilla/5.0 \"quoted\" \\ \u{1F600}\n".into(),
-                user_id: 4,
-                created: t(1_800_000_000, 0),
-                expires: t(1_800_086_400, 123_456),
-                extra_info_json: filled.then_some(json!({"device": "phone", "n": [1, 2]})),
-                amr: if filled {
-                    "pwd otp".into()
-                } else {
-                    String::new()
-                },
-                auth_time: filled.then_some(t(1_799_999_000, 42)),
-            }),
+            session: Arc::new(SessionRow::from_model(row(filled)).unwrap()),
             user: Arc::new(users::Model {
                 user_id: 4,
                 system_id: "6f1c7a43-0e1b-4f0a-9d59-0a3d0f6c2b11".into(),
@@ -329,7 +339,7 @@ pub(crate) mod tests {
     async fn a_session_summary_writes_what_the_map_did() {
         for format in [DatetimeFormat::Naive, DatetimeFormat::Rfc3339] {
             for filled in [true, false] {
-                let s = (*found(filled).session).clone();
+                let s = row(filled);
                 let current = filled.then_some(s.token_hash.as_str());
                 let (typed, map) = timefmt::scope(format, async {
                     let map = json!({

@@ -76,14 +76,14 @@ fn answer(
         iss: app.config.tokens.jwt_issuer.clone(),
         aud: app.config.tokens.jwt_audience.clone(),
         sub: found.user.user_id.to_string(),
-        sid: found.session.token_hash.clone(),
+        sid: found.session.token_hash(),
         role: found.user.user_role.clone(),
         iat: now.timestamp(),
         exp: expires.timestamp(),
         jti: uuid::Uuid::new_v4().simple().to_string(),
         amr: found
             .session
-            .amr
+            .amr()
             .split_whitespace()
             .map(str::to_owned)
             .collect(),
@@ -120,7 +120,7 @@ pub async fn issue(app: Arc<App>, ctx: Ctx, p: proto::TokenIssue) -> Done<answer
         refresh_tokens::Model {
             token_hash: tokens::digest(&token),
             family: family.clone(),
-            session_hash: found.session.token_hash.clone(),
+            session_hash: found.session.token_hash(),
             user_id: found.user.user_id,
             user_role: found.user.user_role.clone(),
             created: now,

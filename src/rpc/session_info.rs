@@ -3,6 +3,7 @@
 //! skips the `Value` tree `Outcome::of` would build.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::outcome::Written;
 use crate::actions::Fault;
@@ -34,7 +35,7 @@ struct SessionInfo<'a> {
     emailverify_sent_datetime: Option<Stamp>,
     expires: Stamp,
     extra_info: &'a Option<Value>,
-    extra_info_json: &'a Option<Value>,
+    extra_info_json: Option<&'a RawValue>,
     full_name: &'a Option<String>,
     ip_address: &'a str,
     is_active: bool,
@@ -51,7 +52,7 @@ impl<'a> SessionInfo<'a> {
     fn new(found: &'a CachedSession, token: &'a str) -> SessionInfo<'a> {
         let (s, u) = (&*found.session, &*found.user);
         SessionInfo {
-            amr: Methods(&s.amr),
+            amr: Methods(s.amr()),
             auth_time: s.auth_time.map(stamp),
             created: stamp(s.created),
             created_on: stamp(u.created_on),
@@ -60,15 +61,15 @@ impl<'a> SessionInfo<'a> {
             emailverify_sent_datetime: u.emailverify_sent_datetime.map(stamp),
             expires: stamp(s.expires),
             extra_info: &u.extra_info,
-            extra_info_json: &s.extra_info_json,
+            extra_info_json: s.extra_info_raw(),
             full_name: &u.full_name,
-            ip_address: &s.ip_address,
+            ip_address: s.ip_address(),
             is_active: u.is_active,
             last_login_success: u.last_login_success.map(stamp),
             last_login_try: u.last_login_try.map(stamp),
             session_token: token,
             system_id: &u.system_id,
-            user_agent: &s.user_agent,
+            user_agent: s.user_agent(),
             user_id: u.user_id,
             user_role: &u.user_role,
         }
@@ -109,12 +110,12 @@ mod tests {
             "created_on": timefmt::format(u.created_on),
             "user_role": u.user_role,
             "session_token": token,
-            "ip_address": s.ip_address,
-            "user_agent": s.user_agent,
+            "ip_address": s.ip_address(),
+            "user_agent": s.user_agent(),
             "created": timefmt::format(s.created),
             "expires": timefmt::format(s.expires),
-            "extra_info_json": s.extra_info_json,
-            "amr": s.amr.split_whitespace().collect::<Vec<_>>(),
+            "extra_info_json": s.extra_info_json(),
+            "amr": s.amr().split_whitespace().collect::<Vec<_>>(),
             "auth_time": timefmt::format_opt(s.auth_time),
         })
     }

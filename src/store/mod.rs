@@ -95,9 +95,16 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 // After each checkpoint restart the WAL file is cut back to this.
                 .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+                .pragma("cache_size", SQLITE_CACHE_SIZE)
         });
     Database::connect(opts).await
 }
+
+/// Each pooled SQLite connection's page cache (negative: KiB). SQLite's
+/// default is 2 MiB, which with 8 connections was 12 MiB of the hot RSS
+/// over a million sessions; pages it drops are still in the kernel's page
+/// cache, a `pread` away.
+const SQLITE_CACHE_SIZE: &str = "-1024";
 
 /// Bytes the SQLite WAL file is cut back to once checkpointed.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;

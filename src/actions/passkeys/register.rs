@@ -66,7 +66,7 @@ pub async fn register_start(
     {
         selection.insert("residentKey".into(), Value::from("preferred"));
     }
-    let bound = Some(found.session.token_hash.clone());
+    let bound = Some(found.session.token_hash());
     let (ceremony_id, expires) = start(&app, REGISTER, Some(user.user_id), bound, &state).await?;
     Ok(Said::new(
         answers::PasskeyCeremony {

@@ -97,10 +97,7 @@ async fn enrolling(
             "Sign in again, with every factor, to add a device key.",
         );
     }
-    Ok((
-        Some(found.user.user_id),
-        Some(found.session.token_hash.clone()),
-    ))
+    Ok((Some(found.user.user_id), Some(found.session.token_hash())))
 }
 
 /// Issues a challenge. Its `wait_secret` goes to this caller alone — the
