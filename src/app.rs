@@ -126,6 +126,8 @@ pub struct App {
     pub metrics: crate::metrics::Metrics,
     /// The WebAuthn relying party; `None` while passkeys are off.
     pub webauthn: Option<crate::security::passkeys::RelyingParty>,
+    /// New sessions, written in batches (group commit).
+    pub new_sessions: crate::store::session_batch::SessionBatch,
 }
 
 /// What start-up builds; `App::new` adds the in-process state.
@@ -141,6 +143,7 @@ pub struct Parts {
 }
 
 impl App {
+    /// Within a tokio runtime: it starts the session writer.
     pub fn new(p: Parts) -> App {
         let webauthn = crate::security::passkeys::RelyingParty::of(&p.config);
         let sessions = SessionCache::new(
@@ -148,6 +151,7 @@ impl App {
             Duration::from_secs(p.config.sessions.session_cache_ttl),
         );
         App {
+            new_sessions: crate::store::session_batch::SessionBatch::start(p.db.clone()),
             config: p.config,
             db: p.db,
             clock: p.clock,

@@ -33,7 +33,9 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> Done<answers:
     };
     // authnzerver: a missing or zero user id means the anonymous user.
     let user_id = p.user_id.filter(|id| *id != 0).unwrap_or(ANONYMOUS_ID);
-    if !store::users::exists(&app.db, user_id).await? {
+    // From the user cache (the anonymous user is always there); a user
+    // deleted meanwhile is caught by the insert's foreign key.
+    if cached_user(&app, user_id).await?.is_none() {
         return Err(refused(Refusal::NoSuchUser));
     }
     // authnzerver frontends make the user's session after a login: it
@@ -47,9 +49,9 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> Done<answers:
         }
     };
     let token = tokens::new_token()?;
-    store::sessions::insert(
-        &app.db,
-        store::sessions::NewSession {
+    let inserted = app
+        .new_sessions
+        .insert(store::sessions::NewSession {
             token_hash: tokens::digest(&token),
             ip_address: ip.to_string(),
             user_agent: truncate(&p.user_agent, USER_AGENT_MAX),
@@ -59,9 +61,11 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> Done<answers:
             extra_info_json: p.extra_info_json.map(Value::Object),
             amr,
             auth_time,
-        },
-    )
-    .await?;
+        })
+        .await?;
+    if inserted == store::sessions::Inserted::NoSuchUser {
+        return Err(refused(Refusal::NoSuchUser));
+    }
     tracing::debug!(reqid = %ctx.reqid, user = %app.pii.hash(&user_id.to_string()), "session created");
     Ok(Said::new(
         answers::NewSession {

@@ -22,6 +22,7 @@ pub mod passwordless;
 pub mod pubkey;
 pub mod refresh;
 pub mod seed;
+pub mod session_batch;
 pub mod sessions;
 pub mod signing_keys;
 pub mod totp;

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use entity::sessions;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
 use serde_json::Value;
 
 use sea_orm::DbErr;
@@ -22,21 +22,41 @@ pub struct NewSession {
     pub auth_time: Option<NaiveDateTime>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<(), DbErr> {
+pub(super) fn active(s: &NewSession) -> sessions::ActiveModel {
     sessions::ActiveModel {
-        token_hash: Set(s.token_hash),
-        ip_address: Set(s.ip_address),
-        user_agent: Set(s.user_agent),
+        token_hash: Set(s.token_hash.clone()),
+        ip_address: Set(s.ip_address.clone()),
+        user_agent: Set(s.user_agent.clone()),
         user_id: Set(s.user_id),
         created: Set(s.created),
         expires: Set(s.expires),
-        extra_info_json: Set(s.extra_info_json),
-        amr: Set(s.amr),
+        extra_info_json: Set(s.extra_info_json.clone()),
+        amr: Set(s.amr.clone()),
         auth_time: Set(s.auth_time),
     }
-    .insert(db)
-    .await?;
-    Ok(())
+}
+
+/// What an insert found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Done,
+    /// The user is gone (deleted since it was looked up).
+    NoSuchUser,
+}
+
+/// One statement, nothing read back (sea-orm's `insert` reads the row
+/// again: `RETURNING`, or a second query on MariaDB).
+pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<Inserted, DbErr> {
+    match sessions::Entity::insert(active(&s))
+        .exec_without_returning(db)
+        .await
+    {
+        Ok(_) => Ok(Inserted::Done),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+            Ok(Inserted::NoSuchUser)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The unexpired session with this digest.

@@ -144,7 +144,7 @@ async fn deliver(app: &App, c: &challenges::Model) -> Done<Option<answers::Chall
     let token = tokens::new_token()?;
     let days = i64::from(app.config.sessions.session_expiry_days);
     let expires = now + chrono::Duration::days(days);
-    store::sessions::insert(
+    let inserted = store::sessions::insert(
         &app.db,
         store::sessions::NewSession {
             token_hash: tokens::digest(&token),
@@ -159,6 +159,13 @@ async fn deliver(app: &App, c: &challenges::Model) -> Done<Option<answers::Chall
         },
     )
     .await?;
+    if inserted == store::sessions::Inserted::NoSuchUser {
+        // Deleted while signing in.
+        return no(
+            Refusal::AccountCannotSignIn,
+            "Sorry, this account cannot sign in.",
+        );
+    }
     store::users::record_success(app.writes(), user.user_id, now).await?;
     Ok(Said::new(
         Some(answers::ChallengeStatus {
