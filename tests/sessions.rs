@@ -258,3 +258,59 @@ async fn session_list_shows_live_sessions_without_tokens_and_delete_others_keeps
             .any(|(e, u, _)| e == "session-delete-others" && *u == Some(user_id))
     );
 }
+
+/// `session-new` is written in batches (group commit): sessions made at
+/// once are each stored and served, and a user deleted behind the user
+/// cache's back (as by another process) fails only its own request.
+#[tokio::test]
+async fn sessions_made_at_once_are_each_stored_and_a_vanished_user_fails_only_its_own() {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let s = TestServer::start().await;
+    let doomed = s
+        .user_with_role("doomed@example.org", "authenticated")
+        .await;
+    // Its row is now in the user cache: session-new reads it from there.
+    s.session_for(Some(doomed), 1).await;
+    let db = s.running().app.db.clone();
+    entity::users::Entity::delete_by_id(doomed)
+        .exec(&db)
+        .await
+        .unwrap();
+
+    const DOOMED_AT: usize = 12;
+    let mut calls: Vec<_> = (0..24)
+        .map(|_| ("session-new", session_new_body(None, 1)))
+        .collect();
+    calls.insert(
+        DOOMED_AT,
+        ("session-new", session_new_body(Some(doomed), 1)),
+    );
+    let replies = all_at_once(&s.client, calls).await;
+    let mut made = Vec::new();
+    for (i, reply) in replies.into_iter().enumerate() {
+        let reply = reply.unwrap();
+        if i == DOOMED_AT {
+            assert!(!reply.success, "{reply:?}");
+            assert_eq!(reply.refusal(), Some(Refusal::NoSuchUser));
+        } else {
+            assert!(reply.success, "{reply:?}");
+            made.push(token_of(&reply.response));
+        }
+    }
+    assert_eq!(made.len(), 24);
+    for token in &made {
+        assert!(s.session_alive(token).await);
+    }
+    let stored = sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.is_in(made.iter().map(|t| tokens::digest(t))))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(stored, 24);
+    let orphans = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(doomed))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(orphans, 0);
+}
