@@ -21,7 +21,9 @@ use crate::security::lockout::LockoutPolicy;
 use crate::security::password::PasswordHasher;
 use crate::security::password_rules::PasswordRules;
 use crate::security::server_key::ServerKey;
+use crate::store::{self, batch::Batcher, sessions::Inserted, sessions::NewSession};
 use crate::waits::ChallengeWaits;
+use chrono::NaiveDateTime;
 
 /// Everything a password or second-factor check needs.
 #[derive(Debug)]
@@ -127,8 +129,14 @@ pub struct App {
     /// The WebAuthn relying party; `None` while passkeys are off.
     pub webauthn: Option<crate::security::passkeys::RelyingParty>,
     /// New sessions, written in batches (group commit).
-    pub new_sessions: crate::store::session_batch::SessionBatch,
+    pub new_sessions: Batcher<NewSession, Inserted>,
+    /// Sessions the cache did not have, looked up in batches: (digest, now).
+    pub session_lookups: Batcher<(String, NaiveDateTime), Option<entity::sessions::Model>>,
 }
+
+/// Most rows a batched statement takes (sessions have 9 columns: far
+/// below every backend's limit on bound values).
+const MOST_PER_BATCH: usize = 64;
 
 /// What start-up builds; `App::new` adds the in-process state.
 pub struct Parts {
@@ -143,15 +151,26 @@ pub struct Parts {
 }
 
 impl App {
-    /// Within a tokio runtime: it starts the session writer.
+    /// Within a tokio runtime: it starts the batching tasks.
     pub fn new(p: Parts) -> App {
         let webauthn = crate::security::passkeys::RelyingParty::of(&p.config);
         let sessions = SessionCache::new(
             p.config.sessions.session_cache_entries,
             Duration::from_secs(p.config.sessions.session_cache_ttl),
         );
+        let db = p.db.clone();
+        let new_sessions = Batcher::start(MOST_PER_BATCH, move |rows| {
+            let db = db.clone();
+            async move { store::sessions::insert_all(&db, rows).await }
+        });
+        let db = p.db.clone();
+        let session_lookups = Batcher::start(MOST_PER_BATCH, move |asked| {
+            let db = db.clone();
+            async move { store::sessions::find_live_all(&db, asked).await }
+        });
         App {
-            new_sessions: crate::store::session_batch::SessionBatch::start(p.db.clone()),
+            new_sessions,
+            session_lookups,
             config: p.config,
             db: p.db,
             clock: p.clock,

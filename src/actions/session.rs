@@ -51,7 +51,7 @@ pub async fn new(app: Arc<App>, ctx: Ctx, p: proto::SessionNew) -> Done<answers:
     let token = tokens::new_token()?;
     let inserted = app
         .new_sessions
-        .insert(store::sessions::NewSession {
+        .call(store::sessions::NewSession {
             token_hash: tokens::digest(&token),
             ip_address: ip.to_string(),
             user_agent: truncate(&p.user_agent, USER_AGENT_MAX),
@@ -136,7 +136,7 @@ pub async fn live_session_by_digest(
         Some(s) => s,
         None => {
             let epoch = app.sessions.epoch();
-            let Some(s) = store::sessions::find_live(&app.db, &hash, now).await? else {
+            let Some(s) = app.session_lookups.call((hash.clone(), now)).await? else {
                 return Ok(None);
             };
             // Found under `hash`, so it is a digest (nothing else is stored).

@@ -59,16 +59,82 @@ pub async fn insert(db: &impl ConnectionTrait, s: NewSession) -> Result<Inserted
     }
 }
 
-/// The unexpired session with this digest.
-pub async fn find_live(
+/// Inserts the rows as one statement (one transaction); each row's
+/// outcome, in order.
+pub async fn insert_all(
     db: &impl ConnectionTrait,
-    token_hash: &str,
-    now: NaiveDateTime,
-) -> Result<Option<sessions::Model>, DbErr> {
-    let select = sessions::Entity::find()
-        .filter(sessions::Column::TokenHash.eq(token_hash))
-        .filter(sessions::Column::Expires.gt(now));
-    super::by_key(select, db).await
+    rows: Vec<NewSession>,
+) -> Vec<Result<Inserted, DbErr>> {
+    let n = rows.len();
+    if n == 1 {
+        let mut rows = rows;
+        return match rows.pop() {
+            Some(row) => vec![insert(db, row).await],
+            None => Vec::new(),
+        };
+    }
+    match sessions::Entity::insert_many(rows.iter().map(active))
+        .exec_without_returning(db)
+        .await
+    {
+        Ok(_) => (0..n).map(|_| Ok(Inserted::Done)).collect(),
+        // A user deleted meanwhile fails the whole statement: each row
+        // again on its own, so only that user's caller hears of it.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+            let mut each = Vec::with_capacity(n);
+            for row in rows {
+                each.push(insert(db, row).await);
+            }
+            each
+        }
+        Err(e) => {
+            let why = e.to_string();
+            (0..n).map(|_| Err(DbErr::Custom(why.clone()))).collect()
+        }
+    }
+}
+
+/// For each (digest, now): the session with that digest, unexpired at that
+/// `now`; one query for all.
+pub async fn find_live_all(
+    db: &impl ConnectionTrait,
+    asked: Vec<(String, NaiveDateTime)>,
+) -> Vec<Result<Option<sessions::Model>, DbErr>> {
+    let found = with_digests(asked.iter().map(|(h, _)| h.as_str()))
+        .all(db)
+        .await;
+    match found {
+        Ok(rows) => {
+            let by_hash: std::collections::HashMap<&str, &sessions::Model> =
+                rows.iter().map(|r| (r.token_hash.as_str(), r)).collect();
+            asked
+                .iter()
+                .map(|(h, now)| {
+                    Ok(by_hash
+                        .get(h.as_str())
+                        .filter(|r| r.expires > *now)
+                        .map(|r| (*r).clone()))
+                })
+                .collect()
+        }
+        Err(e) => {
+            let why = e.to_string();
+            asked
+                .iter()
+                .map(|_| Err(DbErr::Custom(why.clone())))
+                .collect()
+        }
+    }
+}
+
+/// The sessions with any of these digests: a primary key lookup each
+/// (`tests/lookup_plans.rs`). Expiry is checked by the caller: with an
+/// `expires >` term PostgreSQL and MariaDB chose the `expires` index on a
+/// small table, which would scan every live session.
+pub fn with_digests<'a>(
+    digests: impl IntoIterator<Item = &'a str>,
+) -> sea_orm::Select<sessions::Entity> {
+    sessions::Entity::find().filter(sessions::Column::TokenHash.is_in(digests))
 }
 
 /// Deletes one session; true if it existed.
