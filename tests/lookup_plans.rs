@@ -8,10 +8,7 @@ mod common;
 use authnzd::security::tokens;
 use authnzd::store;
 use common::TestServer;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, Database, DbBackend, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, Statement, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, Database, DbBackend, QueryTrait, Statement, TransactionTrait};
 
 /// The plan the database gives for `statement`, one line per row.
 async fn plan(db: &sea_orm::DatabaseConnection, statement: Statement) -> Vec<String> {
