@@ -7,7 +7,9 @@
 //! statement has finished, so a write acknowledged is committed.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 
+use futures_util::FutureExt;
 use sea_orm::DbErr;
 use tokio::sync::{mpsc, oneshot};
 
@@ -45,7 +47,9 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
             let mut batch = Vec::with_capacity(most);
             while waiting.recv_many(&mut batch, most).await > 0 {
                 let (inputs, dones): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-                let mut outcomes = run(inputs).await.into_iter();
+                // A panic fails this batch's callers, not every later one.
+                let ran = AssertUnwindSafe(run(inputs)).catch_unwind().await;
+                let mut outcomes = ran.unwrap_or_default().into_iter();
                 for done in dones {
                     // A caller that went away no longer wants its answer.
                     let _ = done.send(outcomes.next().unwrap_or_else(|| Err(stopped())));
@@ -105,6 +109,16 @@ mod tests {
         }
         assert_eq!(answers, (0..9).map(|x| x * 2).collect::<Vec<_>>());
         assert_eq!(*sizes.lock(), vec![1, 8]);
+    }
+
+    #[tokio::test]
+    async fn a_run_that_panics_fails_its_callers_and_the_next_run_still_answers() {
+        let b = Batcher::start(4, |xs: Vec<u32>| async move {
+            assert!(xs[0] != 0, "run panicked");
+            xs.into_iter().map(Ok).collect()
+        });
+        assert!(b.call(0).await.is_err());
+        assert_eq!(b.call(5).await.unwrap(), 5);
     }
 
     #[tokio::test]
