@@ -22,7 +22,7 @@ pub struct NewSession {
     pub auth_time: Option<NaiveDateTime>,
 }
 
-pub(super) fn active(s: &NewSession) -> sessions::ActiveModel {
+fn active(s: &NewSession) -> sessions::ActiveModel {
     sessions::ActiveModel {
         token_hash: Set(s.token_hash.clone()),
         ip_address: Set(s.ip_address.clone()),
