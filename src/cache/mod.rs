@@ -351,6 +351,16 @@ mod tests {
         Arc::new(row.unwrap())
     }
 
+    /// A cache holding one session of each of these users.
+    async fn holding(user_ids: &[i64]) -> SessionCache {
+        let cache = SessionCache::new(100, Duration::from_secs(600));
+        let e = cache.epoch();
+        for id in user_ids {
+            cache.put_session(session(*id), e).await;
+        }
+        cache
+    }
+
     #[tokio::test]
     async fn a_revocation_holds_when_marks_outnumber_the_capacity() {
         // Room for 2 marks, 10 users revoked: no revoked session is served.
@@ -393,10 +403,8 @@ mod tests {
 
     #[tokio::test]
     async fn only_token_digests_are_looked_up() {
-        let cache = SessionCache::new(100, Duration::from_secs(600));
-        let e = cache.epoch();
+        let cache = holding(&[1]).await;
         assert!(cache.session("not-a-digest").await.is_none());
-        cache.put_session(session(1), e).await;
         assert!(cache.session(&digest_of(1)).await.is_some());
         cache.invalidate_session(&digest_of(1)).await;
         assert!(cache.session(&digest_of(1)).await.is_none());
@@ -404,19 +412,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_flush_drops_everything() {
-        let cache = SessionCache::new(100, Duration::from_secs(600));
-        let e = cache.epoch();
-        cache.put_session(session(1), e).await;
+        let cache = holding(&[1]).await;
         cache.flush();
         assert!(cache.session(&digest_of(1)).await.is_none());
     }
 
     #[tokio::test]
     async fn sessions_of_other_users_stay_cached_while_marks_fit() {
-        let cache = SessionCache::new(100, Duration::from_secs(600));
-        let e = cache.epoch();
-        cache.put_session(session(1), e).await;
-        cache.put_session(session(2), e).await;
+        let cache = holding(&[1, 2]).await;
         cache.revoke_user_sessions(1).await;
         assert!(cache.session(&digest_of(1)).await.is_none());
         assert!(cache.session(&digest_of(2)).await.is_some());

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 #[derive(Debug, Clone)]
 pub struct SessionRow {
-    digest: [u8; 32],
+    digest: super::SessionKey,
     pub user_id: i64,
     pub created: NaiveDateTime,
     pub expires: NaiveDateTime,
@@ -47,8 +47,7 @@ impl SessionRow {
     /// `None` when the row's `token_hash` is not a token digest (no live
     /// session is stored under anything else).
     pub fn from_model(m: sessions::Model) -> Option<SessionRow> {
-        let mut digest = [0; 32];
-        hex::decode_to_slice(&m.token_hash, &mut digest).ok()?;
+        let digest = super::session_key(&m.token_hash)?;
         let extra = match &m.extra_info_json {
             Some(v) => Some(serde_json::value::to_raw_value(v).ok()?),
             None => None,
@@ -73,7 +72,7 @@ impl SessionRow {
     }
 
     /// The token's digest: the session cache's key.
-    pub(super) fn digest(&self) -> [u8; 32] {
+    pub(super) fn digest(&self) -> super::SessionKey {
         self.digest
     }
 
