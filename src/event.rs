@@ -139,6 +139,25 @@ pub enum Event {
     SessionDeleteOthers {
         deleted: u64,
     },
+    /// An authorization code handed to an OpenID Connect client.
+    OidcAuthorize {
+        client: String,
+        scope: String,
+    },
+    /// The user agreed to give a client these scopes.
+    OidcConsent {
+        client: String,
+        scope: String,
+    },
+    /// A code redeemed for tokens.
+    OidcToken {
+        client: String,
+    },
+    /// A code presented again: what the first redemption issued is revoked.
+    OidcCodeReplayed {
+        client: String,
+        revoked: bool,
+    },
     /// Once a minute per client and limit.
     RateLimited {
         request: String,

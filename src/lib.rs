@@ -22,6 +22,7 @@ pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod oidc;
 pub mod params;
 pub mod pii;
 pub mod policy;

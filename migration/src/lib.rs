@@ -15,6 +15,7 @@ mod m20261202_000009_authentication_methods;
 mod m20261202_000010_device_key_binding;
 mod m20261203_000011_passkeys;
 mod m20261203_000012_invalidations;
+mod m20261204_000013_oidc;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_device_key_binding::Migration),
             Box::new(m20261203_000011_passkeys::Migration),
             Box::new(m20261203_000012_invalidations::Migration),
+            Box::new(m20261204_000013_oidc::Migration),
         ]
     }
 }

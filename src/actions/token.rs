@@ -88,6 +88,7 @@ fn answer(
             .map(str::to_owned)
             .collect(),
         auth_time: found.session.auth_time.map(|t| t.and_utc().timestamp()),
+        scope: None,
     };
     let access = app
         .access_keys()

@@ -6,7 +6,7 @@ use super::server::MAX_BODY_READ_TIMEOUT;
 
 impl Config {
     /// `(key, value, min, max, unit)` for every bounded number.
-    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 39] {
+    pub(super) fn bounded(&self) -> [(&'static str, u64, u64, u64, &'static str); 41] {
         const DAY: u64 = 86_400;
         const YEAR: u64 = 366 * DAY;
         let n = |v: u32| u64::from(v);
@@ -246,6 +246,14 @@ impl Config {
                 self.portal.portal_verify_ttl,
                 300,
                 7 * DAY,
+                " s",
+            ),
+            ("oidc_code_ttl", self.oidc.oidc_code_ttl, 10, 600, " s"),
+            (
+                "oidc_id_token_ttl",
+                self.oidc.oidc_id_token_ttl,
+                60,
+                DAY,
                 " s",
             ),
             (

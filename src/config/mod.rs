@@ -25,6 +25,7 @@ mod limits;
 mod lockout;
 mod logging;
 mod mail;
+mod oidc;
 mod ops;
 mod password;
 mod passwordless;
@@ -49,6 +50,7 @@ pub use limits::LimitsConfig;
 pub use lockout::LockoutConfig;
 pub use logging::{LogFormat, LoggingConfig};
 pub use mail::{MailConfig, MailTransport, SmtpTls};
+pub use oidc::OidcConfig;
 pub use ops::OpsConfig;
 pub use password::PasswordConfig;
 pub use passwordless::PasswordlessConfig;
@@ -122,6 +124,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     #[serde(flatten)]
     pub portal: PortalConfig,
+    #[serde(flatten)]
+    pub oidc: OidcConfig,
     #[serde(flatten)]
     pub limits: LimitsConfig,
     #[serde(flatten)]
@@ -263,6 +267,7 @@ impl Config {
             self.server.check_tls(),
             self.gateway.check(),
             self.portal.check(),
+            self.oidc.check(self.portal.portal),
             self.redis.check(),
             self.webauthn
                 .relying_party(&self.portal, &self.server.server_name)
@@ -364,6 +369,7 @@ impl Extraction<'_> {
             tokens: self.section(),
             gateway: self.section(),
             portal: self.section(),
+            oidc: self.section(),
             limits: self.section(),
             redis: self.section(),
             ops: self.section(),

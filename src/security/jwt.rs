@@ -57,6 +57,9 @@ pub struct AccessClaims {
     /// When that sign-in was (Unix seconds), as OpenID Connect's claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
+    /// The scopes granted (OpenID Connect access tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Why a presented JWT is refused (all are 401 at the gateway).
@@ -236,6 +239,26 @@ impl AccessKeys {
         aud: &str,
         now: i64,
     ) -> Result<AccessClaims, JwtRefused> {
+        self.verify_for(token, iss, Some(aud), now)
+    }
+
+    /// As `verify`, for any audience (the caller checks `aud` itself).
+    pub fn verify_issued(
+        &self,
+        token: &str,
+        iss: &str,
+        now: i64,
+    ) -> Result<AccessClaims, JwtRefused> {
+        self.verify_for(token, iss, None, now)
+    }
+
+    fn verify_for(
+        &self,
+        token: &str,
+        iss: &str,
+        aud: Option<&str>,
+        now: i64,
+    ) -> Result<AccessClaims, JwtRefused> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtRefused::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(JwtRefused::Algorithm);
@@ -248,7 +271,10 @@ impl AccessKeys {
             .ok_or(JwtRefused::UnknownKey)?;
         let mut v = Validation::new(Algorithm::EdDSA);
         v.set_issuer(&[iss]);
-        v.set_audience(&[aud]);
+        match aud {
+            Some(aud) => v.set_audience(&[aud]),
+            None => v.validate_aud = false,
+        }
         v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         // Time is checked below against our clock, not the library's.
         v.validate_exp = false;

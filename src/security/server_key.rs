@@ -146,15 +146,16 @@ pub async fn reseal_for(
     );
     let mut resealed = 0;
     for row in store::pubkey::all_server_keys(db).await? {
-        if unseal(&new, &row.sealed_secret, &row.public_key).is_some() {
+        // Whatever the key's kind (Ed25519 here, RSA for id tokens): the
+        // sealed bytes move as they are.
+        if new.open(&row.sealed_secret).is_some() {
             continue;
         }
-        let Some((signing, _)) = unseal(&old, &row.sealed_secret, &row.public_key) else {
+        let Some(mut opened) = old.open(&row.sealed_secret) else {
             continue;
         };
-        let mut bytes = signing.to_bytes();
-        let sealed = new.seal(&bytes);
-        bytes.zeroize();
+        let sealed = new.seal(&opened.plain);
+        opened.plain.zeroize();
         let Some(sealed) = sealed else {
             return Ok(resealed);
         };

@@ -119,7 +119,7 @@ fn portal_base(config: &crate::config::Config) -> Result<Option<url::Url>, Start
 
 /// The sign-in portal, when it is on: the RPC's rate limits, the one
 /// redirect rule.
-fn portal(
+async fn portal(
     app: &Arc<App>,
     admission: Arc<Admission>,
 ) -> Result<Option<Arc<http::portal::Portal>>, StartError> {
@@ -140,6 +140,14 @@ fn portal(
         }
     };
     let brand = brand(&config.portal)?;
+    let oidc = match config.oidc.oidc {
+        false => None,
+        true => Some(Arc::new(crate::oidc::Provider {
+            app: app.clone(),
+            issuer: base.as_str().trim_end_matches('/').to_owned(),
+            key: crate::oidc::keys::load_or_create(&app.db, &app.keys.seals, app.now()).await?,
+        })),
+    };
     let domain = config.portal.session_cookie_domain.trim();
     Ok(Some(Arc::new(http::portal::Portal {
         app: app.clone(),
@@ -154,6 +162,7 @@ fn portal(
         trusted_proxies: config.server.trusted_proxies()?,
         product: config.portal.portal_product_name.clone(),
         brand,
+        oidc,
         base,
     })))
 }
@@ -277,7 +286,7 @@ pub(super) async fn start(
             limits_fallback: config.redis.redis_limits_fallback,
         }),
     ));
-    let portal = portal(app, admission.clone())?;
+    let portal = portal(app, admission.clone()).await?;
     // Without Redis the replay memory is this process's: tokens from
     // before it started are refused, as it cannot know which it saw.
     let not_before = shared.is_none().then(|| SystemClock.unix());

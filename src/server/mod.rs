@@ -96,6 +96,8 @@ pub enum StartError {
     #[error(transparent)]
     AccessKeys(#[from] security::jwt::JwtError),
     #[error(transparent)]
+    IdTokenKey(#[from] crate::oidc::keys::KeyError),
+    #[error(transparent)]
     Tls(#[from] tls::TlsError),
     #[error("authnzerver database: {0}")]
     Import(#[from] import::ImportError),

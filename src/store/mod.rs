@@ -18,6 +18,7 @@ pub mod batch;
 pub mod grants;
 pub mod invalidation;
 pub mod lockout;
+pub mod oidc;
 pub mod passkeys;
 pub mod passwordless;
 pub mod pubkey;

@@ -294,3 +294,29 @@ mod tests {
         assert_eq!(inline_svg("no markup"), "");
     }
 }
+
+/// Asking the user to let a relying party have some of their details.
+#[derive(Template)]
+#[template(path = "portal/consent.html")]
+pub struct Consent<'a> {
+    pub chrome: Chrome<'a>,
+    pub csrf: &'a str,
+    /// The client's name, as the operator registered it.
+    pub client: &'a str,
+    /// What each scope gives, said for a person.
+    pub gives: Vec<&'static str>,
+    /// The authorization request, carried to the form's post.
+    pub request: &'a str,
+}
+
+/// Back to a relying party: a link the portal's own script follows (a
+/// redirect would be refused after a form post by the page's CSP), or with
+/// `fields`, a form it submits (`response_mode=form_post`).
+#[derive(Template)]
+#[template(path = "portal/oidc_return.html")]
+pub struct OidcReturn<'a> {
+    pub chrome: Chrome<'a>,
+    pub client: &'a str,
+    pub to: &'a str,
+    pub fields: Vec<(&'a str, &'a str)>,
+}

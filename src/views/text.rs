@@ -182,3 +182,17 @@ mod tests {
         assert_eq!(Notice::parse("<script>"), None);
     }
 }
+
+/// What a relying party gets with each scope, said for the consent page.
+pub fn scope_gives(scope: &str) -> Option<&'static str> {
+    match scope {
+        "openid" => Some("know who you are when you sign in"),
+        "profile" => Some("see your name"),
+        "email" => Some("see your verified email address"),
+        "groups" => Some("see your role"),
+        "offline_access" => Some("stay signed in while you are away"),
+        _ => None,
+    }
+}
+
+pub const OIDC_DENIED: &str = "You did not allow it.";

@@ -14,6 +14,7 @@ mod csrf;
 mod device;
 mod email;
 mod login;
+mod oidc;
 mod passkeys;
 mod recover;
 mod reply;
@@ -28,7 +29,7 @@ use warp::reply::Response;
 
 pub use cookies::Jar;
 use cookies::Which;
-use reply::{DEVICE_JS, PASSKEY_JS, PORTAL_CSS, asset};
+use reply::{DEVICE_JS, PASSKEY_JS, PORTAL_CSS, RETURN_JS, asset};
 
 use super::Peer;
 use crate::actions::{Ctx, Fault};
@@ -57,6 +58,8 @@ pub struct Portal {
     pub trusted_proxies: TrustedProxies,
     pub product: String,
     pub brand: Brand,
+    /// The OpenID Connect provider, with `oidc = true`.
+    pub oidc: Option<Arc<crate::oidc::Provider>>,
 }
 
 /// The operator's look: the accent colour and extra stylesheet (served as
@@ -193,6 +196,9 @@ impl Portal {
     }
 
     async fn get(&self, rest: &str, v: &Visit) -> Option<Response> {
+        if rest.starts_with("oidc/") || rest.starts_with(".well-known/") {
+            return self.oidc_get(rest, v).await;
+        }
         let res = match rest {
             "" => Ok(self.redirect(&format!("{}account", self.base.path()), Vec::new())),
             "login" => self.login_page(v).await,
@@ -223,6 +229,10 @@ impl Portal {
                 PASSKEY_JS.as_bytes().to_vec(),
                 "text/javascript; charset=utf-8",
             )),
+            "static/return.js" if self.oidc.is_some() => Ok(asset(
+                RETURN_JS.as_bytes().to_vec(),
+                "text/javascript; charset=utf-8",
+            )),
             "static/brand.css" => Ok(asset(
                 self.brand.css.clone().into_bytes(),
                 "text/css; charset=utf-8",
@@ -242,12 +252,19 @@ impl Portal {
             return None;
         }
         let form = Form::parse(body);
+        // Called by other sites and servers, not by the portal's pages.
+        if rest.starts_with("oidc/") && rest != "oidc/consent" {
+            return self.oidc_post_api(rest, v, &form).await;
+        }
         let own_origin = self.base.origin().ascii_serialization();
         if !csrf::same_site(&v.headers, &own_origin) {
             return Some(self.error_page(StatusCode::FORBIDDEN, text::CROSS_SITE));
         }
         if let Some(res) = self.passkey_json(rest, v, body).await {
             return Some(res);
+        }
+        if rest == "oidc/consent" {
+            return self.consent_submit(v, &form).await;
         }
         let res = match rest {
             "login" => self.login_submit(v, &form).await,

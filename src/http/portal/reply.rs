@@ -152,6 +152,7 @@ impl Portal {
 pub(super) const PORTAL_CSS: &str = include_str!("../../../assets/portal.css");
 pub(super) const DEVICE_JS: &str = include_str!("../../../assets/device.js");
 pub(super) const PASSKEY_JS: &str = include_str!("../../../assets/passkey.js");
+pub(super) const RETURN_JS: &str = include_str!("../../../assets/return.js");
 
 /// A static file: cached an hour, never sniffed; an SVG logo may run
 /// nothing (its own CSP).
