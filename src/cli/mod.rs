@@ -5,6 +5,7 @@
 //! request to a running server), `completions` and `man`.
 
 mod check;
+mod client;
 mod docs;
 mod key;
 mod request;
@@ -118,6 +119,10 @@ enum Command {
     /// The Fernet key ring in the key file: add, list, retire.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// OpenID Connect clients (relying parties): add, list, show,
+    /// rotate-secret, delete.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
     /// Check everything `serve` would load, one line per problem.
     #[command(
         name = "check-config",
@@ -159,6 +164,8 @@ pub enum CliError {
     User(#[from] user::UserError),
     #[error(transparent)]
     Key(#[from] key::KeyCmdError),
+    #[error(transparent)]
+    Client(#[from] client::ClientError),
     #[error(transparent)]
     Request(#[from] request::RequestError),
     #[error("{0}")]
@@ -267,6 +274,10 @@ fn dispatch(cli: &Cli) -> Result<(), CliError> {
         Some(Command::User(command)) => {
             let config = cli.tool_config()?;
             runtime()?.block_on(user::run(config, command))
+        }
+        Some(Command::Client(command)) => {
+            let config = cli.tool_config()?;
+            runtime()?.block_on(client::run(config, command))
         }
         Some(Command::Key(command)) => {
             let config = cli.tool_config()?;
