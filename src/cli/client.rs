@@ -117,14 +117,22 @@ fn print(c: &Client, secret: Option<&str>, json: bool) {
     println!("name:          {}", c.name);
     println!(
         "type:          {}",
-        if c.is_public() { "public (PKCE)" } else { "confidential" }
+        if c.is_public() {
+            "public (PKCE)"
+        } else {
+            "confidential"
+        }
     );
     println!("redirect_uris: {}", c.redirect_uris.join(" "));
     if !c.post_logout_redirect_uris.is_empty() {
         println!("post_logout:   {}", c.post_logout_redirect_uris.join(" "));
     }
     println!("scopes:        {}", c.scopes.join(" "));
-    let roles = if c.roles.is_empty() { "every role".to_owned() } else { c.roles.join(" ") };
+    let roles = if c.roles.is_empty() {
+        "every role".to_owned()
+    } else {
+        c.roles.join(" ")
+    };
     println!("roles:         {roles}");
     println!("first_party:   {}", c.first_party);
     if let Some(secret) = secret {
@@ -181,7 +189,11 @@ async fn command_on(app: &authnzd::app::App, command: &ClientCommand) -> Result<
             if !store::oidc::add_client(&app.db, row.clone()).await? {
                 return Err(ClientError::Exists(client_id.clone()));
             }
-            print(&Client::from(row), made.as_ref().map(|(s, _)| s.as_str()), *json);
+            print(
+                &Client::from(row),
+                made.as_ref().map(|(s, _)| s.as_str()),
+                *json,
+            );
         }
         ClientCommand::List { json } => {
             let all: Vec<Client> = store::oidc::clients(&app.db)
@@ -194,19 +206,32 @@ async fn command_on(app: &authnzd::app::App, command: &ClientCommand) -> Result<
                 println!("{}", serde_json::Value::from(list));
             } else {
                 for c in &all {
-                    let kind = if c.is_public() { "public" } else { "confidential" };
-                    println!("{}\t{kind}\t{}\t{}", c.id, c.name, c.redirect_uris.join(" "));
+                    let kind = if c.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    };
+                    println!(
+                        "{}\t{kind}\t{}\t{}",
+                        c.id,
+                        c.name,
+                        c.redirect_uris.join(" ")
+                    );
                 }
             }
         }
         ClientCommand::Show { client_id, json } => {
             let row = store::oidc::client(&app.db, client_id).await?;
-            let c = row.map(Client::from).ok_or_else(|| ClientError::NotFound(client_id.clone()))?;
+            let c = row
+                .map(Client::from)
+                .ok_or_else(|| ClientError::NotFound(client_id.clone()))?;
             print(&c, None, *json);
         }
         ClientCommand::RotateSecret { client_id, json } => {
             let row = store::oidc::client(&app.db, client_id).await?;
-            let c = row.map(Client::from).ok_or_else(|| ClientError::NotFound(client_id.clone()))?;
+            let c = row
+                .map(Client::from)
+                .ok_or_else(|| ClientError::NotFound(client_id.clone()))?;
             if c.is_public() {
                 return Err(ClientError::Public(client_id.clone()));
             }

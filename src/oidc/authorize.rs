@@ -43,8 +43,8 @@ pub struct AuthRequest {
     pub no_prompt: bool,
     /// `prompt=consent`: ask even if agreed before.
     pub ask_consent: bool,
-    /// The sign-in must be at or after this (Unix seconds): from `max_age`
-    /// and `prompt=login`.
+    /// The sign-in must be at or after this (Unix milliseconds): from
+    /// `max_age` and `prompt=login`.
     pub signed_in_after: Option<i64>,
 }
 
@@ -179,7 +179,7 @@ pub async fn check(app: &App, query: &[(String, String)]) -> Result<AuthRequest,
     if no_prompt && prompts.len() > 1 {
         return Err(invalid("prompt=none goes alone"));
     }
-    let now = app.clock.now().timestamp();
+    let now = app.clock.now().timestamp_millis();
     let max_age = match p.one("max_age").map_err(invalid)? {
         None => None,
         Some(s) => Some(
@@ -187,7 +187,8 @@ pub async fn check(app: &App, query: &[(String, String)]) -> Result<AuthRequest,
                 .map_err(|_| invalid("max_age must be a number of seconds"))?,
         ),
     };
-    let mut signed_in_after = max_age.map(|age| now.saturating_sub(i64::from(age)));
+    let mut signed_in_after =
+        max_age.map(|age| now.saturating_sub(i64::from(age).saturating_mul(1000)));
     // Ours, set when the portal sends the browser back after a fresh
     // sign-in: a client adding it only asks for a fresher one.
     if let Some(after) = p
@@ -244,7 +245,7 @@ impl AuthRequest {
         let now = app.now();
         let auth_time = signed_in
             .and_then(|f| f.session.auth_time)
-            .map(|t| t.and_utc().timestamp());
+            .map(|t| t.and_utc().timestamp_millis());
         let fresh = match (auth_time, self.signed_in_after) {
             (None, _) => false,
             (Some(at), Some(after)) => at >= after,

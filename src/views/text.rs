@@ -170,19 +170,6 @@ pub fn too_many(wait_secs: u64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_notice_round_trips_and_unknown_codes_show_nothing() {
-        let back: Vec<_> = Notice::ALL.map(|n| Notice::parse(n.code())).into();
-        assert_eq!(back, Notice::ALL.map(Some));
-        assert!(Notice::ALL.iter().all(|n| !n.text().is_empty()));
-        assert_eq!(Notice::parse("<script>"), None);
-    }
-}
-
 /// What a relying party gets with each scope, said for the consent page.
 pub fn scope_gives(scope: &str) -> Option<&'static str> {
     match scope {
@@ -196,3 +183,16 @@ pub fn scope_gives(scope: &str) -> Option<&'static str> {
 }
 
 pub const OIDC_DENIED: &str = "You did not allow it.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notice_round_trips_and_unknown_codes_show_nothing() {
+        let back: Vec<_> = Notice::ALL.map(|n| Notice::parse(n.code())).into();
+        assert_eq!(back, Notice::ALL.map(Some));
+        assert!(Notice::ALL.iter().all(|n| !n.text().is_empty()));
+        assert_eq!(Notice::parse("<script>"), None);
+    }
+}

@@ -296,6 +296,25 @@ fn portal_sign_up_is_off_unless_turned_on() {
 }
 
 #[test]
+fn oidc_is_off_and_needs_the_portal() {
+    assert!(!Config::default().oidc.oidc);
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("AUTHNZD_OIDC", "true");
+        let err = Config::load(None).expect_err("oidc without the portal");
+        assert!(err.to_string().contains("`oidc`"), "{err}");
+        jail.set_env("AUTHNZD_PORTAL", "true");
+        jail.set_env("AUTHNZD_OIDC_CODE_TTL", "3600");
+        let err = Config::load(None).expect_err("a code living an hour");
+        assert!(err.to_string().contains("`oidc_code_ttl`"), "{err}");
+        jail.set_env("AUTHNZD_OIDC_CODE_TTL", "30");
+        let c = Config::load(None).expect("config");
+        assert!(c.oidc.oidc);
+        assert_eq!(c.oidc.oidc_code_ttl, 30);
+        Ok(())
+    });
+}
+
+#[test]
 fn check_config_sees_every_problem_not_only_the_first() {
     figment::Jail::expect_with(|jail| {
         jail.create_file(

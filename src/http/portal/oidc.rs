@@ -239,7 +239,7 @@ impl Portal {
             }
         }
         if after.is_some() {
-            let now = self.app.clock.now().timestamp();
+            let now = self.app.clock.now().timestamp_millis();
             back.append_pair("auth_after", &now.to_string());
         }
         let path = format!("oidc/authorize?{}", back.finish());

@@ -1,0 +1,806 @@
+//! The OpenID Connect provider over HTTP: discovery and keys, the code flow
+//! through the portal's sign-in and consent, the token endpoint's refusals
+//! (each with the error code the specifications name) and userinfo. Clients
+//! are registered with the real `authnzd client add`.
+
+mod common;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::cli::{authnzd, json_of, write_config};
+use common::visitor::{Page, Visitor, portal_on, signed_in};
+use common::{PW, TestServer, free_port};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const CB: &str = "http://127.0.0.1:9/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+async fn provider() -> TestServer {
+    let port = free_port();
+    TestServer::start_with(move |c| {
+        portal_on(port)(c);
+        c.oidc.oidc = true;
+    })
+    .await
+}
+
+/// `authnzd client add ID ARGS… --json`: the client as printed (with its
+/// secret unless public).
+async fn register(s: &TestServer, id: &str, args: &[&str]) -> Value {
+    let config = write_config(s, &s.key, "portal = true\noidc = true");
+    let mut all = vec!["client", "add", id, "--json"];
+    all.extend_from_slice(args);
+    json_of(&authnzd(&config, &all, None).await, "client add")
+}
+
+/// A confidential client with redirect URI `CB`; its secret.
+async fn confidential(s: &TestServer, id: &str, extra: &[&str]) -> String {
+    let mut args = vec!["--redirect-uri", CB];
+    args.extend_from_slice(extra);
+    let made = register(s, id, &args).await;
+    made["client_secret"].as_str().unwrap().to_owned()
+}
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// An authorization request's query: `client_id`, `CB`, the code flow with
+/// PKCE for `VERIFIER`, and `more` on top (an empty value drops a field).
+fn query(client_id: &str, more: &[(&str, &str)]) -> String {
+    let ch = challenge(VERIFIER);
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CB),
+        ("scope", "openid profile email groups"),
+        ("state", "st-1"),
+        ("nonce", "n-1"),
+        ("code_challenge", &ch),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in more {
+        fields.retain(|(f, _)| f != k);
+        if !v.is_empty() {
+            fields.push((k, v));
+        }
+    }
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// The query of a URL (or of the portal's return link), as a map.
+fn params_of(url: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(url).unwrap();
+    url.query_pairs().into_owned().collect()
+}
+
+/// Where the portal sends the browser back to the client: a 303, or (after
+/// a form of its own) the return page's link.
+fn returned(page: &Page) -> HashMap<String, String> {
+    if page.status == 303 {
+        assert!(page.location().starts_with(CB), "{}", page.location());
+        return params_of(page.location());
+    }
+    assert_eq!(page.status, 200, "{}", page.body);
+    let at = page
+        .body
+        .find("id=\"oidc-return\" href=\"")
+        .expect("return link")
+        + 23;
+    let link = unescape(page.body[at..].split('"').next().unwrap());
+    assert!(link.starts_with(CB), "{link}");
+    params_of(&link)
+}
+
+/// A signed-in browser's way through authorize (and consent when asked):
+/// the parameters it brings back to the client.
+async fn authorize(
+    v: &mut Visitor,
+    client_id: &str,
+    more: &[(&str, &str)],
+) -> HashMap<String, String> {
+    let page = v
+        .get(&format!("/oidc/authorize?{}", query(client_id, more)))
+        .await;
+    if page.status == 200 && page.body.contains("id=\"consent-allow\"") {
+        let request = field(&page, "request");
+        let done = v
+            .submit(
+                "/oidc/consent",
+                &page.csrf(),
+                &[("request", &request), ("answer", "allow")],
+            )
+            .await;
+        return returned(&done);
+    }
+    returned(&page)
+}
+
+/// A hidden field's value, unescaped.
+fn field(page: &Page, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = page.body.find(&marker).expect("field") + marker.len();
+    unescape(page.body[at..].split('"').next().unwrap())
+}
+
+/// HTML character references back to characters (askama writes `&#38;`).
+fn unescape(raw: &str) -> String {
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find(';').expect("a reference ends") + at;
+        let name = &rest[at + 1..end];
+        let c = match name {
+            "amp" => '&',
+            "quot" => '"',
+            "lt" => '<',
+            "gt" => '>',
+            _ => {
+                let code = match name.strip_prefix("#x") {
+                    Some(hex) => u32::from_str_radix(hex, 16).unwrap(),
+                    None => name.trim_start_matches('#').parse().unwrap(),
+                };
+                char::from_u32(code).unwrap()
+            }
+        };
+        out.push(c);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `POST /oidc/token` with `form` and, when given, HTTP Basic credentials.
+async fn token(s: &TestServer, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
+    let http = reqwest::Client::new();
+    let mut req = http.post(format!("{}oidc/token", s.url())).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    (status, res.json().await.unwrap())
+}
+
+async fn redeem(s: &TestServer, code: &str, id: &str, secret: &str) -> (u16, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CB),
+        ("code_verifier", VERIFIER),
+    ];
+    token(s, &form, Some((id, secret))).await
+}
+
+async fn userinfo(s: &TestServer, access_token: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .get(format!("{}oidc/userinfo", s.url()))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn system_id(s: &TestServer, email: &str) -> String {
+    let found = s.ok("user-lookup-email", json!({"email": email})).await;
+    found["user_info"]["system_id"].as_str().unwrap().to_owned()
+}
+
+/// The claims of an id token, its signature checked against the JWKS the
+/// discovery document names.
+async fn verified_id_token(s: &TestServer, id_token: &str, aud: &str) -> Value {
+    let http = reqwest::Client::new();
+    let discovery: Value = http
+        .get(format!("{}.well-known/openid-configuration", s.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = http
+        .get(discovery["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("kid published");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    v.set_audience(&[aud]);
+    v.set_issuer(&[discovery["issuer"].as_str().unwrap()]);
+    jsonwebtoken::decode::<Value>(id_token, &key, &v)
+        .expect("id token verifies")
+        .claims
+}
+
+#[tokio::test]
+async fn discovery_names_the_endpoints_under_the_issuer_and_only_what_is_supported() {
+    let s = provider().await;
+    let http = reqwest::Client::new();
+    let res = http
+        .get(format!("{}.well-known/openid-configuration", s.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let d: Value = res.json().await.unwrap();
+    let issuer = s.url().trim_end_matches('/').to_owned();
+    assert_eq!(d["issuer"], issuer.as_str());
+    for (field, path) in [
+        ("authorization_endpoint", "/oidc/authorize"),
+        ("token_endpoint", "/oidc/token"),
+        ("userinfo_endpoint", "/oidc/userinfo"),
+        ("jwks_uri", "/oidc/jwks"),
+    ] {
+        assert_eq!(d[field], format!("{issuer}{path}").as_str(), "{field}");
+    }
+    assert_eq!(d["response_types_supported"], json!(["code"]));
+    assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(d["subject_types_supported"], json!(["public"]));
+    assert_eq!(d["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(d["authorization_response_iss_parameter_supported"], true);
+    for method in ["client_secret_basic", "client_secret_post", "none"] {
+        let methods = d["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap();
+        assert!(methods.contains(&json!(method)), "{method}");
+    }
+    for scope in ["openid", "profile", "email", "groups"] {
+        assert!(
+            d["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(scope))
+        );
+    }
+    let jwks: Value = http
+        .get(d["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rsa: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "RSA")
+        .collect();
+    assert_eq!(rsa.len(), 1, "{jwks}");
+    assert_eq!(rsa[0]["alg"], "RS256");
+    assert!(rsa[0].get("d").is_none(), "no private part");
+
+    // The same key after a restart: it is stored, not made per process.
+    let mut s = s;
+    let kid = rsa[0]["kid"].clone();
+    s.restart().await;
+    let again: Value = http
+        .get(format!("{}oidc/jwks", s.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        again["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == kid)
+    );
+}
+
+#[tokio::test]
+async fn a_confidential_client_signs_a_user_in_after_consent() {
+    let s = provider().await;
+    let secret = confidential(&s, "wiki", &["--name", "The Wiki"]).await;
+    let (mut v, _) = signed_in(&s, "ana@example.com").await;
+    let sub = system_id(&s, "ana@example.com").await;
+
+    let page = v
+        .get(&format!("/oidc/authorize?{}", query("wiki", &[])))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("The Wiki"));
+    assert!(page.body.contains("see your verified email address"));
+    let request = field(&page, "request");
+    let done = v
+        .submit(
+            "/oidc/consent",
+            &page.csrf(),
+            &[("request", &request), ("answer", "allow")],
+        )
+        .await;
+    let back = returned(&done);
+    assert_eq!(back["state"], "st-1");
+    assert_eq!(back["iss"], s.url().trim_end_matches('/'));
+    // The return page may only post to the client's own origin.
+    assert!(
+        done.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+
+    let (status, tokens) = redeem(&s, &back["code"], "wiki", &secret).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "openid profile email groups");
+    let claims = verified_id_token(&s, tokens["id_token"].as_str().unwrap(), "wiki").await;
+    assert_eq!(claims["sub"], sub.as_str(), "the system id, not the row id");
+    assert_eq!(claims["nonce"], "n-1");
+    assert_eq!(claims["azp"], "wiki");
+    assert_eq!(claims["email"], "ana@example.com");
+    assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["groups"], json!(["authenticated"]));
+    assert_eq!(claims["amr"], json!(["pwd"]));
+    assert!(claims["auth_time"].as_i64().unwrap() <= claims["iat"].as_i64().unwrap());
+
+    let (status, info) = userinfo(&s, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["sub"], sub.as_str());
+    assert_eq!(info["email"], "ana@example.com");
+
+    // Agreed once, the next sign-in asks nothing: straight back.
+    let page = v
+        .get(&format!("/oidc/authorize?{}", query("wiki", &[])))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(params_of(page.location()).contains_key("code"));
+    // More scopes than agreed to: asked again.
+    let page = v
+        .get(&format!(
+            "/oidc/authorize?{}",
+            query("wiki", &[("scope", "openid")])
+        ))
+        .await;
+    assert_eq!(page.status, 303, "a subset needs nothing new");
+    let page = v
+        .get(&format!(
+            "/oidc/authorize?{}",
+            query("wiki", &[("prompt", "consent")])
+        ))
+        .await;
+    assert!(
+        page.body.contains("id=\"consent-allow\""),
+        "prompt=consent asks"
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_address_is_not_asserted() {
+    let s = provider().await;
+    let secret = confidential(&s, "app", &["--first-party"]).await;
+    let (mut v, user_id) = signed_in(&s, "una@example.com").await;
+    s.edit_user(user_id, json!({"email_verified": false})).await;
+    let back = authorize(&mut v, "app", &[]).await;
+    let (status, tokens) = redeem(&s, &back["code"], "app", &secret).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = verified_id_token(&s, tokens["id_token"].as_str().unwrap(), "app").await;
+    assert!(claims.get("email").is_none(), "{claims}");
+    assert!(claims.get("preferred_username").is_none(), "{claims}");
+    let (_, info) = userinfo(&s, tokens["access_token"].as_str().unwrap()).await;
+    assert!(info.get("email").is_none(), "{info}");
+    assert!(info.get("sub").is_some(), "{info}");
+}
+
+#[tokio::test]
+async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
+    let s = provider().await;
+    let secret = confidential(&s, "one", &["--first-party"]).await;
+    let other = confidential(&s, "two", &["--first-party"]).await;
+    let (mut v, _) = signed_in(&s, "bo@example.com").await;
+
+    // Another client's code, a wrong redirect URI, a wrong verifier: each
+    // invalid_grant — and each spends the code.
+    let code = authorize(&mut v, "one", &[]).await["code"].clone();
+    let (status, err) = redeem(&s, &code, "two", &other).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{err}"
+    );
+    let (status, _) = redeem(&s, &code, "one", &secret).await;
+    assert_eq!(status, 400, "spent by the attempt");
+
+    let code = authorize(&mut v, "one", &[]).await["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9/other"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, err) = token(&s, &form, Some(("one", &secret))).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    let code = authorize(&mut v, "one", &[]).await["code"].clone();
+    let wrong = "x".repeat(43);
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("code_verifier", wrong.as_str()),
+    ];
+    let (status, err) = token(&s, &form, Some(("one", &secret))).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // A wrong secret: invalid_client, 401, and the code is not spent.
+    let code = authorize(&mut v, "one", &[]).await["code"].clone();
+    let (status, err) = redeem(&s, &code, "one", "not-the-secret").await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, err) = redeem(&s, &code, "nobody", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // The secret in the form works too (client_secret_post); both at once not.
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("code_verifier", VERIFIER),
+        ("client_id", "one"),
+        ("client_secret", secret.as_str()),
+    ];
+    let (status, err) = token(&s, &form, Some(("one", &secret))).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, first) = token(&s, &form, None).await;
+    assert_eq!(status, 200, "{first}");
+
+    // Redeemed again: refused, and what the first redemption issued stops
+    // working.
+    let access = first["access_token"].as_str().unwrap();
+    assert_eq!(userinfo(&s, access).await.0, 200);
+    let (status, err) = token(&s, &form, None).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(userinfo(&s, access).await.0, 401, "revoked by the replay");
+
+    // Many redemptions at once: one wins.
+    let code = authorize(&mut v, "one", &[]).await["code"].clone();
+    let tries = (0..8).map(|_| redeem(&s, &code, "one", &secret));
+    let results = futures_util::future::join_all(tries).await;
+    let won = results.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(won, 1, "{results:?}");
+
+    // Unknown grant types and codes.
+    let (status, err) = token(&s, &[("grant_type", "password")], Some(("one", &secret))).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (status, err) = redeem(&s, "no-such-code", "one", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn a_code_expires() {
+    let s = provider().await;
+    let secret = confidential(&s, "slow", &["--first-party"]).await;
+    let (mut v, _) = signed_in(&s, "cy@example.com").await;
+    let code = authorize(&mut v, "slow", &[]).await["code"].clone();
+    s.clock.advance(chrono::Duration::seconds(61));
+    let (status, err) = redeem(&s, &code, "slow", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_public_client_must_use_pkce_s256() {
+    let s = provider().await;
+    register(
+        &s,
+        "spa",
+        &["--public", "--first-party", "--redirect-uri", CB],
+    )
+    .await;
+    let (mut v, _) = signed_in(&s, "di@example.com").await;
+
+    for (more, why) in [
+        (
+            vec![("code_challenge", ""), ("code_challenge_method", "")],
+            "no PKCE",
+        ),
+        (
+            vec![
+                ("code_challenge_method", "plain"),
+                ("code_challenge", VERIFIER),
+            ],
+            "plain",
+        ),
+        (vec![("code_challenge", "short")], "not S256-shaped"),
+    ] {
+        let back = authorize(&mut v, "spa", &more).await;
+        assert_eq!(back["error"], "invalid_request", "{why}: {back:?}");
+        assert_eq!(back["state"], "st-1", "{why}");
+        assert!(!back.contains_key("code"), "{why}");
+    }
+    // With PKCE, a public client redeems with its id and verifier only.
+    let code = authorize(&mut v, "spa", &[]).await["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("client_id", "spa"),
+    ];
+    let (status, err) = token(&s, &form, None).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "no verifier"
+    );
+    let code = authorize(&mut v, "spa", &[]).await["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("client_id", "spa"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = token(&s, &form, None).await;
+    assert_eq!(status, 200, "{tokens}");
+    // A public client presenting a secret is not authenticated by it.
+    let (status, err) = token(&s, &form, Some(("spa", "made-up"))).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_client_or_redirect_is_shown_never_followed() {
+    let s = provider().await;
+    confidential(&s, "known", &[]).await;
+    let (mut v, _) = signed_in(&s, "ed@example.com").await;
+    for q in [
+        query("unknown", &[]),
+        query("known", &[("redirect_uri", "https://evil.example/cb")]),
+        query("known", &[("redirect_uri", "http://127.0.0.1:9/cb/")]),
+        query("known", &[("redirect_uri", "")]),
+    ] {
+        let page = v.get(&format!("/oidc/authorize?{q}")).await;
+        assert_eq!(page.status, 400, "{q}");
+        assert!(page.location().is_empty(), "{q}");
+        assert!(page.body.contains("class=\"error\"") || page.body.contains("id=\"message\""));
+    }
+    // Known client and URI: errors go back to it.
+    let back = authorize(&mut v, "known", &[("response_type", "token")]).await;
+    assert_eq!(back["error"], "unsupported_response_type");
+    let back = authorize(&mut v, "known", &[("scope", "profile")]).await;
+    assert_eq!(back["error"], "invalid_scope");
+    let back = authorize(&mut v, "known", &[("request", "eyJ")]).await;
+    assert_eq!(back["error"], "request_not_supported");
+}
+
+#[tokio::test]
+async fn prompt_none_and_prompt_login() {
+    let s = provider().await;
+    confidential(&s, "quiet", &["--first-party"]).await;
+    let mut anon = Visitor::new(&s);
+    let back = authorize(&mut anon, "quiet", &[("prompt", "none")]).await;
+    assert_eq!(back["error"], "login_required");
+    assert_eq!(back["state"], "st-1");
+
+    // Not signed in: to the login page, and back to authorize after.
+    let page = anon
+        .get(&format!("/oidc/authorize?{}", query("quiet", &[])))
+        .await;
+    page.assert_to_within("/login?rd=%2Foidc%2Fauthorize%3F");
+    s.verified_user("fay@example.com", PW).await;
+    let rd = params_of(&format!(
+        "{}{}",
+        s.url(),
+        page.location().trim_start_matches('/')
+    ))["rd"]
+        .clone();
+    let done = anon.sign_in("fay@example.com", PW, &rd).await;
+    done.assert_to_within("/oidc/authorize?");
+    let page = anon.get(done.location().trim_start_matches(&s.url())).await;
+    let back = returned(&page);
+    assert!(back.contains_key("code"), "{back:?}");
+
+    // prompt=login: the login form again, even signed in; then back with
+    // a code only for that fresh sign-in.
+    s.clock.advance(chrono::Duration::seconds(5));
+    let page = anon
+        .get(&format!(
+            "/oidc/authorize?{}",
+            query("quiet", &[("prompt", "login")])
+        ))
+        .await;
+    page.assert_to_within("m=sign-in-again");
+    page.assert_to_within("auth_after");
+    let form = anon.get(page.location()).await;
+    assert_eq!(
+        form.status,
+        200,
+        "the form, not a redirect: {}",
+        form.location()
+    );
+    let rd = params_of(&format!(
+        "{}{}",
+        s.url(),
+        page.location().trim_start_matches('/')
+    ))["rd"]
+        .clone();
+    let stale = anon.get(&rd).await;
+    stale.assert_to_within("m=sign-in-again");
+    let fields = [
+        ("email", "fay@example.com"),
+        ("password", PW),
+        ("rd", rd.as_str()),
+    ];
+    let done = anon.submit("/login", &form.csrf(), &fields).await;
+    done.assert_to_within("/oidc/authorize?");
+    let page = anon.get(done.location().trim_start_matches(&s.url())).await;
+    assert!(returned(&page).contains_key("code"));
+    // max_age: a sign-in older than it is asked again.
+    s.clock.advance(chrono::Duration::seconds(120));
+    let page = anon
+        .get(&format!(
+            "/oidc/authorize?{}",
+            query("quiet", &[("max_age", "60")])
+        ))
+        .await;
+    page.assert_to_within("m=sign-in-again");
+    let back = authorize(&mut anon, "quiet", &[("max_age", "600")]).await;
+    assert!(back.contains_key("code"), "{back:?}");
+}
+
+#[tokio::test]
+async fn roles_locks_and_denials_end_in_no_tokens() {
+    let s = provider().await;
+    let secret = confidential(&s, "staffonly", &["--first-party", "--role", "staff"]).await;
+    let open = confidential(&s, "open", &["--first-party"]).await;
+    let (mut v, user_id) = signed_in(&s, "gus@example.com").await;
+
+    let back = authorize(&mut v, "staffonly", &[]).await;
+    assert_eq!(back["error"], "access_denied", "{back:?}");
+    s.edit_user(user_id, json!({"user_role": "staff"})).await;
+    let code = authorize(&mut v, "staffonly", &[]).await["code"].clone();
+    // The role taken away between the code and its redemption.
+    s.edit_user(user_id, json!({"user_role": "authenticated"}))
+        .await;
+    let (status, err) = redeem(&s, &code, "staffonly", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{err}"
+    );
+
+    // Tokens issued, then the account locked: userinfo refuses.
+    let code = authorize(&mut v, "open", &[]).await["code"].clone();
+    let (status, tokens) = redeem(&s, &code, "open", &open).await;
+    assert_eq!(status, 200);
+    s.lock_user(user_id, "lock").await;
+    let (status, _) = userinfo(&s, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 401);
+
+    // Consent denied: access_denied back to the client.
+    let (mut w, _) = signed_in(&s, "hal@example.com").await;
+    confidential(&s, "asks", &[]).await;
+    let page = w
+        .get(&format!("/oidc/authorize?{}", query("asks", &[])))
+        .await;
+    let request = field(&page, "request");
+    let done = w
+        .submit(
+            "/oidc/consent",
+            &page.csrf(),
+            &[("request", &request), ("answer", "deny")],
+        )
+        .await;
+    let back = if done.status == 303 {
+        params_of(done.location())
+    } else {
+        returned(&done)
+    };
+    assert_eq!(back["error"], "access_denied");
+    // A consent form without its CSRF token does nothing.
+    let forged = w
+        .submit(
+            "/oidc/consent",
+            "forged",
+            &[("request", &request), ("answer", "allow")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+}
+
+#[tokio::test]
+async fn the_client_command_registers_rotates_and_deletes() {
+    let s = provider().await;
+    let config = write_config(&s, &s.key, "portal = true\noidc = true");
+    let first = confidential(&s, "rot", &["--first-party"]).await;
+    let bad = authnzd(
+        &config,
+        &["client", "add", "bad id", "--redirect-uri", CB],
+        None,
+    )
+    .await;
+    assert!(!bad.status.success());
+    let bad = authnzd(
+        &config,
+        &[
+            "client",
+            "add",
+            "plain",
+            "--redirect-uri",
+            "http://example.com/cb",
+        ],
+        None,
+    )
+    .await;
+    assert!(!bad.status.success(), "http off loopback");
+    let again = authnzd(
+        &config,
+        &["client", "add", "rot", "--redirect-uri", CB],
+        None,
+    )
+    .await;
+    assert!(!again.status.success(), "taken");
+
+    let rotated = json_of(
+        &authnzd(&config, &["client", "rotate-secret", "rot", "--json"], None).await,
+        "rotate",
+    );
+    let second = rotated["client_secret"].as_str().unwrap();
+    assert_ne!(second, first);
+    let (mut v, _) = signed_in(&s, "ida@example.com").await;
+    let code = authorize(&mut v, "rot", &[]).await["code"].clone();
+    let (status, _) = redeem(&s, &code, "rot", &first).await;
+    assert_eq!(status, 401, "the old secret is gone");
+    let (status, _) = redeem(&s, &code, "rot", second).await;
+    assert_eq!(status, 200);
+
+    let list = json_of(
+        &authnzd(&config, &["client", "list", "--json"], None).await,
+        "list",
+    );
+    assert_eq!(list[0]["client_id"], "rot");
+    assert!(list[0].get("client_secret").is_none());
+    let gone = authnzd(&config, &["client", "delete", "rot"], None).await;
+    assert!(gone.status.success());
+    let page = v
+        .get(&format!("/oidc/authorize?{}", query("rot", &[])))
+        .await;
+    assert_eq!(page.status, 400, "deleted");
+}
