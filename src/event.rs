@@ -153,6 +153,11 @@ pub enum Event {
     OidcToken {
         client: String,
     },
+    /// A refresh token of a client's grant rotated.
+    OidcRefresh {
+        client: String,
+        family: String,
+    },
     /// A code presented again: what the first redemption issued is revoked.
     OidcCodeReplayed {
         client: String,

@@ -804,3 +804,105 @@ async fn the_client_command_registers_rotates_and_deletes() {
         .await;
     assert_eq!(page.status, 400, "deleted");
 }
+
+/// A code redeemed with `offline_access`: the tokens, with a refresh token.
+async fn offline_tokens(s: &TestServer, v: &mut Visitor, id: &str, secret: &str) -> Value {
+    let more = [("scope", "openid email offline_access")];
+    let code = authorize(v, id, &more).await["code"].clone();
+    let (status, tokens) = redeem(s, &code, id, secret).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+async fn refresh(s: &TestServer, refresh_token: &str, id: &str, secret: &str) -> (u16, Value) {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    token(s, &form, Some((id, secret))).await
+}
+
+#[tokio::test]
+async fn offline_access_refreshes_rotating_and_rechecking_the_user() {
+    let s = provider().await;
+    let scopes = ["--first-party", "--scopes", "openid email offline_access"];
+    let secret = confidential(&s, "tv", &scopes).await;
+    let other = confidential(&s, "radio", &scopes).await;
+    let (mut v, user_id) = signed_in(&s, "jo@example.com").await;
+
+    // Without offline_access, no refresh token.
+    let code = authorize(&mut v, "tv", &[("scope", "openid email")]).await["code"].clone();
+    let (_, plain) = redeem(&s, &code, "tv", &secret).await;
+    assert!(plain.get("refresh_token").is_none(), "{plain}");
+
+    let tokens = offline_tokens(&s, &mut v, "tv", &secret).await;
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (status, next) = refresh(&s, &first, "tv", &secret).await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(next["scope"], "openid email offline_access");
+    let second = next["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first, "rotated");
+    let claims = verified_id_token(&s, next["id_token"].as_str().unwrap(), "tv").await;
+    assert_eq!(claims["email"], "jo@example.com");
+    assert_eq!(
+        userinfo(&s, next["access_token"].as_str().unwrap()).await.0,
+        200
+    );
+
+    // Another client cannot use it.
+    let (status, err) = refresh(&s, &second, "radio", &other).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{err}"
+    );
+
+    // The spent one again (past the grace period): the family and its
+    // session are revoked, so the latest stops working too.
+    s.clock.advance(chrono::Duration::seconds(60));
+    let (status, err) = refresh(&s, &first, "tv", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = refresh(&s, &second, "tv", &secret).await;
+    assert_eq!(status, 400, "the family is gone");
+
+    // A locked user: refused.
+    let tokens = offline_tokens(&s, &mut v, "tv", &secret).await;
+    s.lock_user(user_id, "lock").await;
+    let (status, err) = refresh(&s, tokens["refresh_token"].as_str().unwrap(), "tv", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_after_the_role_is_no_longer_allowed_is_refused() {
+    let s = provider().await;
+    let args = [
+        "--first-party",
+        "--scopes",
+        "openid offline_access",
+        "--role",
+        "staff",
+    ];
+    let secret = confidential(&s, "ops", &args).await;
+    let user_id = s.user_with_role("kim@example.com", "staff").await;
+    let mut v = Visitor::new(&s);
+    assert_eq!(v.sign_in("kim@example.com", PW, "").await.status, 303);
+    let more = [("scope", "openid offline_access")];
+    let code = authorize(&mut v, "ops", &more).await["code"].clone();
+    let (_, tokens) = redeem(&s, &code, "ops", &secret).await;
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    s.edit_user(user_id, json!({"user_role": "authenticated"}))
+        .await;
+    let (status, err) = refresh(&s, rt, "ops", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{err}"
+    );
+}

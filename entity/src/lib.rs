@@ -13,6 +13,7 @@ pub mod mfa_tokens;
 pub mod oidc_clients;
 pub mod oidc_codes;
 pub mod oidc_consents;
+pub mod oidc_grants;
 pub mod passkey_ceremonies;
 pub mod passkeys;
 pub mod passwordless_attempts;

@@ -4,7 +4,9 @@
 //! - `oidc_codes`: authorization codes by digest, single use, bound to the
 //!   client, redirect URI, PKCE challenge and nonce; after redemption a row
 //!   names the session it made, so a second redemption can revoke it;
-//! - `oidc_consents`: the scopes a user agreed to give a client.
+//! - `oidc_consents`: the scopes a user agreed to give a client;
+//! - `oidc_grants`: which client, with which scopes, a session made by a
+//!   redemption serves (its refresh tokens are bound to that client).
 
 use sea_orm_migration::prelude::*;
 
@@ -42,6 +44,21 @@ enum OidcCodes {
     Expires,
     Redeemed,
     GrantSession,
+}
+
+#[derive(DeriveIden)]
+enum OidcGrants {
+    Table,
+    SessionHash,
+    ClientId,
+    Scope,
+    Created,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    TokenHash,
 }
 
 #[derive(DeriveIden)]
@@ -169,11 +186,42 @@ impl MigrationTrait for Migration {
                 )
                 .to_owned(),
         )
+        .await?;
+        // The type of `sessions.token_hash` on this backend (varchar on
+        // PostgreSQL since the varchar-digests migration, else char), as a
+        // foreign key wants.
+        let mut session_hash = ColumnDef::new(OidcGrants::SessionHash);
+        if m.get_database_backend() == sea_orm::DbBackend::Postgres {
+            session_hash.string_len(64);
+        } else {
+            session_hash.char_len(64);
+        }
+        m.create_table(
+            Table::create()
+                .table(OidcGrants::Table)
+                .col(session_hash.not_null().primary_key())
+                .col(
+                    ColumnDef::new(OidcGrants::ClientId)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .col(ColumnDef::new(OidcGrants::Scope).text().not_null())
+                .col(timestamp(m, OidcGrants::Created).not_null())
+                .foreign_key(
+                    ForeignKey::create()
+                        .name("fk_oidc_grants_session")
+                        .from(OidcGrants::Table, OidcGrants::SessionHash)
+                        .to(Sessions::Table, Sessions::TokenHash)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            OidcGrants::Table.into_iden(),
             OidcConsents::Table.into_iden(),
             OidcCodes::Table.into_iden(),
             OidcClients::Table.into_iden(),

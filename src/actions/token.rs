@@ -140,37 +140,73 @@ pub async fn issue(app: Arc<App>, ctx: Ctx, p: proto::TokenIssue) -> Done<answer
 }
 
 pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> Done<answers::TokenPair> {
-    let presented = p.refresh_token.expose_secret();
+    match rotate(&app, &ctx, p.refresh_token.expose_secret(), |_| true).await? {
+        Refreshed::Done {
+            found,
+            token,
+            expires,
+            ..
+        } => {
+            let pair = answer(&app, &found, &token, expires)?;
+            Ok(Said::new(pair, "Tokens refreshed."))
+        }
+        Refreshed::Refused(reason, message) => no_pair(reason, message),
+    }
+}
+
+/// What presenting a refresh token came to.
+pub(crate) enum Refreshed {
+    /// Its successor (rotated now, or the same one again within the grace
+    /// period), with the session it belongs to.
+    Done {
+        found: CachedSession,
+        token: String,
+        expires: NaiveDateTime,
+        family: String,
+    },
+    Refused(Refusal, &'static str),
+}
+
+/// Rotates `presented` (`token-refresh` and OpenID Connect's refresh). The
+/// session, its user and `allowed` decide first: a family outlives none of
+/// them. A spent token presented again outside the grace period is theft:
+/// the family and its session are revoked.
+pub(crate) async fn rotate(
+    app: &App,
+    ctx: &Ctx,
+    presented: &str,
+    allowed: impl Fn(&CachedSession) -> bool,
+) -> Result<Refreshed, Fault> {
+    let refused = |reason, message| Ok(Refreshed::Refused(reason, message));
     let hash = tokens::digest(presented);
     let now = app.now();
     let Some(row) = store::refresh::find(&app.db, &hash).await? else {
-        return no_pair(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
+        return refused(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
     };
-    // The session and its user decide first: a family outlives neither.
-    let found = live_session_by_digest(&app, row.session_hash.clone()).await?;
-    let Some(found) = found.filter(|f| can_sign_in(&f.user, now)) else {
+    let found = live_session_by_digest(app, row.session_hash.clone()).await?;
+    let Some(found) = found.filter(|f| can_sign_in(&f.user, now) && allowed(f)) else {
         store::refresh::delete_family(&app.db, &row.family).await?;
-        return no_pair(
+        return refused(
             Refusal::RefreshSessionEnded,
             "The session has ended: sign in again.",
         );
     };
     if found.user.user_role != row.user_role {
         store::refresh::delete_family(&app.db, &row.family).await?;
-        return no_pair(
+        return refused(
             Refusal::RefreshRoleChanged,
             "Your role changed: sign in again.",
         );
     }
-    let successors = successors_of(&app, presented);
+    let successors = successors_of(app, presented);
     let Some(successor) = successors.first() else {
-        return Err(Fault::Internal("successor token".into()).into());
+        return Err(Fault::Internal("successor token".into()));
     };
     let successor_hash = tokens::digest(successor);
-    let expires = refresh_expiry(&app, now);
+    let expires = refresh_expiry(app, now);
     if row.spent.is_none() {
         if row.expires <= now {
-            return no_pair(
+            return refused(
                 Refusal::RefreshTokenExpired,
                 "The refresh token has expired: sign in again.",
             );
@@ -184,20 +220,24 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> Done<an
             ..row.clone()
         };
         if store::refresh::rotate(&app.db, &hash, next, now).await? {
-            let pair = answer(&app, &found, successor, expires)?;
             let event = Event::TokenRefresh {
                 family: row.family.clone(),
             };
-            audit(&app, &ctx, event, Some(row.user_id)).await?;
-            return Ok(Said::new(pair, "Tokens refreshed."));
+            audit(app, ctx, event, Some(row.user_id)).await?;
+            return Ok(Refreshed::Done {
+                found,
+                token: successor.clone(),
+                expires,
+                family: row.family,
+            });
         }
     }
     // Spent (perhaps a moment ago by a concurrent refresh): read it again.
     let Some(row) = store::refresh::find(&app.db, &hash).await? else {
-        return no_pair(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
+        return refused(Refusal::RefreshTokenUnknown, "Unknown refresh token.");
     };
     let Some(spent) = row.spent else {
-        return no_pair(
+        return refused(
             Refusal::RefreshTokenExpired,
             "The refresh token has expired: sign in again.",
         );
@@ -214,8 +254,12 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> Done<an
     if in_grace && let Some((successor, successor_hash)) = rotated_to {
         let next = store::refresh::find(&app.db, &successor_hash).await?;
         if let Some(next) = next.filter(|n| n.spent.is_none()) {
-            let pair = answer(&app, &found, successor, next.expires)?;
-            return Ok(Said::new(pair, "Tokens refreshed."));
+            return Ok(Refreshed::Done {
+                found,
+                token: successor.clone(),
+                expires: next.expires,
+                family: row.family,
+            });
         }
     }
     store::refresh::revoke_family_and_session(app.writes(), &row.family, &row.session_hash).await?;
@@ -223,8 +267,8 @@ pub async fn refresh(app: Arc<App>, ctx: Ctx, p: proto::TokenRefresh) -> Done<an
     let event = Event::TokenReuseDetected {
         family: row.family.clone(),
     };
-    audit(&app, &ctx, event, Some(row.user_id)).await?;
-    no_pair(
+    audit(app, ctx, event, Some(row.user_id)).await?;
+    refused(
         Refusal::RefreshTokenReused,
         "This refresh token was already used: the session is signed out.",
     )

@@ -2,7 +2,7 @@
 //! consents (`oidc_*`).
 
 use chrono::NaiveDateTime;
-use entity::{oidc_clients, oidc_codes, oidc_consents};
+use entity::{oidc_clients, oidc_codes, oidc_consents, oidc_grants};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
@@ -180,4 +180,21 @@ pub async fn record_consent(
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+pub async fn insert_grant(db: &impl ConnectionTrait, row: oidc_grants::Model) -> Result<(), DbErr> {
+    oidc_grants::Entity::insert(oidc_grants::ActiveModel::from(row))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The grant a session serves, if it was made by a redemption.
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    session_hash: &str,
+) -> Result<Option<oidc_grants::Model>, DbErr> {
+    oidc_grants::Entity::find_by_id(session_hash.to_owned())
+        .one(db)
+        .await
 }

@@ -175,18 +175,22 @@ impl Portal {
             code: opt("code"),
             redirect_uri: opt("redirect_uri"),
             code_verifier: opt("code_verifier"),
+            refresh_token: opt("refresh_token"),
             client_id,
             presented,
         };
         match token::exchange(op, &v.ctx(), req).await {
             Ok(t) => {
-                let body = json!({
+                let mut body = json!({
                     "access_token": t.access_token,
                     "token_type": "Bearer",
                     "expires_in": t.expires_in,
                     "id_token": t.id_token,
                     "scope": t.scope,
                 });
+                if let Some(refresh) = t.refresh_token {
+                    body["refresh_token"] = refresh.into();
+                }
                 json_answer(StatusCode::OK, body.to_string())
             }
             Err(e) => error_json(&e),
