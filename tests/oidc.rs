@@ -906,3 +906,47 @@ async fn a_refresh_after_the_role_is_no_longer_allowed_is_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_authlib_public_client_signs_in_with_pkce_and_refreshes() {
+    let s = provider().await;
+    let args = [
+        "--public",
+        "--first-party",
+        "--scopes",
+        "openid email offline_access",
+    ];
+    register(
+        &s,
+        "authlib-app",
+        &[&["--redirect-uri", CB][..], &args[..]].concat(),
+    )
+    .await;
+    let (mut v, _) = signed_in(&s, "lu@example.com").await;
+    let issuer = s.url().trim_end_matches('/').to_owned();
+    let common = vec![issuer.clone(), "authlib-app".to_owned(), CB.to_owned()];
+    let started =
+        common::python::oidc_rp([vec!["start".to_owned()], common.clone()].concat()).await;
+    let url = started["url"].as_str().unwrap();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    // The browser's part: the signed-in portal sends it back with a code.
+    let page = v.get(url.trim_start_matches(&s.url())).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let callback = page.location().to_owned();
+    let mut finish = [vec!["finish".to_owned()], common].concat();
+    for field in ["verifier", "nonce", "state"] {
+        finish.push(started[field].as_str().unwrap().to_owned());
+    }
+    finish.push(callback);
+    let said = common::python::oidc_rp(finish).await;
+    assert_eq!(
+        said["sub"],
+        system_id(&s, "lu@example.com").await.as_str(),
+        "{said}"
+    );
+    assert_eq!(said["email"], "lu@example.com");
+    assert_eq!(said["alg"], "RS256");
+    assert_eq!(said["rotated"], true);
+    assert_eq!(said["refreshed_access"], true);
+    assert_eq!(said["userinfo_sub"], said["sub"]);
+}

@@ -63,3 +63,26 @@ pub fn pyjwt_verify(
         None => Err(line["error"].as_str().unwrap_or_default().to_owned()),
     }
 }
+
+/// Runs `tests/python/oidc_rp.py ARGS…` (an Authlib relying party) off the
+/// runtime, since it calls the server under test: its one JSON line.
+pub async fn oidc_rp(args: Vec<String>) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/oidc_rp.py");
+    let python = test_python();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("run python")
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success(),
+        "oidc_rp.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).expect("one JSON line")
+}

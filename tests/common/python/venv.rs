@@ -11,16 +11,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What the tests' Python needs, as (pip name, module): `cryptography` (what
 /// authnzerver's client encrypts with), `aiosmtpd` (the SMTP server mail
-/// tests deliver to), PyJWT (an independent check of our access tokens).
+/// tests deliver to), PyJWT (an independent check of our access tokens),
+/// Authlib with requests (an OpenID Connect relying party).
 pub const PACKAGES: &[(&str, &str)] = &[
     ("aiosmtpd", "aiosmtpd"),
     ("cryptography", "cryptography"),
     ("PyJWT", "jwt"),
+    ("Authlib", "authlib"),
+    ("requests", "requests"),
 ];
 
 /// The venv's directory under the tests' `CARGO_TARGET_TMPDIR`, which cargo
-/// sets to `<target dir>/tmp`.
-pub const DIR: &str = "test-venv";
+/// sets to `<target dir>/tmp`. Renamed when `PACKAGES` grows, so an older
+/// venv is not mistaken for this one.
+pub const DIR: &str = "test-venv-2";
 
 /// The venv's interpreter under `tmpdir` (`CARGO_TARGET_TMPDIR`), made with
 /// `PACKAGES` if it is not there yet. Built under a scratch name and renamed
