@@ -950,3 +950,81 @@ async fn an_authlib_public_client_signs_in_with_pkce_and_refreshes() {
     assert_eq!(said["refreshed_access"], true);
     assert_eq!(said["userinfo_sub"], said["sub"]);
 }
+
+#[tokio::test]
+async fn rp_initiated_logout_signs_out_the_user_it_names_or_asks() {
+    let s = provider().await;
+    let bye = "http://127.0.0.1:9/bye";
+    let secret = confidential(
+        &s,
+        "leaver",
+        &["--first-party", "--post-logout-redirect-uri", bye],
+    )
+    .await;
+    let (mut v, _) = signed_in(&s, "max@example.com").await;
+    let code = authorize(&mut v, "leaver", &[]).await["code"].clone();
+    let (_, tokens) = redeem(&s, &code, "leaver", &secret).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    let logout = |fields: &[(&str, &str)]| {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        format!("/oidc/logout?{q}")
+    };
+
+    // Not registered: shown, never followed, and nobody signed out.
+    let page = v
+        .get(&logout(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ]))
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(page.location().is_empty());
+    assert_eq!(v.verify().await.status(), 200);
+
+    // Another user's hint: asked, not signed out.
+    let (mut w, _) = signed_in(&s, "ned@example.com").await;
+    let asked = w
+        .get(&logout(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", bye),
+        ]))
+        .await;
+    assert!(
+        asked.body.contains("id=\"logout-confirm\""),
+        "{}",
+        asked.body
+    );
+    assert_eq!(w.verify().await.status(), 200);
+    // Confirmed: signed out, then back to the client.
+    let mut fields = vec![("csrf".to_owned(), asked.csrf())];
+    for name in ["id_token_hint", "post_logout_redirect_uri"] {
+        fields.push((name.to_owned(), field(&asked, name)));
+    }
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let done = w.post("/oidc/logout", &form).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains(bye), "{}", done.body);
+    assert_eq!(w.verify().await.status(), 401, "signed out");
+
+    // Its own user's hint: signed out at once, back with the state.
+    let done = v
+        .get(&logout(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", bye),
+            ("state", "s-9"),
+        ]))
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location(), format!("{bye}?state=s-9"));
+    assert_eq!(v.verify().await.status(), 401, "signed out");
+    // A forged hint is refused.
+    let forged = v
+        .get(&logout(&[("id_token_hint", "eyJhbGciOiJub25lIn0.e30.")]))
+        .await;
+    assert_eq!(forged.status, 400);
+}

@@ -145,13 +145,15 @@ impl IdTokenKey {
         &self.jwk
     }
 
-    /// The claims of a token this key signed, for `aud` (signature, issuer
-    /// and audience only: a hint such as `id_token_hint` may have expired).
-    pub fn verify<C: DeserializeOwned>(&self, token: &str, iss: &str, aud: &str) -> Option<C> {
+    /// The claims of an id token this key signed for `iss`, for any
+    /// audience (the caller checks `aud`): signature and issuer only, as a
+    /// hint (`id_token_hint`) may have expired.
+    pub fn verify_hint<C: DeserializeOwned>(&self, token: &str, iss: &str) -> Option<C> {
         let mut v = Validation::new(Algorithm::RS256);
         v.set_issuer(&[iss]);
-        v.set_audience(&[aud]);
+        v.validate_aud = false;
         v.validate_exp = false;
+        v.set_required_spec_claims(&["iss", "aud", "sub"]);
         jsonwebtoken::decode::<C>(token, &self.decoding, &v)
             .ok()
             .map(|d| d.claims)

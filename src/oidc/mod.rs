@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod claims;
 pub mod client;
 pub mod keys;
+pub mod logout;
 pub mod token;
 
 use std::sync::Arc;
@@ -104,6 +105,7 @@ impl Provider {
             "token_endpoint": self.endpoint("oidc/token"),
             "userinfo_endpoint": self.endpoint("oidc/userinfo"),
             "jwks_uri": self.endpoint("oidc/jwks"),
+            "end_session_endpoint": self.endpoint("oidc/logout"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],

@@ -320,3 +320,13 @@ pub struct OidcReturn<'a> {
     pub to: &'a str,
     pub fields: Vec<(&'a str, &'a str)>,
 }
+
+/// Asking before signing out for a relying party that did not name the
+/// user (no valid `id_token_hint`): the request rides along in `fields`.
+#[derive(Template)]
+#[template(path = "portal/logout_confirm.html")]
+pub struct LogoutConfirm<'a> {
+    pub chrome: Chrome<'a>,
+    pub csrf: &'a str,
+    pub fields: Vec<(&'a str, &'a str)>,
+}

@@ -8,13 +8,15 @@ use serde_json::json;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
-use super::{Form, Portal, Visit, csrf, text};
-use crate::actions::Fault;
+use super::{Form, Portal, Visit, Which, csrf, text};
+use crate::actions::{self, Fault};
 use crate::oidc::authorize::{self, AuthRequest, Back, Mode, Next, Refused};
 use crate::oidc::client::Presented;
+use crate::oidc::logout;
 use crate::oidc::token::{self, TokenRequest};
 use crate::oidc::{OidcError, Provider};
 use crate::views;
+use authnzd_proto as proto;
 
 /// A JSON answer that no cache keeps, readable from any origin (a browser
 /// app reads discovery and keys, and a public client calls `token`).
@@ -138,6 +140,13 @@ impl Portal {
                 self.answer(res)
             }
             "oidc/userinfo" => self.userinfo(op, v, None).await,
+            "oidc/logout" => {
+                let params: Vec<(String, String)> = url::form_urlencoded::parse(v.query.as_bytes())
+                    .into_owned()
+                    .collect();
+                let res = self.end_session(op, v, &params).await;
+                self.answer(res)
+            }
             _ => return None,
         })
     }
@@ -157,6 +166,10 @@ impl Portal {
             "oidc/userinfo" => self.userinfo(op, v, Some(form)).await,
             "oidc/authorize" => {
                 let res = self.authorize(op, v, &form.0).await;
+                self.answer(res)
+            }
+            "oidc/logout" => {
+                let res = self.end_session(op, v, &form.0).await;
                 self.answer(res)
             }
             _ => return None,
@@ -329,6 +342,7 @@ impl Portal {
                     fields,
                     "the application",
                     false,
+                    Vec::new(),
                 )
             }
         }
@@ -354,6 +368,7 @@ impl Portal {
             fields,
             &req.client.name,
             from_our_page,
+            Vec::new(),
         )
     }
 
@@ -364,6 +379,7 @@ impl Portal {
         fields: Vec<(&str, String)>,
         client: &str,
         page: bool,
+        cookies: Vec<HeaderValue>,
     ) -> Response {
         let Ok(mut to) = url::Url::parse(redirect_uri) else {
             return self.error_page(StatusCode::BAD_REQUEST, text::OIDC_DENIED);
@@ -371,7 +387,7 @@ impl Portal {
         if mode == Mode::Query {
             to.query_pairs_mut().extend_pairs(fields.iter());
             if !page {
-                return self.redirect(to.as_str(), Vec::new());
+                return self.redirect(to.as_str(), cookies);
             }
         }
         let shown = views::OidcReturn {
@@ -383,12 +399,83 @@ impl Portal {
                 Mode::FormPost => fields.iter().map(|(k, v)| (*k, v.as_str())).collect(),
             },
         };
-        let mut res = self.page(StatusCode::OK, &shown, Vec::new());
+        let mut res = self.page(StatusCode::OK, &shown, cookies);
         Portal::allow_own_script(&mut res);
         if mode == Mode::FormPost {
             allow_form_to(&mut res, &to);
         }
         res
+    }
+}
+
+impl Portal {
+    /// RP-initiated logout: signs the portal session out at once when the
+    /// request names its user (`id_token_hint`) or comes from the
+    /// confirmation form; otherwise asks first. Then back to a registered
+    /// `post_logout_redirect_uri`, or to the login page.
+    async fn end_session(
+        &self,
+        op: &Provider,
+        v: &Visit,
+        params: &[(String, String)],
+    ) -> Result<Response, Fault> {
+        let req = match logout::check(op, params).await {
+            Ok(req) => req,
+            Err(OidcError::Server) => return Err(Fault::Internal("logout".into())),
+            Err(e) => return Ok(self.error_page(StatusCode::BAD_REQUEST, &e.to_string())),
+        };
+        let clear: Vec<_> = self.cookies.clear(Which::Session).into_iter().collect();
+        let csrf_field = params
+            .iter()
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, c)| c.as_str());
+        let mut confirmed = false;
+        if let Some((token, found)) = self.signed_in(v).await? {
+            let named = req.hinted_sub.as_deref() == Some(found.user.system_id.as_str());
+            confirmed = csrf_field.is_some_and(|c| csrf::valid(&self.app, &token, c));
+            if !named && !confirmed {
+                let csrf = csrf::token(&self.app, &token);
+                let fields = params
+                    .iter()
+                    .filter(|(k, _)| k != "csrf")
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let page = views::LogoutConfirm {
+                    chrome: self.chrome(None, None),
+                    csrf: &csrf,
+                    fields,
+                };
+                return Ok(self.page(StatusCode::OK, &page, Vec::new()));
+            }
+            let p = proto::UserLogout {
+                session_token: token.into(),
+                user_id: found.user.user_id,
+            };
+            match crate::actions::login::logout(self.app.clone(), v.ctx(), p).await {
+                Ok(_) | Err(actions::Refused::No(_)) => {}
+                Err(actions::Refused::Fault(f)) => return Err(f),
+            }
+        }
+        Ok(match req.back {
+            Some(back) => {
+                let name = req
+                    .client
+                    .as_ref()
+                    .map_or("the application", |c| c.name.as_str());
+                self.back_to(
+                    back.as_str(),
+                    Mode::Query,
+                    Vec::new(),
+                    name,
+                    confirmed,
+                    clear,
+                )
+            }
+            None => {
+                let to = self.to_page("login", Some(text::Notice::SignedOut));
+                self.redirect(&to, clear)
+            }
+        })
     }
 }
 
