@@ -313,6 +313,17 @@ impl Browser {
         &self.client
     }
 
+    /// Gives the browser Chromium's virtual authenticator (WebDriver's
+    /// WebAuthn extension): a platform authenticator with resident keys
+    /// that verifies its user, for passkeys.
+    pub async fn add_virtual_authenticator(&self) {
+        self.run(
+            "add a virtual authenticator",
+            self.client.issue_cmd(VirtualAuthenticator),
+        )
+        .await;
+    }
+
     /// Ends the session (Chromium quits), then stops chromedriver.
     pub async fn close(self) {
         let Browser { client, mut driver } = self;
@@ -369,6 +380,33 @@ impl Browser {
             _ => String::from("(unavailable)"),
         };
         format!("  at {url}\n  page: {html}")
+    }
+}
+
+/// `POST /session/{id}/webauthn/authenticator` with a platform
+/// authenticator that holds resident keys and verifies its user.
+#[derive(Debug)]
+struct VirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session.unwrap_or_default();
+        base.join(&format!("session/{session}/webauthn/authenticator"))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (warp::http::Method, Option<String>) {
+        let body = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        (warp::http::Method::POST, Some(body.to_string()))
     }
 }
 

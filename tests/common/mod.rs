@@ -18,6 +18,9 @@
 //! - `nginx`, `caddy`: a real reverse proxy in the foreground with the
 //!   test's config, and (`nginx::upstream`) an app that says who it was
 //!   told signed in.
+//! - `apache`: a real Apache httpd with mod_auth_openidc, a relying party
+//!   of the portal's OpenID Connect provider, in front of an app that shows
+//!   the claims it was passed.
 //! - `portal`: the server with the sign-in portal behind one of them (`Site`).
 //! - `visitor`: a browser by hand over plain HTTP for the portal (`Visitor`).
 //! - `device_keys`: an authenticator app's Ed25519 key and its registration.
@@ -25,6 +28,7 @@
 // Each test crate uses its own part of the kit and of these re-exports.
 #![allow(dead_code, unused_imports)]
 
+pub mod apache;
 pub mod apikeys;
 pub mod authnzerver_db;
 pub mod browser;

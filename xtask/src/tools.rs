@@ -18,6 +18,9 @@ pub enum Detect {
     Binary(&'static [&'static str]),
     /// This command exits 0.
     Runs(&'static [&'static str]),
+    /// Every one of these files exists (a program and a module it loads:
+    /// the program alone does not tell that the module's package is there).
+    Files(&'static [&'static str]),
 }
 
 /// Everything the suite needs from the machine besides Rust; a tool the
@@ -29,6 +32,19 @@ pub const TOOLS: &[Tool] = &[
         detect: Detect::Binary(&["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]),
         packages: &["nginx"],
         why: "tests/forward_auth_nginx.rs puts a real nginx in front of the server",
+    },
+    Tool {
+        name: "apache2",
+        // Where tests/common/apache.rs looks.
+        detect: Detect::Binary(&["/usr/sbin/apache2"]),
+        packages: &["apache2"],
+        why: "the OpenID Connect test (tests/oidc_apache.rs) signs a real Apache httpd in through the portal",
+    },
+    Tool {
+        name: "mod_auth_openidc",
+        detect: Detect::Files(&["/usr/lib/apache2/modules/mod_auth_openidc.so"]),
+        packages: &["libapache2-mod-auth-openidc"],
+        why: "tests/oidc_apache.rs: Apache's OpenID Connect relying party module",
     },
     Tool {
         name: "openssl",
@@ -101,6 +117,9 @@ impl Tool {
                 .status()
                 .is_ok_and(|s| s.success()),
             Detect::Runs([]) => false,
+            Detect::Files(paths) => {
+                !paths.is_empty() && paths.iter().all(|p| Path::new(p).is_file())
+            }
         }
     }
 }
@@ -230,6 +249,23 @@ mod tests {
         };
         assert!(runs.is_present());
         assert!(find_binary("/nonexistent").is_none());
+    }
+
+    #[test]
+    fn files_must_all_be_there() {
+        const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let tool = |files: &'static [&'static str]| Tool {
+            name: "module",
+            detect: Detect::Files(files),
+            packages: &["module"],
+            why: "",
+        };
+        assert!(tool(&[MANIFEST]).is_present());
+        assert!(!tool(&[MANIFEST, "/nonexistent/mod.so"]).is_present());
+        assert!(!tool(&[]).is_present());
+        // A directory is no file, and `PATH` is not searched.
+        assert!(!tool(&[env!("CARGO_MANIFEST_DIR")]).is_present());
+        assert!(!tool(&["sh"]).is_present());
     }
 
     #[test]
