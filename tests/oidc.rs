@@ -251,6 +251,15 @@ async fn discovery_names_the_endpoints_under_the_issuer_and_only_what_is_support
         assert_eq!(d[field], format!("{issuer}{path}").as_str(), "{field}");
     }
     assert_eq!(d["response_types_supported"], json!(["code"]));
+    assert_eq!(d["response_modes_supported"], json!(["query", "form_post"]));
+    assert_eq!(
+        d["grant_types_supported"],
+        json!(["authorization_code", "refresh_token"])
+    );
+    assert_eq!(
+        d["end_session_endpoint"],
+        format!("{issuer}/oidc/logout").as_str()
+    );
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(d["subject_types_supported"], json!(["public"]));
     assert_eq!(d["id_token_signing_alg_values_supported"], json!(["RS256"]));
@@ -1027,4 +1036,36 @@ async fn rp_initiated_logout_signs_out_the_user_it_names_or_asks() {
         .get(&logout(&[("id_token_hint", "eyJhbGciOiJub25lIn0.e30.")]))
         .await;
     assert_eq!(forged.status, 400);
+}
+
+#[tokio::test]
+async fn form_post_returns_the_code_in_a_form_to_the_client_only() {
+    let s = provider().await;
+    let secret = confidential(&s, "poster", &["--first-party"]).await;
+    let (mut v, _) = signed_in(&s, "ola@example.com").await;
+    let page = v
+        .get(&format!(
+            "/oidc/authorize?{}",
+            query("poster", &[("response_mode", "form_post")])
+        ))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"oidc-return-form\""));
+    assert!(
+        page.body
+            .contains(&format!("action=\"{}\"", CB.replace('/', "&#x2f;")))
+            || page.body.contains(&format!("action=\"{CB}\"")),
+        "{}",
+        page.body
+    );
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action http://127.0.0.1:9 'self'"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert_eq!(field(&page, "state"), "st-1");
+    assert_eq!(field(&page, "iss"), s.url().trim_end_matches('/'));
+    let (status, _) = redeem(&s, &field(&page, "code"), "poster", &secret).await;
+    assert_eq!(status, 200);
 }

@@ -202,33 +202,6 @@ async fn the_account_page_signs_out_another_browser_and_refuses_forms_from_elsew
     laptop.close().await;
 }
 
-/// Chromium's virtual authenticator (WebDriver's WebAuthn extension): a
-/// platform authenticator with resident keys that verifies its user.
-#[derive(Debug)]
-struct VirtualAuthenticator;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticator {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        let session = session.unwrap_or_default();
-        base.join(&format!("session/{session}/webauthn/authenticator"))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (warp::http::Method, Option<String>) {
-        let body = serde_json::json!({
-            "protocol": "ctap2",
-            "transport": "internal",
-            "hasResidentKey": true,
-            "hasUserVerification": true,
-            "isUserVerified": true,
-        });
-        (warp::http::Method::POST, Some(body.to_string()))
-    }
-}
-
 #[tokio::test]
 async fn a_passkey_added_on_the_account_page_signs_in_to_the_upstream_with_one_click() {
     // `127.0.0.1` is no RP ID to Chromium: the site is `localhost`.
@@ -239,10 +212,7 @@ async fn a_passkey_added_on_the_account_page_signs_in_to_the_upstream_with_one_c
     let email = "passkey@example.com";
     let uid = site.s.verified_user(email, PW).await;
     let b = Browser::start().await;
-    b.webdriver()
-        .issue_cmd(VirtualAuthenticator)
-        .await
-        .expect("a virtual authenticator");
+    b.add_virtual_authenticator().await;
 
     site.sign_in(&b, email).await;
     b.wait_for("#passkey-add").await;

@@ -107,7 +107,7 @@ impl Provider {
             "jwks_uri": self.endpoint("oidc/jwks"),
             "end_session_endpoint": self.endpoint("oidc/logout"),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": ["query", "form_post"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
