@@ -1069,3 +1069,33 @@ async fn form_post_returns_the_code_in_a_form_to_the_client_only() {
     let (status, _) = redeem(&s, &field(&page, "code"), "poster", &secret).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn redeemed_codes_still_revoke_for_a_day_then_are_pruned() {
+    let s = provider().await;
+    let secret = confidential(&s, "kept", &["--first-party"]).await;
+    let (mut v, _) = signed_in(&s, "pia@example.com").await;
+    let code = authorize(&mut v, "kept", &[]).await["code"].clone();
+    assert_eq!(redeem(&s, &code, "kept", &secret).await.0, 200);
+    let app = &s.running().app;
+    s.clock.advance(chrono::Duration::hours(23));
+    assert_eq!(
+        authnzd::actions::chores::prune_oidc_codes(app)
+            .await
+            .unwrap(),
+        0
+    );
+    s.clock.advance(chrono::Duration::hours(2));
+    assert_eq!(
+        authnzd::actions::chores::prune_oidc_codes(app)
+            .await
+            .unwrap(),
+        1
+    );
+    let (status, err) = redeem(&s, &code, "kept", &secret).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    drop(tokens);
+}

@@ -36,6 +36,23 @@ pub async fn hourly(app: &App) {
     if let Err(e) = prune_mfa_tokens(app).await {
         tracing::warn!(error = %e, "spent second-factor tokens not pruned");
     }
+    if let Err(e) = prune_oidc_codes(app).await {
+        tracing::warn!(error = %e, "old authorization codes not pruned");
+    }
+}
+
+/// How long an expired authorization code is kept: presented again within
+/// this, a redeemed one still revokes what it issued.
+const EXPIRED_CODE_KEEP: chrono::Duration = chrono::Duration::days(1);
+
+/// Deletes authorization codes that expired more than a day ago.
+pub async fn prune_oidc_codes(app: &App) -> Result<u64, Fault> {
+    let cutoff = app.now() - EXPIRED_CODE_KEEP;
+    let pruned = store::oidc::prune_codes(&app.db, cutoff).await?;
+    if pruned > 0 {
+        tracing::info!(pruned, "old authorization codes deleted");
+    }
+    Ok(pruned)
 }
 
 /// Deletes passwordless attempts that expired and that no send window
