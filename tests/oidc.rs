@@ -1097,5 +1097,4 @@ async fn redeemed_codes_still_revoke_for_a_day_then_are_pruned() {
         (status, err["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    drop(tokens);
 }
