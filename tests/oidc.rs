@@ -156,6 +156,17 @@ fn unescape(raw: &str) -> String {
     out
 }
 
+/// Asserts a token-endpoint answer is the error `error` with `status`.
+#[track_caller]
+fn assert_error(answer: &(u16, Value), status: u16, error: &str) {
+    let (got, body) = answer;
+    assert_eq!(
+        (*got, body["error"].as_str()),
+        (status, Some(error)),
+        "{body}"
+    );
+}
+
 /// `POST /oidc/token` with `form` and, when given, HTTP Basic credentials.
 async fn token(s: &TestServer, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
     let http = reqwest::Client::new();
@@ -421,11 +432,10 @@ async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
     // Another client's code, a wrong redirect URI, a wrong verifier: each
     // invalid_grant — and each spends the code.
     let code = authorize(&mut v, "one", &[]).await["code"].clone();
-    let (status, err) = redeem(&s, &code, "two", &other).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
+    assert_error(
+        &redeem(&s, &code, "two", &other).await,
+        400,
+        "invalid_grant",
     );
     let (status, _) = redeem(&s, &code, "one", &secret).await;
     assert_eq!(status, 400, "spent by the attempt");
@@ -437,10 +447,10 @@ async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
         ("redirect_uri", "http://127.0.0.1:9/other"),
         ("code_verifier", VERIFIER),
     ];
-    let (status, err) = token(&s, &form, Some(("one", &secret))).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
+    assert_error(
+        &token(&s, &form, Some(("one", &secret))).await,
+        400,
+        "invalid_grant",
     );
 
     let code = authorize(&mut v, "one", &[]).await["code"].clone();
@@ -451,23 +461,23 @@ async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
         ("redirect_uri", CB),
         ("code_verifier", wrong.as_str()),
     ];
-    let (status, err) = token(&s, &form, Some(("one", &secret))).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
+    assert_error(
+        &token(&s, &form, Some(("one", &secret))).await,
+        400,
+        "invalid_grant",
     );
 
     // A wrong secret: invalid_client, 401, and the code is not spent.
     let code = authorize(&mut v, "one", &[]).await["code"].clone();
-    let (status, err) = redeem(&s, &code, "one", "not-the-secret").await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (401, Some("invalid_client"))
+    assert_error(
+        &redeem(&s, &code, "one", "not-the-secret").await,
+        401,
+        "invalid_client",
     );
-    let (status, err) = redeem(&s, &code, "nobody", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (401, Some("invalid_client"))
+    assert_error(
+        &redeem(&s, &code, "nobody", &secret).await,
+        401,
+        "invalid_client",
     );
     // The secret in the form works too (client_secret_post); both at once not.
     let form = [
@@ -478,10 +488,10 @@ async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
         ("client_id", "one"),
         ("client_secret", secret.as_str()),
     ];
-    let (status, err) = token(&s, &form, Some(("one", &secret))).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_request"))
+    assert_error(
+        &token(&s, &form, Some(("one", &secret))).await,
+        400,
+        "invalid_request",
     );
     let (status, first) = token(&s, &form, None).await;
     assert_eq!(status, 200, "{first}");
@@ -490,11 +500,7 @@ async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
     // working.
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(userinfo(&s, access).await.0, 200);
-    let (status, err) = token(&s, &form, None).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
-    );
+    assert_error(&token(&s, &form, None).await, 400, "invalid_grant");
     assert_eq!(userinfo(&s, access).await.0, 401, "revoked by the replay");
 
     // Many redemptions at once: one wins.
@@ -505,15 +511,15 @@ async fn a_code_is_good_once_for_its_client_redirect_and_verifier() {
     assert_eq!(won, 1, "{results:?}");
 
     // Unknown grant types and codes.
-    let (status, err) = token(&s, &[("grant_type", "password")], Some(("one", &secret))).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("unsupported_grant_type"))
+    assert_error(
+        &token(&s, &[("grant_type", "password")], Some(("one", &secret))).await,
+        400,
+        "unsupported_grant_type",
     );
-    let (status, err) = redeem(&s, "no-such-code", "one", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
+    assert_error(
+        &redeem(&s, "no-such-code", "one", &secret).await,
+        400,
+        "invalid_grant",
     );
 }
 
@@ -524,11 +530,10 @@ async fn a_code_expires() {
     let (mut v, _) = signed_in(&s, "cy@example.com").await;
     let code = authorize(&mut v, "slow", &[]).await["code"].clone();
     s.clock.advance(chrono::Duration::seconds(61));
-    let (status, err) = redeem(&s, &code, "slow", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
+    assert_error(
+        &redeem(&s, &code, "slow", &secret).await,
+        400,
+        "invalid_grant",
     );
 }
 
@@ -570,12 +575,7 @@ async fn a_public_client_must_use_pkce_s256() {
         ("redirect_uri", CB),
         ("client_id", "spa"),
     ];
-    let (status, err) = token(&s, &form, None).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "no verifier"
-    );
+    assert_error(&token(&s, &form, None).await, 400, "invalid_grant");
     let code = authorize(&mut v, "spa", &[]).await["code"].clone();
     let form = [
         ("grant_type", "authorization_code"),
@@ -587,10 +587,10 @@ async fn a_public_client_must_use_pkce_s256() {
     let (status, tokens) = token(&s, &form, None).await;
     assert_eq!(status, 200, "{tokens}");
     // A public client presenting a secret is not authenticated by it.
-    let (status, err) = token(&s, &form, Some(("spa", "made-up"))).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (401, Some("invalid_client"))
+    assert_error(
+        &token(&s, &form, Some(("spa", "made-up"))).await,
+        401,
+        "invalid_client",
     );
 }
 
@@ -708,11 +708,10 @@ async fn roles_locks_and_denials_end_in_no_tokens() {
     // The role taken away between the code and its redemption.
     s.edit_user(user_id, json!({"user_role": "authenticated"}))
         .await;
-    let (status, err) = redeem(&s, &code, "staffonly", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
+    assert_error(
+        &redeem(&s, &code, "staffonly", &secret).await,
+        400,
+        "invalid_grant",
     );
 
     // Tokens issued, then the account locked: userinfo refuses.
@@ -859,20 +858,19 @@ async fn offline_access_refreshes_rotating_and_rechecking_the_user() {
     );
 
     // Another client cannot use it.
-    let (status, err) = refresh(&s, &second, "radio", &other).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
+    assert_error(
+        &refresh(&s, &second, "radio", &other).await,
+        400,
+        "invalid_grant",
     );
 
     // The spent one again (past the grace period): the family and its
     // session are revoked, so the latest stops working too.
     s.clock.advance(chrono::Duration::seconds(60));
-    let (status, err) = refresh(&s, &first, "tv", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
+    assert_error(
+        &refresh(&s, &first, "tv", &secret).await,
+        400,
+        "invalid_grant",
     );
     let (status, _) = refresh(&s, &second, "tv", &secret).await;
     assert_eq!(status, 400, "the family is gone");
@@ -880,11 +878,10 @@ async fn offline_access_refreshes_rotating_and_rechecking_the_user() {
     // A locked user: refused.
     let tokens = offline_tokens(&s, &mut v, "tv", &secret).await;
     s.lock_user(user_id, "lock").await;
-    let (status, err) = refresh(&s, tokens["refresh_token"].as_str().unwrap(), "tv", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
+    assert_error(
+        &refresh(&s, tokens["refresh_token"].as_str().unwrap(), "tv", &secret).await,
+        400,
+        "invalid_grant",
     );
 }
 
@@ -908,12 +905,7 @@ async fn a_refresh_after_the_role_is_no_longer_allowed_is_refused() {
     let rt = tokens["refresh_token"].as_str().unwrap();
     s.edit_user(user_id, json!({"user_role": "authenticated"}))
         .await;
-    let (status, err) = refresh(&s, rt, "ops", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{err}"
-    );
+    assert_error(&refresh(&s, rt, "ops", &secret).await, 400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -1092,9 +1084,9 @@ async fn redeemed_codes_still_revoke_for_a_day_then_are_pruned() {
             .unwrap(),
         1
     );
-    let (status, err) = redeem(&s, &code, "kept", &secret).await;
-    assert_eq!(
-        (status, err["error"].as_str()),
-        (400, Some("invalid_grant"))
+    assert_error(
+        &redeem(&s, &code, "kept", &secret).await,
+        400,
+        "invalid_grant",
     );
 }

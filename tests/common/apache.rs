@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 const APACHE: &str = "/usr/sbin/apache2";
 const MODULES: &str = "/usr/lib/apache2/modules";
 const OPENIDC: &str = "/usr/lib/apache2/modules/mod_auth_openidc.so";
@@ -192,44 +190,25 @@ impl Drop for Apache {
 /// in its request headers (`OIDC_CLAIM_*`, and `REMOTE_USER` as
 /// `X-Remote-User`), each in an element with an id.
 pub async fn claims_app() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let mut rows = String::new();
-                for (id, name) in [
-                    ("email", "OIDC_CLAIM_email"),
-                    ("sub", "OIDC_CLAIM_sub"),
-                    ("groups", "OIDC_CLAIM_groups"),
-                    ("remote-user", "X-Remote-User"),
-                ] {
-                    let value = super::header_value(&head, name).unwrap_or_default();
-                    let value = value
-                        .replace('&', "&amp;")
-                        .replace('<', "&lt;")
-                        .replace('>', "&gt;");
-                    rows.push_str(&format!("<dt>{name}</dt><dd id=\"{id}\">{value}</dd>\n"));
-                }
-                let body = format!(
-                    "<!doctype html><title>Protected</title><h1 id=\"protected\">Protected</h1>\n<dl>\n{rows}</dl>\n"
-                );
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(reply.as_bytes()).await;
-            });
+    super::serve_heads(|head| {
+        let mut rows = String::new();
+        for (id, name) in [
+            ("email", "OIDC_CLAIM_email"),
+            ("sub", "OIDC_CLAIM_sub"),
+            ("groups", "OIDC_CLAIM_groups"),
+            ("remote-user", "X-Remote-User"),
+        ] {
+            let value = super::header_value(head, name).unwrap_or_default();
+            let value = value
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            rows.push_str(&format!("<dt>{name}</dt><dd id=\"{id}\">{value}</dd>\n"));
         }
-    });
-    port
+        let body = format!(
+            "<!doctype html><title>Protected</title><h1 id=\"protected\">Protected</h1>\n<dl>\n{rows}</dl>\n"
+        );
+        ("text/html; charset=utf-8", body)
+    })
+    .await
 }

@@ -82,6 +82,40 @@ pub async fn post_raw(url: &str, body: impl Into<reqwest::Body>) -> (u16, String
     (status, res.text().await.expect("body"))
 }
 
+/// A tiny HTTP/1.1 app on a loopback port standing behind a proxy under
+/// test: each request's head goes to `answer`, which gives the content
+/// type and body of a 200 (one request per connection). Its port.
+pub async fn serve_heads(
+    answer: impl Fn(&str) -> (&'static str, String) + Send + Sync + 'static,
+) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answer = std::sync::Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let (kind, body) = answer(&String::from_utf8_lossy(&head));
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
 /// The value of header `name` in an HTTP head (request or status line
 /// first, then `Name: value` lines).
 pub fn header_value(head: &str, name: &str) -> Option<String> {

@@ -6,8 +6,6 @@ use std::process::{Command, Stdio};
 
 use super::process::Foreground;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 pub fn nginx_binary() -> PathBuf {
     ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
         .iter()
@@ -18,31 +16,11 @@ pub fn nginx_binary() -> PathBuf {
 
 /// An upstream that answers with the `X-Auth-User-Id` nginx passed it.
 pub async fn upstream() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((mut conn, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head);
-                let user = super::header_value(&head, "x-auth-user-id").unwrap_or_default();
-                let body = format!("upstream saw user={user}");
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(reply.as_bytes()).await;
-            });
-        }
-    });
-    port
+    super::serve_heads(|head| {
+        let user = super::header_value(head, "x-auth-user-id").unwrap_or_default();
+        ("text/plain", format!("upstream saw user={user}"))
+    })
+    .await
 }
 
 /// nginx in the foreground, killed on drop.
